@@ -1,0 +1,87 @@
+import { HANDSHAKE_ENV } from './law.ts';
+
+/** Everything a service reads from its environment, parsed once at start. */
+export interface KitConfig {
+  /** The service's name in the catalog, e.g. `identity-registry`. */
+  service: string;
+  /** TCP port to listen on; 0 picks a free one (tests). */
+  port: number;
+  /** Address to bind; `0.0.0.0` in containers, `127.0.0.1` for local processes. */
+  host: string;
+  /** The handshake this process was given (checked against the law at start). */
+  handshake: string | undefined;
+  /** PostgreSQL connection string; without one the service runs degraded (readiness says so). */
+  databaseUrl: string | undefined;
+  /** Redis connection string; without one the service runs degraded (readiness says so). */
+  redisUrl: string | undefined;
+  /** Base URLs of the services this one calls, by name. */
+  peers: Record<string, string>;
+  /** Requests allowed per client address per minute (Redis-backed, in-memory while Redis is down). */
+  rateLimitPerMinute: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway, in ms. */
+  shutdownGraceMs: number;
+  /** Lowest level written: debug, info, warn or error. */
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Raised for an environment that cannot be started from; the message names the variable and what it expects. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key}=${JSON.stringify(raw)} is not valid: expected a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+/**
+ * Parses `N3XUS_PEERS`, a comma-separated list of `name=url` pairs such as
+ * `identity-registry=http://identity-registry:3011,event-bus=http://event-bus:4069`.
+ */
+export function parsePeers(raw: string | undefined): Record<string, string> {
+  const peers: Record<string, string> = {};
+  if (!raw) return peers;
+  for (const entry of raw.split(',')) {
+    const trimmed = entry.trim();
+    if (!trimmed) continue;
+    const eq = trimmed.indexOf('=');
+    const name = trimmed.slice(0, eq).trim();
+    const url = trimmed.slice(eq + 1).trim();
+    if (eq <= 0 || !/^https?:\/\/[^\s]+$/.test(url)) {
+      throw new ConfigError(`N3XUS_PEERS entry ${JSON.stringify(trimmed)} is not valid: expected name=http://host:port.`);
+    }
+    peers[name] = url.replace(/\/+$/, '');
+  }
+  return peers;
+}
+
+/** Reads the kit's configuration from an environment (default: this process's). */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): KitConfig {
+  const service = env.N3XUS_SERVICE;
+  if (!service || !/^[a-z][a-z0-9-]{1,62}$/.test(service)) {
+    throw new ConfigError(`N3XUS_SERVICE=${JSON.stringify(service ?? '')} is not valid: expected the service's catalog name.`);
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)} is not valid: expected debug, info, warn or error.`);
+  }
+  return {
+    service,
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    handshake: env[HANDSHAKE_ENV],
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    peers: parsePeers(env.N3XUS_PEERS),
+    rateLimitPerMinute: int(env, 'N3XUS_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    shutdownGraceMs: int(env, 'N3XUS_SHUTDOWN_GRACE_MS', 5000, 0, 120_000),
+    logLevel,
+  };
+}

@@ -1,0 +1,33 @@
+export { z } from 'zod';
+export { Cache, type RateDecision } from './cache.ts';
+export { ConfigError, parsePeers, readConfig, type KitConfig, type LogLevel } from './config.ts';
+export { Database, DependencyUnavailableError, schemaName, type DependencyStatus, type Migration } from './db.ts';
+export { f } from './fields.ts';
+export { HttpError, errorBody, toHttpError } from './errors.ts';
+export {
+  HANDSHAKE_ENV,
+  HANDSHAKE_HEADER,
+  LAW_EXIT_CODE,
+  LAW_LINK_PATH,
+  LAW_REFUSAL_BODY,
+  MAX_HANDSHAKE_LENGTH,
+  N3XUS_LAW,
+  buildTimeLawCheckScript,
+  handshakeFault,
+  requestHandshakeFault,
+  type HandshakeFault,
+} from './law.ts';
+export { Logger, type LogFields } from './log.ts';
+export { Metrics } from './metrics.ts';
+export { PeerUnavailableError, Peers, type PeerRequest, type PeerResponse } from './peers.ts';
+export { bodyOf, boundedInt, resourcePath, type ResourceRecord, type ResourceSchema } from './resources.ts';
+export { isCircuitOpen, resilience, type Resilience, type ResilienceOptions } from './resilience.ts';
+export {
+  LawViolationError,
+  defineService,
+  main,
+  startService,
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service.ts';

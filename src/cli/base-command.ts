@@ -1,0 +1,38 @@
+import { Command, type Interfaces } from '@oclif/core';
+
+/**
+ * Exit codes of typed errors, by their `code`. Anything else exits 1; oclif's own usage errors exit 2.
+ *
+ * | code | exit |
+ * |---|---|
+ * | ENGINE_UNREACHABLE | 3 |
+ * | IMAGE_BUILD_FAILED | 4 |
+ * | PROCESS_FAILED | 5 |
+ * | DOCKER_API_ERROR | 6 |
+ */
+export const EXIT_CODES: Readonly<Record<string, number>> = {
+  ENGINE_UNREACHABLE: 3,
+  IMAGE_BUILD_FAILED: 4,
+  PROCESS_FAILED: 5,
+  DOCKER_API_ERROR: 6,
+};
+
+/**
+ * What every n3xus command shares: `--json` (oclif prints the value `run()` returns, or `{error: {name, code,
+ * message, suggestions}}`), and the mapping of typed errors to {@link EXIT_CODES}. oclif prints the error's name,
+ * message, code and suggestions.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true;
+
+  protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
+    const code = (error as { code?: unknown }).code;
+    const exit = typeof code === 'string' ? EXIT_CODES[code] : undefined;
+    if (exit !== undefined) {
+      const withExit = error as Interfaces.CommandError & { oclif?: { exit?: number } };
+      withExit.oclif = { ...withExit.oclif, exit };
+      process.exitCode = exit;
+    }
+    return super.catch(error);
+  }
+}

@@ -1,0 +1,48 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command.ts';
+import type { BaseImageEvent } from '../../images/bases.ts';
+import { buildImages, type BuildImagesResult } from '../../images/build-images.ts';
+import { serviceImagesBuilder } from '../../images/service-images.ts';
+
+export default class ImagesBuild extends BaseCommand {
+  static override summary = 'Build the fleet images on this machine, without any registry.';
+  static override description =
+    'Builds the base images n3xus/debian:bookworm, n3xus/node:24, n3xus/postgres:15 and n3xus/redis:7 (skipping those that are up to date), then the service images.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --bases-only',
+    '<%= config.bin %> <%= command.id %> --force --verbose',
+  ];
+  static override flags = {
+    force: Flags.boolean({ description: 'Rebuild images even when they are up to date.', default: false }),
+    'bases-only': Flags.boolean({ description: 'Build only the base images.', default: false }),
+    verbose: Flags.boolean({ char: 'v', description: 'Print every line of build output.', default: false }),
+    service: Flags.string({ description: 'Build only this service image (repeatable).', multiple: true }),
+    concurrency: Flags.integer({ description: 'Service images built at once.', default: 2, min: 1, max: 16 }),
+  };
+
+  async run(): Promise<BuildImagesResult> {
+    const { flags } = await this.parse(ImagesBuild);
+    const result = await buildImages({
+      force: flags.force,
+      basesOnly: flags['bases-only'],
+      onBaseProgress: (event) => this.render(event, flags.verbose),
+      onServiceLine: (line) => this.log(line),
+      buildServices: serviceImagesBuilder({ only: flags.service, concurrency: flags.concurrency }),
+    });
+    this.log(`done in ${(result.durationMs / 1000).toFixed(1)} s`);
+    return result;
+  }
+
+  private render(event: BaseImageEvent, verbose: boolean): void {
+    if (event.type === 'output') {
+      if (verbose) this.log(`  ${event.line}`);
+    } else if (event.type === 'skip') {
+      this.log(`${event.tag}: ${event.cause}`);
+    } else if (event.type === 'start') {
+      this.log(`${event.tag}: building (${event.cause})…`);
+    } else {
+      this.log(`${event.tag}: built in ${(event.durationMs / 1000).toFixed(1)} s, ${(event.sizeBytes / 1e6).toFixed(1)} MB`);
+    }
+  }
+}

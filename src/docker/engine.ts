@@ -1,0 +1,464 @@
+/**
+ * The one door to Docker: the only module that imports dockerode (an ESLint rule keeps it so). A
+ * {@link DockerEngine} fronts narrow sub-clients — `image`, `container`, `network` — each an interface from
+ * `types.ts` with its Docker implementation here, in the manner of testcontainers' container-runtime.
+ */
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { debuglog } from 'node:util';
+import Docker from 'dockerode';
+import { runStreaming } from '../process/run.ts';
+import { LineTail } from '../util/line-tail.ts';
+import { resolveEndpoint, type EndpointOptions, type EngineEndpoint } from './endpoint.ts';
+import { DockerApiError, EngineUnreachableError, ImageBuildError } from './errors.ts';
+import {
+  labelFilter,
+  splitImageTag,
+  summarizeContainer,
+  summarizeListedContainer,
+  type ContainerInfo,
+  type ContainerInspectInput,
+  type ContainerListInput,
+} from './inspect.ts';
+import { demuxLogs } from './log-demux.ts';
+import { interpretProgress, JsonLinesDecoder, outputLines } from './progress-stream.ts';
+import type {
+  BuildImageOptions,
+  ContainerClient,
+  ContainerSpec,
+  EngineInfo,
+  ImageBuildResult,
+  ImageClient,
+  ImageInfo,
+  ImportImageOptions,
+  NetworkClient,
+} from './types.ts';
+
+export type * from './types.ts';
+export type { ContainerInfo, HealthStatus } from './inspect.ts';
+export type { EngineEndpoint } from './endpoint.ts';
+export { DockerApiError, EngineUnreachableError, ImageBuildError } from './errors.ts';
+
+/** Enable with NODE_DEBUG=n3xus:docker to see every engine call start, finish or fail. */
+const debug = debuglog('n3xus:docker');
+
+/** How to reach the engine; see {@link resolveEndpoint} for the order of precedence. */
+export interface EngineOptions extends EndpointOptions {
+  /** Environment read for DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A connection to one Docker engine.
+ *
+ * @example
+ * const engine = new DockerEngine();            // DOCKER_HOST, else /var/run/docker.sock
+ * await engine.ping();                          // { apiVersion: '1.41', version: '20.10.24+dfsg1', … }
+ * await engine.image.build({ contextDir, files: ['Dockerfile', 'app.js'], tag: 'demo:1' });
+ */
+export class DockerEngine {
+  readonly endpoint: EngineEndpoint;
+  readonly image: ImageClient;
+  readonly container: ContainerClient;
+  readonly network: NetworkClient;
+  readonly #api: Api;
+
+  constructor(options: EngineOptions = {}) {
+    this.endpoint = resolveEndpoint(options, options.env ?? process.env);
+    this.#api = new Api(createDockerode(this.endpoint), this.endpoint);
+    this.image = new DockerImageClient(this.#api);
+    this.container = new DockerContainerClient(this.#api);
+    this.network = new DockerNetworkClient(this.#api);
+  }
+
+  /**
+   * Asks the engine for its version; rejects with an {@link EngineUnreachableError} when nothing answers within
+   * `timeoutMs` (default 5000).
+   */
+  async ping(options: { timeoutMs?: number } = {}): Promise<EngineInfo> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const version = await this.#api.call('ping', async (docker) => {
+      try {
+        // dockerode accepts an abort signal here, but its type declarations do not say so.
+        const version = docker.version.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
+        return await version({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        if (isAbort(error)) throw new EngineUnreachableError(this.endpoint.display, `no answer within ${timeoutMs} ms`, { cause: error });
+        throw error;
+      }
+    });
+    return { apiVersion: version.ApiVersion, version: version.Version, os: version.Os, arch: version.Arch };
+  }
+
+  /** Shorthand for `engine.image.exists(tag)`. */
+  imageExists(tag: string): Promise<boolean> {
+    return this.image.exists(tag);
+  }
+
+  /** Shorthand for `engine.image.inspect(tag)`. */
+  imageInspect(tag: string): Promise<ImageInfo> {
+    return this.image.inspect(tag);
+  }
+
+  /** Shorthand for `engine.image.build(options)`. */
+  buildImage(options: BuildImageOptions): Promise<ImageBuildResult> {
+    return this.image.build(options);
+  }
+}
+
+function createDockerode(endpoint: EngineEndpoint): Docker {
+  if (endpoint.kind === 'socket') return new Docker({ socketPath: endpoint.socketPath });
+  if (endpoint.protocol === 'http') return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http' });
+  const certPath = endpoint.certPath;
+  const read = (file: string): Buffer | undefined => (certPath === undefined ? undefined : readFileSync(path.join(certPath, file)));
+  return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') });
+}
+
+/** Errors a socket gives when no engine is there to answer. */
+const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
+
+interface ModemError extends Error {
+  code?: string;
+  statusCode?: number;
+  json?: unknown;
+  reason?: string;
+}
+
+/** Wraps every engine call in the same debug lines and error translation. */
+class Api {
+  readonly docker: Docker;
+  readonly endpoint: EngineEndpoint;
+
+  constructor(docker: Docker, endpoint: EngineEndpoint) {
+    this.docker = docker;
+    this.endpoint = endpoint;
+  }
+
+  async call<T>(operation: string, fn: (docker: Docker) => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    debug('Starting %s…', operation);
+    try {
+      const result = await fn(this.docker);
+      debug('Done %s (%d ms)', operation, Math.round(performance.now() - startedAt));
+      return result;
+    } catch (error) {
+      const translated = this.translate(operation, error);
+      debug('Failed %s: %s', operation, translated.message);
+      throw translated;
+    }
+  }
+
+  /** Maps dockerode/modem errors to the typed errors of this module; typed errors pass through. */
+  translate(operation: string, error: unknown): Error {
+    if (error instanceof EngineUnreachableError || error instanceof ImageBuildError || error instanceof DockerApiError) return error;
+    const modemError = error as ModemError;
+    if (modemError.statusCode === undefined && modemError.code !== undefined && UNREACHABLE_CODES.has(modemError.code)) {
+      return new EngineUnreachableError(this.endpoint.display, modemError.message, { cause: error });
+    }
+    if (modemError.statusCode !== undefined) {
+      return new DockerApiError(operation, engineMessage(modemError), modemError.statusCode, { cause: error });
+    }
+    return new DockerApiError(operation, error instanceof Error ? error.message : String(error), undefined, { cause: error });
+  }
+}
+
+/** The engine's own words from an error response (`{"message": "…"}`), else the modem's summary. */
+function engineMessage(error: ModemError): string {
+  const json = error.json;
+  if (typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string') return json.message;
+  if (typeof json === 'string' && json.trim() !== '') return json.trim();
+  return error.reason ?? error.message;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof DockerApiError && error.statusCode === 404;
+}
+
+/** Reads a JSON progress stream to its end, handing each event to the callbacks. */
+async function followProgress(
+  stream: Readable,
+  on: { output: (line: string) => void; error: (message: string) => void; imageId: (id: string) => void },
+): Promise<void> {
+  const decoder = new JsonLinesDecoder();
+  stream.setEncoding('utf8');
+  const handle = (messages: unknown[]): void => {
+    for (const message of messages) {
+      for (const event of interpretProgress(message)) {
+        if (event.kind === 'output') for (const line of outputLines(event.text)) on.output(line);
+        else if (event.kind === 'error') on.error(event.message);
+        else on.imageId(event.id);
+      }
+    }
+  };
+  for await (const chunk of stream) handle(decoder.push(chunk as string));
+  handle(decoder.end());
+}
+
+class DockerImageClient implements ImageClient {
+  readonly #api: Api;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async exists(tag: string): Promise<boolean> {
+    try {
+      await this.inspect(tag);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async inspect(tag: string): Promise<ImageInfo> {
+    const info = await this.#api.call(`inspect image ${tag}`, (docker) => docker.getImage(tag).inspect());
+    return {
+      id: info.Id,
+      tags: info.RepoTags ?? [],
+      sizeBytes: info.Size,
+      createdAt: info.Created,
+      labels: { ...(info.Config?.Labels ?? {}) },
+    };
+  }
+
+  async build(options: BuildImageOptions): Promise<ImageBuildResult> {
+    const { tag } = options;
+    const dockerfile = options.dockerfile ?? 'Dockerfile';
+    const files = await checkBuildContext(options.contextDir, options.files, dockerfile);
+    const startedAt = performance.now();
+    const tail = new LineTail(20);
+    let failure: string | undefined;
+    let imageId: string | undefined;
+    await this.#api.call(`build image ${tag}`, async (docker) => {
+      // GNU tar rather than dockerode's {context, src}: tar-fs applies the umask to every mode (a 1777 /tmp
+      // arrives as 1755) and dockerode gzips the context, which costs seconds of CPU for a 100 MB binary.
+      const tar = runStreaming('tar', ['--numeric-owner', '-C', options.contextDir, '-c', '--', ...files]);
+      // Observed below once the engine has read the context; this keeps an early failure from going unhandled.
+      tar.completed.catch(() => undefined);
+      let stream: Readable;
+      try {
+        stream = (await docker.buildImage(tar.stdout, {
+          t: tag,
+          dockerfile,
+          buildargs: options.buildArgs ?? {},
+          labels: options.labels ?? {},
+          nocache: options.noCache ?? false,
+          rm: true,
+          // Intermediate containers of a failed step are removed too, so a failed build leaves nothing behind.
+          forcerm: true,
+          abortSignal: options.signal,
+        })) as Readable;
+      } catch (error) {
+        tar.stdout.destroy();
+        const translated = this.#api.translate(`build image ${tag}`, error);
+        // The engine refuses some builds before streaming (bad Dockerfile path, syntax error): that is a build error.
+        if (translated instanceof DockerApiError) throw new ImageBuildError(tag, engineMessage(error as ModemError), [], { cause: error });
+        throw translated;
+      }
+      await followProgress(stream, {
+        output: (line) => {
+          tail.push(`${line}\n`);
+          options.onOutput?.(line);
+        },
+        error: (message) => {
+          failure ??= message;
+        },
+        imageId: (id) => {
+          imageId = id;
+        },
+      });
+      await tar.completed;
+    });
+    if (failure !== undefined) throw new ImageBuildError(tag, failure, tail.lines());
+    imageId ??= (await this.inspect(tag)).id;
+    return { tag, imageId, durationMs: Math.round(performance.now() - startedAt) };
+  }
+
+  async import(options: ImportImageOptions): Promise<ImageBuildResult> {
+    const { tag } = options;
+    const { repository, tag: version } = splitImageTag(tag);
+    const startedAt = performance.now();
+    let failure: string | undefined;
+    let imageId: string | undefined;
+    await this.#api.call(`import image ${tag}`, async (docker) => {
+      // dockerode pipes a stream given here into the request; its type declarations only mention a file path.
+      const stream = (await docker.importImage(options.tarStream as unknown as string, {
+        repo: repository,
+        tag: version,
+        changes: [...(options.changes ?? [])],
+        abortSignal: options.signal,
+      })) as Readable;
+      await followProgress(stream, {
+        output: (line) => options.onOutput?.(line),
+        error: (message) => {
+          failure ??= message;
+        },
+        imageId: (id) => {
+          imageId = id;
+        },
+      });
+    });
+    if (failure !== undefined) throw new DockerApiError(`import image ${tag}`, failure, undefined);
+    imageId ??= (await this.inspect(tag)).id;
+    return { tag, imageId, durationMs: Math.round(performance.now() - startedAt) };
+  }
+
+  async remove(tag: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.#api.call(`remove image ${tag}`, (docker) => docker.getImage(tag).remove({ force: options.force ?? false }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+/**
+ * Checks the build context up front and returns the entries to send: each listed path must be relative, stay
+ * inside `contextDir` and exist; the Dockerfile is added when no listed path covers it.
+ */
+async function checkBuildContext(contextDir: string, files: readonly string[], dockerfile: string): Promise<string[]> {
+  const contextStat = await stat(contextDir).catch(() => undefined);
+  if (!contextStat?.isDirectory()) throw new TypeError(`Expected \`contextDir\` to be an existing directory, got ${contextDir}`);
+  if (files.length === 0) throw new TypeError('Expected `files` to list at least one path of the build context');
+  const entries: string[] = [];
+  for (const file of [...files, dockerfile]) {
+    const normalized = path.posix.normalize(file.replaceAll('\\', '/')).replace(/\/$/, '');
+    if (path.isAbsolute(file) || normalized === '..' || normalized.startsWith('../')) {
+      throw new TypeError(`Expected build context paths relative to contextDir and inside it, got ${file}`);
+    }
+    const covered = entries.some((entry) => entry === '.' || normalized === entry || normalized.startsWith(`${entry}/`));
+    if (covered) continue;
+    const fileStat = await stat(path.join(contextDir, normalized)).catch(() => undefined);
+    if (!fileStat) throw new TypeError(`Build context path ${normalized} does not exist in ${contextDir}`);
+    entries.push(normalized);
+  }
+  return entries;
+}
+
+class DockerContainerClient implements ContainerClient {
+  readonly #api: Api;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const exposedPorts: Record<string, object> = {};
+    const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const port of spec.publish ?? []) {
+      const key = `${port.containerPort}/${port.protocol ?? 'tcp'}`;
+      exposedPorts[key] = {};
+      // Published on loopback only: nothing n3xus runs is meant to be reached from outside this machine.
+      portBindings[key] = [{ HostIp: '127.0.0.1', HostPort: port.hostPort === undefined ? '' : String(port.hostPort) }];
+    }
+    const msToNs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : ms * 1_000_000);
+    const health = spec.healthcheck;
+    const label = spec.name ?? spec.image;
+    const container = await this.#api.call(`create container ${label}`, (docker) =>
+      docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: spec.cmd ? [...spec.cmd] : undefined,
+        Entrypoint: spec.entrypoint ? [...spec.entrypoint] : undefined,
+        Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        Labels: spec.labels ?? {},
+        User: spec.user,
+        ExposedPorts: exposedPorts,
+        Healthcheck: health && {
+          Test: [...health.test],
+          Interval: msToNs(health.intervalMs),
+          Timeout: msToNs(health.timeoutMs),
+          Retries: health.retries,
+          StartPeriod: msToNs(health.startPeriodMs),
+        },
+        HostConfig: { PortBindings: portBindings, NetworkMode: spec.network },
+        NetworkingConfig:
+          spec.network === undefined ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] } } },
+      }),
+    );
+    return container.id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.#api.call(`start container ${short(id)}`, (docker) => docker.getContainer(id).start());
+  }
+
+  async wait(id: string, options: { timeoutMs?: number } = {}): Promise<{ exitCode: number }> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const result = await this.#api.call(`wait for container ${short(id)}`, async (docker) => {
+      try {
+        return (await docker.getContainer(id).wait({ abortSignal: AbortSignal.timeout(timeoutMs) })) as { StatusCode: number };
+      } catch (error) {
+        if (isAbort(error)) throw new DockerApiError(`wait for container ${short(id)}`, `still running after ${timeoutMs} ms`, undefined);
+        throw error;
+      }
+    });
+    return { exitCode: result.StatusCode };
+  }
+
+  async logs(id: string, options: { tailLines?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    const buffer = await this.#api.call(`read logs of container ${short(id)}`, (docker) =>
+      docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, ...(options.tailLines === undefined ? {} : { tail: options.tailLines }) }),
+    );
+    return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
+  }
+
+  async inspect(id: string): Promise<ContainerInfo> {
+    const info = await this.#api.call(`inspect container ${short(id)}`, (docker) => docker.getContainer(id).inspect());
+    return summarizeContainer(info as unknown as ContainerInspectInput);
+  }
+
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<ContainerInfo[]> {
+    const entries = await this.#api.call('list containers', (docker) =>
+      docker.listContainers({ all: true, filters: { label: labelFilter(filter.labels) } }),
+    );
+    return entries.map((entry) => summarizeListedContainer(entry as unknown as ContainerListInput));
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.#api.call(`remove container ${short(id)}`, (docker) => docker.getContainer(id).remove({ force: true, v: true }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+class DockerNetworkClient implements NetworkClient {
+  readonly #api: Api;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async create(options: { name: string; labels?: Record<string, string>; internal?: boolean }): Promise<string> {
+    const network = await this.#api.call(`create network ${options.name}`, (docker) =>
+      docker.createNetwork({ Name: options.name, Driver: 'bridge', Labels: options.labels ?? {}, Internal: options.internal ?? false, CheckDuplicate: true }),
+    );
+    return network.id;
+  }
+
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const networks = await this.#api.call('list networks', (docker) => docker.listNetworks({ filters: { label: labelFilter(filter.labels) } }));
+    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) } }));
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    try {
+      await this.#api.call(`remove network ${idOrName}`, (docker) => docker.getNetwork(idOrName).remove());
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+function short(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}

@@ -1,0 +1,126 @@
+/**
+ * Pure readings of the engine's inspect output, kept apart from the API calls so they can be unit-tested with
+ * hand-written inspect objects. The input types name only the fields read here.
+ */
+
+/** The part of `GET /containers/{id}/json` that {@link summarizeContainer} reads. */
+export interface ContainerInspectInput {
+  Id: string;
+  Name?: string;
+  Config?: { Image?: string; Labels?: Record<string, string> | null };
+  State?: {
+    Status?: string;
+    Running?: boolean;
+    ExitCode?: number;
+    Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] | null } | null;
+  };
+  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** What callers need to know about a container. */
+export interface ContainerInfo {
+  id: string;
+  /** Name without the engine's leading slash. */
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  /** Engine status: created, running, exited, … */
+  status: string;
+  running: boolean;
+  exitCode: number;
+  /** Health status when the container has a healthcheck. */
+  health: HealthStatus | undefined;
+  /** Output of the last health check, when there is one. */
+  lastHealthOutput: string | undefined;
+  /** Host port published for each container port, keyed like `5432/tcp`. */
+  ports: Record<string, number>;
+}
+
+/** Turns a container inspect object into a {@link ContainerInfo}. */
+export function summarizeContainer(inspect: ContainerInspectInput): ContainerInfo {
+  const health = inspect.State?.Health?.Status;
+  const log = inspect.State?.Health?.Log ?? [];
+  return {
+    id: inspect.Id,
+    name: (inspect.Name ?? '').replace(/^\//, ''),
+    image: inspect.Config?.Image ?? '',
+    labels: { ...(inspect.Config?.Labels ?? {}) },
+    status: inspect.State?.Status ?? 'unknown',
+    running: inspect.State?.Running ?? false,
+    exitCode: inspect.State?.ExitCode ?? 0,
+    health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
+    lastHealthOutput: log.at(-1)?.Output,
+    ports: publishedPorts(inspect.NetworkSettings?.Ports ?? {}),
+  };
+}
+
+/**
+ * Reads the host port of each published container port, preferring the 127.0.0.1 binding (the only kind n3xus
+ * creates) and ignoring ports that are exposed but not published.
+ */
+export function publishedPorts(ports: Record<string, { HostIp?: string; HostPort?: string }[] | null>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [containerPort, bindings] of Object.entries(ports)) {
+    if (!bindings || bindings.length === 0) continue;
+    const binding = bindings.find((b) => b.HostIp === '127.0.0.1') ?? bindings[0];
+    const hostPort = Number(binding?.HostPort);
+    if (Number.isInteger(hostPort) && hostPort > 0) result[containerPort] = hostPort;
+  }
+  return result;
+}
+
+/** The part of one `GET /containers/json` entry that {@link summarizeListedContainer} reads. */
+export interface ContainerListInput {
+  Id: string;
+  Names?: string[];
+  Image?: string;
+  Labels?: Record<string, string> | null;
+  State?: string;
+  /** Human status, e.g. `Up 3 seconds (healthy)` or `Exited (3) 2 minutes ago`. */
+  Status?: string;
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] | null;
+}
+
+/**
+ * Turns a container list entry into a {@link ContainerInfo} without an inspect call per container; exit code and
+ * health are read from the human status text, and there is no health check output.
+ */
+export function summarizeListedContainer(entry: ContainerListInput): ContainerInfo {
+  const status = entry.Status ?? '';
+  const exited = /^Exited \((-?\d+)\)/.exec(status);
+  const healthText = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1];
+  const ports: Record<string, number> = {};
+  const sortedPorts = [...(entry.Ports ?? [])].sort((a, b) => Number(b.IP === '127.0.0.1') - Number(a.IP === '127.0.0.1'));
+  for (const port of sortedPorts) {
+    const key = `${port.PrivatePort}/${port.Type}`;
+    if (port.PublicPort !== undefined && ports[key] === undefined) ports[key] = port.PublicPort;
+  }
+  return {
+    id: entry.Id,
+    name: (entry.Names?.[0] ?? '').replace(/^\//, ''),
+    image: entry.Image ?? '',
+    labels: { ...(entry.Labels ?? {}) },
+    status: entry.State ?? 'unknown',
+    running: entry.State === 'running',
+    exitCode: exited ? Number(exited[1]) : 0,
+    health: healthText === undefined ? undefined : healthText === 'health: starting' ? 'starting' : (healthText as HealthStatus),
+    lastHealthOutput: undefined,
+    ports,
+  };
+}
+
+/** Turns `{a: 'b', c: undefined}` into the engine's label filter `['a=b', 'c']`. */
+export function labelFilter(labels: Record<string, string | undefined>): string[] {
+  return Object.entries(labels).map(([key, value]) => (value === undefined ? key : `${key}=${value}`));
+}
+
+/** Splits `registry:5000/name:tag` into repository and tag; the tag defaults to `latest`. */
+export function splitImageTag(reference: string): { repository: string; tag: string } {
+  const lastColon = reference.lastIndexOf(':');
+  if (lastColon > reference.lastIndexOf('/')) {
+    return { repository: reference.slice(0, lastColon), tag: reference.slice(lastColon + 1) };
+  }
+  return { repository: reference, tag: 'latest' };
+}

@@ -1,0 +1,143 @@
+import type { Readable } from 'node:stream';
+import type { ContainerInfo } from './inspect.ts';
+
+/** What the engine says about itself. */
+export interface EngineInfo {
+  /** API version the engine speaks, e.g. `1.41`. */
+  apiVersion: string;
+  /** Engine version, e.g. `20.10.24+dfsg1`. */
+  version: string;
+  os: string;
+  arch: string;
+}
+
+/** An image as the engine stores it. */
+export interface ImageInfo {
+  /** `sha256:…` */
+  id: string;
+  tags: string[];
+  /** Uncompressed size in bytes, as `docker images` shows it. */
+  sizeBytes: number;
+  /** ISO 8601 creation time. */
+  createdAt: string;
+  labels: Record<string, string>;
+}
+
+/** Options of {@link ImageClient.build}. */
+export interface BuildImageOptions {
+  /** Directory the build context is taken from. */
+  contextDir: string;
+  /**
+   * Paths relative to `contextDir` to put in the context (directories are included whole); nothing else is sent.
+   * The Dockerfile is added when not already covered.
+   */
+  files: readonly string[];
+  /** Dockerfile path relative to `contextDir`; default `Dockerfile`. */
+  dockerfile?: string;
+  /** `name:tag` to give the image. */
+  tag: string;
+  /** Values for the Dockerfile's `ARG`s. */
+  buildArgs?: Record<string, string>;
+  /** Labels set on the image (in addition to the Dockerfile's `LABEL`s). */
+  labels?: Record<string, string>;
+  /** Build without the layer cache; default false. */
+  noCache?: boolean;
+  /** Called with each line of build output as it arrives. */
+  onOutput?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A finished build or import. */
+export interface ImageBuildResult {
+  tag: string;
+  /** `sha256:…` */
+  imageId: string;
+  durationMs: number;
+}
+
+/** Options of {@link ImageClient.import}: turns a root filesystem tarball into a one-layer image. */
+export interface ImportImageOptions {
+  /** `name:tag` to give the image. */
+  tag: string;
+  /** An uncompressed (or gzip) tar stream of the root filesystem. */
+  tarStream: Readable;
+  /** Dockerfile instructions applied to the image config, e.g. `CMD ["bash"]`, `LABEL a=b`, `ENV PATH=…`. */
+  changes?: readonly string[];
+  onOutput?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Images: the calls base and service image builds need. */
+export interface ImageClient {
+  /** True when an image with this tag or ID exists locally. */
+  exists(tag: string): Promise<boolean>;
+  /** Rejects with a DockerApiError (statusCode 404) when the image does not exist. */
+  inspect(tag: string): Promise<ImageInfo>;
+  /** Builds from a Dockerfile, sending only the listed files; a failed step rejects with an ImageBuildError. */
+  build(options: BuildImageOptions): Promise<ImageBuildResult>;
+  /** Imports a root filesystem tarball (`docker import`). */
+  import(options: ImportImageOptions): Promise<ImageBuildResult>;
+  /** Removes an image; resolves when it does not exist. */
+  remove(tag: string, options?: { force?: boolean }): Promise<void>;
+}
+
+/** A container port published on 127.0.0.1 (the only host address n3xus publishes on). */
+export interface PublishedPort {
+  containerPort: number;
+  protocol?: 'tcp' | 'udp';
+  /** Host port; default: one the engine picks (read it back from {@link ContainerInfo.ports}). */
+  hostPort?: number;
+}
+
+/** A container healthcheck; intervals in milliseconds. */
+export interface HealthcheckSpec {
+  /** As in the API: `['CMD', 'pg_isready']` or `['CMD-SHELL', 'redis-cli ping']`. */
+  test: readonly string[];
+  intervalMs: number;
+  timeoutMs?: number;
+  retries?: number;
+  startPeriodMs?: number;
+}
+
+/** What to create a container from. */
+export interface ContainerSpec {
+  image: string;
+  name?: string;
+  cmd?: readonly string[];
+  entrypoint?: readonly string[];
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  user?: string;
+  publish?: readonly PublishedPort[];
+  /** A network to attach to instead of the default bridge. */
+  network?: string;
+  /** DNS names of the container on `network`. */
+  networkAliases?: readonly string[];
+  healthcheck?: HealthcheckSpec;
+}
+
+/** Containers: enough to run, observe and clean up; launch will add more. */
+export interface ContainerClient {
+  /** Creates a container and returns its ID. */
+  create(spec: ContainerSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  /** Waits until the container stops and returns its exit code; rejects after `timeoutMs` (default 60000). */
+  wait(id: string, options?: { timeoutMs?: number }): Promise<{ exitCode: number }>;
+  /** Everything the container has printed so far. */
+  logs(id: string, options?: { tailLines?: number }): Promise<{ stdout: string; stderr: string }>;
+  inspect(id: string): Promise<ContainerInfo>;
+  /** Containers carrying all the given labels (value `undefined` matches any value), running or not. */
+  list(filter: { labels: Record<string, string | undefined> }): Promise<ContainerInfo[]>;
+  /** Stops and removes the container; resolves when it does not exist. */
+  remove(id: string): Promise<void>;
+}
+
+/** Networks: user-defined bridges give containers DNS names. */
+export interface NetworkClient {
+  /** Creates a bridge network and returns its ID. */
+  create(options: { name: string; labels?: Record<string, string>; internal?: boolean }): Promise<string>;
+  /** Networks carrying all the given labels. */
+  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  /** Removes a network; resolves when it does not exist. */
+  remove(idOrName: string): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { stringify } from 'yaml';
+import { N3XUS_LAW } from '../../services/_kit/src/law.ts';
+import type { Catalog, CatalogEntry } from './catalog.ts';
+import { DEFAULT_NODE_IMAGE, HEALTHCHECK, healthProbe, imageTag } from './service-files.ts';
+
+/** Label keys under which every container carries its catalog metadata; the CLI reads them back. */
+export const LABELS = {
+  stage: 'n3xus.stage',
+  phase: 'n3xus.phase',
+  group: 'n3xus.group',
+  category: 'n3xus.category',
+  port: 'n3xus.port',
+  calls: 'n3xus.calls',
+} as const;
+
+export const NETWORK = 'nexus-net';
+
+const handshake = `\${N3XUS_HANDSHAKE:-${N3XUS_LAW}}`;
+const pgPassword = '${N3XUS_POSTGRES_PASSWORD:-n3xus}';
+
+function labels(entry: CatalogEntry): Record<string, string> {
+  const out: Record<string, string> = {
+    [LABELS.stage]: entry.stage,
+    [LABELS.group]: entry.group,
+    [LABELS.category]: entry.category,
+    [LABELS.port]: String(entry.port),
+    [LABELS.calls]: entry.calls.join(','),
+  };
+  if (entry.phase !== undefined) out[LABELS.phase] = String(entry.phase);
+  return out;
+}
+
+function healthcheck(test: string[]): Record<string, unknown> {
+  return {
+    test: ['CMD', ...test],
+    interval: `${HEALTHCHECK.intervalSeconds}s`,
+    timeout: `${HEALTHCHECK.timeoutSeconds}s`,
+    retries: HEALTHCHECK.retries,
+    start_period: `${HEALTHCHECK.startPeriodSeconds}s`,
+  };
+}
+
+/** Hardening shared by every container: no privilege escalation, no capabilities beyond what is listed. */
+const hardened = { security_opt: ['no-new-privileges:true'], restart: 'unless-stopped', networks: [NETWORK] };
+
+function infraService(entry: CatalogEntry): Record<string, unknown> {
+  if (entry.name === 'postgres') {
+    return {
+      image: '${N3XUS_POSTGRES_IMAGE:-postgres:15}',
+      environment: { POSTGRES_USER: 'n3xus', POSTGRES_PASSWORD: pgPassword, POSTGRES_DB: 'n3xus', PGDATA: '/var/lib/postgresql/data/pgdata' },
+      command: ['postgres', '-c', 'max_connections=500', '-c', 'shared_buffers=64MB'],
+      ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
+      volumes: ['pgdata:/var/lib/postgresql/data'],
+      healthcheck: { ...healthcheck(['pg_isready', '-U', 'n3xus', '-d', 'n3xus', '-h', '127.0.0.1']), start_period: '30s' },
+      ...hardened,
+      // PostgreSQL's entrypoint switches from root to the postgres user and owns its data directory.
+      cap_drop: ['ALL'],
+      cap_add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'],
+      read_only: true,
+      tmpfs: ['/tmp', '/run/postgresql'],
+      mem_limit: '512m',
+      shm_size: '128m',
+      labels: labels(entry),
+    };
+  }
+  return {
+    image: '${N3XUS_REDIS_IMAGE:-redis:7}',
+    command: ['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru'],
+    ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
+    healthcheck: { ...healthcheck(['redis-cli', 'ping']), start_period: '30s' },
+    ...hardened,
+    user: '999:999',
+    cap_drop: ['ALL'],
+    read_only: true,
+    tmpfs: ['/tmp', '/data'],
+    mem_limit: '128m',
+    labels: labels(entry),
+  };
+}
+
+/** The environment of one microservice: who it is, its handshake, PostgreSQL, Redis and its peers' URLs. */
+export function serviceEnvironment(catalog: Catalog, entry: CatalogEntry): Record<string, string> {
+  const byName = new Map(catalog.services.map((s) => [s.name, s]));
+  const peers = entry.calls.map((name) => `${name}=http://${name}:${byName.get(name)!.port}`).join(',');
+  return {
+    N3XUS_SERVICE: entry.name,
+    PORT: String(entry.port),
+    N3XUS_HANDSHAKE: handshake,
+    DATABASE_URL: `postgres://n3xus:${pgPassword}@postgres:5432/n3xus`,
+    REDIS_URL: 'redis://redis:6379',
+    N3XUS_PEERS: peers,
+  };
+}
+
+function microservice(catalog: Catalog, entry: CatalogEntry): Record<string, unknown> {
+  return {
+    image: imageTag(catalog, entry.name),
+    build: {
+      context: '../dist/fleet',
+      dockerfile: `services/${entry.name}/Dockerfile`,
+      args: { BASE_IMAGE: `\${N3XUS_NODE_IMAGE:-${DEFAULT_NODE_IMAGE}}`, N3XUS_HANDSHAKE: handshake },
+    },
+    environment: serviceEnvironment(catalog, entry),
+    ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
+    depends_on: { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } },
+    healthcheck: healthcheck(healthProbe(entry.port)),
+    ...hardened,
+    user: '1000:1000',
+    read_only: true,
+    tmpfs: ['/tmp'],
+    cap_drop: ['ALL'],
+    mem_limit: '128m',
+    labels: labels(entry),
+  };
+}
+
+/** The compose document of the whole fleet, as an object. */
+export function composeDocument(catalog: Catalog): Record<string, unknown> {
+  const services: Record<string, unknown> = {};
+  for (const entry of catalog.infra) services[entry.name] = infraService(entry);
+  for (const entry of catalog.services) services[entry.name] = microservice(catalog, entry);
+  return {
+    services,
+    networks: { [NETWORK]: { driver: 'bridge', name: NETWORK } },
+    volumes: { pgdata: {} },
+  };
+}
+
+/** The compose file's text: a header saying where it comes from, then the document. */
+export function renderCompose(catalog: Catalog): string {
+  const header = [
+    `# N3XUS COS v${catalog.version}: ${catalog.infra.length + catalog.services.length} containers (${catalog.services.length} microservices, PostgreSQL and Redis).`,
+    '# Generated from services/catalog.yaml by `npm run gen` (src/fleet/compose.ts); do not edit: a test fails when they differ.',
+    '# Build the service images first (`npm run build`, then `n3xus images build` or `docker-compose build`).',
+    '',
+  ].join('\n');
+    // YAML 1.1 rules for quoting: docker-compose reads the file as YAML 1.1, where a bare `no` is `false`.
+  return header + stringify(composeDocument(catalog), { lineWidth: 0, version: '1.1' });
+}

@@ -1,0 +1,89 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A database server started for the test run. */
+export interface LocalServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1, as the kernel hands it out. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function findBinary(name: string, dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  const which = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+/**
+ * initdb into a temporary directory and a postgres listening on a free loopback port, trust auth. Runs as the
+ * `postgres` user when started by root (PostgreSQL refuses to run as root).
+ */
+export async function startLocalPostgres(): Promise<LocalServer> {
+  const pgDirs = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
+  const initdb = findBinary('initdb', pgDirs);
+  const postgres = findBinary('postgres', pgDirs);
+  if (!initdb || !postgres) throw new Error('no PostgreSQL server installed (apt-get install postgresql, or set N3XUS_TEST_DATABASE_URL)');
+  const dir = mkdtempSync(join(tmpdir(), 'n3xus-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]) => (asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' }));
+  if (asRoot) spawnSync('chown', ['postgres:postgres', dir]);
+  const init = run(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr.slice(-500)}`);
+  const port = await freePort();
+  const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB'];
+  const child: ChildProcess = asRoot ? spawn('runuser', ['-u', 'postgres', '--', postgres, ...args], { stdio: 'ignore' }) : spawn(postgres, args, { stdio: 'ignore' });
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const isReady = findBinary('pg_isready', pgDirs);
+  await waitFor(() => (isReady ? spawnSync(isReady, ['-h', '127.0.0.1', '-p', String(port)]).status === 0 : existsSync(join(dir, 'data', 'postmaster.pid'))), 20_000, 'PostgreSQL');
+  return {
+    url,
+    async stop() {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** redis-server on a free loopback port, without persistence. */
+export async function startLocalRedis(): Promise<LocalServer> {
+  const bin = findBinary('redis-server', []);
+  if (!bin) throw new Error('no redis-server installed (apt-get install redis-server, or set N3XUS_TEST_REDIS_URL)');
+  const port = await freePort();
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const cli = findBinary('redis-cli', []);
+  await waitFor(() => (cli ? spawnSync(cli, ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG' : true), 10_000, 'Redis');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { labelFilter, publishedPorts, splitImageTag, summarizeContainer, summarizeListedContainer } from '../../src/docker/inspect.ts';
+
+describe('summarizeContainer', () => {
+  it('reads name, state, health and published ports from inspect output', () => {
+    const info = summarizeContainer({
+      Id: 'abc',
+      Name: '/n3xus-postgres',
+      Config: { Image: 'n3xus/postgres:15', Labels: { 'n3xus.test': '1' } },
+      State: { Status: 'running', Running: true, ExitCode: 0, Health: { Status: 'healthy', Log: [{ ExitCode: 0, Output: 'accepting connections\n' }] } },
+      NetworkSettings: { Ports: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '9000/tcp': null } },
+    });
+    expect(info).toEqual({
+      id: 'abc',
+      name: 'n3xus-postgres',
+      image: 'n3xus/postgres:15',
+      labels: { 'n3xus.test': '1' },
+      status: 'running',
+      running: true,
+      exitCode: 0,
+      health: 'healthy',
+      lastHealthOutput: 'accepting connections\n',
+      ports: { '5432/tcp': 49153 },
+    });
+  });
+
+  it('has no health for a container without a healthcheck', () => {
+    expect(summarizeContainer({ Id: 'x', State: { Status: 'exited', ExitCode: 3 } })).toMatchObject({ health: undefined, exitCode: 3, running: false });
+  });
+});
+
+describe('publishedPorts', () => {
+  it('prefers the 127.0.0.1 binding when a port is bound twice', () => {
+    expect(publishedPorts({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '127.0.0.1', HostPort: '8081' }] })).toEqual({ '80/tcp': 8081 });
+  });
+});
+
+describe('summarizeListedContainer', () => {
+  it('reads exit code and health from the status text', () => {
+    expect(summarizeListedContainer({ Id: 'a', Names: ['/one'], State: 'exited', Status: 'Exited (7) 2 minutes ago' })).toMatchObject({
+      name: 'one',
+      running: false,
+      exitCode: 7,
+      health: undefined,
+    });
+    expect(summarizeListedContainer({ Id: 'b', State: 'running', Status: 'Up 3 seconds (health: starting)' }).health).toBe('starting');
+    expect(summarizeListedContainer({ Id: 'c', State: 'running', Status: 'Up 1 minute (unhealthy)' }).health).toBe('unhealthy');
+  });
+
+  it('reads the published port, preferring the 127.0.0.1 entry', () => {
+    const info = summarizeListedContainer({
+      Id: 'd',
+      Ports: [
+        { IP: '::', PrivatePort: 80, PublicPort: 1, Type: 'tcp' },
+        { IP: '127.0.0.1', PrivatePort: 80, PublicPort: 2, Type: 'tcp' },
+        { PrivatePort: 443, Type: 'tcp' },
+      ],
+    });
+    expect(info.ports).toEqual({ '80/tcp': 2 });
+  });
+});
+
+describe('splitImageTag', () => {
+  it('splits at the last colon after the last slash', () => {
+    expect(splitImageTag('n3xus/debian:bookworm')).toEqual({ repository: 'n3xus/debian', tag: 'bookworm' });
+    expect(splitImageTag('localhost:5000/n3xus/node')).toEqual({ repository: 'localhost:5000/n3xus/node', tag: 'latest' });
+    expect(splitImageTag('localhost:5000/node:24')).toEqual({ repository: 'localhost:5000/node', tag: '24' });
+  });
+});
+
+describe('labelFilter', () => {
+  it('writes key=value, or the bare key to match any value', () => {
+    expect(labelFilter({ 'n3xus.test': '1', 'n3xus.session': undefined })).toEqual(['n3xus.test=1', 'n3xus.session']);
+  });
+});
