@@ -4,19 +4,10 @@
  * the payload (JCS, RFC 8785: keys sorted, no whitespace), stored verbatim next to its signature.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { HttpError, bodyOf, defineService, z, type ServiceContext } from '@n3xus/kit';
+import { bodyOf, canonicalJson, defineService, HttpError, type ServiceContext, z } from '@n3xus/kit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/** JCS canonical JSON: sorted keys, ECMAScript number and string serialization, so equal payloads sign equally. */
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 type PublicJwk = { kty: string; crv: string; x: string };
 interface SigningKey { keyId: string; privateKey: KeyObject; publicKeyJwk: PublicJwk; createdAt: Date }

@@ -8,20 +8,10 @@
  * whatever the number of deliveries, which is how a published event can be observed end to end.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { HttpError, boundedInt, bodyOf, defineService, z } from '@n3xus/kit';
-import type pg from 'pg';
+import { HttpError, boundedInt, bodyOf, canonicalJson, defineService, z, type PoolClient } from '@n3xus/kit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GENESIS = '0'.repeat(64);
-
-/** JCS canonical JSON (RFC 8785): sorted keys and ECMAScript serialization, so a record always hashes the same. */
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 interface RecordRow {
   seq: string; id: string; actor: string; action: string; subject: string; detail: Record<string, unknown> | null;
@@ -46,7 +36,7 @@ const toRecord = (r: RecordRow) => ({
  * Appends one record. The table lock serializes appends, so each one chains onto the true latest hash; with an
  * event id, an event already recorded returns its record instead (idempotent ingestion).
  */
-async function append(client: pg.PoolClient, entry: Entry): Promise<{ row: RecordRow; created: boolean }> {
+async function append(client: PoolClient, entry: Entry): Promise<{ row: RecordRow; created: boolean }> {
   await client.query('LOCK TABLE records IN EXCLUSIVE MODE');
   if (entry.eventId) {
     const existing = await client.query<RecordRow>('SELECT * FROM records WHERE event_id = $1', [entry.eventId]);

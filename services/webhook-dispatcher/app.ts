@@ -13,8 +13,7 @@
  * Delivery is at least once: endpoints dedupe by the X-N3XUS-Event-Id header. The fleet handshake is sent so
  * that in-fleet receivers (such as audit-trail) accept the call; register only endpoints trusted with it.
  */
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { HttpError, boundedInt, bodyOf, defineService, z, type ServiceContext } from '@n3xus/kit';
+import { bodyOf, boundedInt, defineService, ExponentialBackoff, handleWhen, HttpError, retry, type ServiceContext, z } from '@n3xus/kit';
 
 const TOPIC = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,6 +38,8 @@ const envelopeSchema = z.object({
   publishedAt: z.string(),
 });
 type Envelope = z.infer<typeof envelopeSchema>;
+/** A page of event-bus's GET /v1/topics/:topic/events. */
+const eventPage = z.object({ items: z.array(envelopeSchema.extend({ createdAt: z.string(), publishedAt: z.string().nullable() })) });
 
 interface WebhookRow { id: string; topic: string; url: string; active: boolean; created_at: Date }
 interface DeliveryRow {
@@ -186,7 +187,7 @@ class Dispatcher {
       for (let page = 0; page < 10 && !this.stopping.signal.aborted; page += 1) {
         const answer = await peers.call('event-bus', `/v1/topics/${topic}/events?since=${encodeURIComponent(cursor.toISOString())}&limit=100`);
         if (answer.status !== 200) throw new Error(`event-bus answered ${answer.status}`);
-        const items = (answer.body as { items: Array<Envelope & { createdAt: string; publishedAt: string | null }> }).items;
+        const { items } = eventPage.parse(answer.body);
         let next = cursor;
         for (const item of items) {
           // An event not published yet will be; the cursor waits for it rather than skipping past.
@@ -332,7 +333,11 @@ export default defineService({
     if (subscriber) {
       // The connection refuses commands until it is ready (no offline queue), so subscribe on every `ready`:
       // the first connect and each reconnect (PSUBSCRIBE to a pattern already subscribed is harmless).
-      const subscribe = () => void subscriber.psubscribe(PATTERN).catch((err: unknown) => ctx.log.warn('subscribe_failed', { err }));
+      const subscribe = () =>
+        void subscriber.psubscribe(PATTERN).then(
+          () => ctx.log.info('subscribed', { pattern: PATTERN }),
+          (err: unknown) => ctx.log.warn('subscribe_failed', { err }),
+        );
       subscriber.on('ready', subscribe);
       if (subscriber.status === 'ready') subscribe();
       subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {

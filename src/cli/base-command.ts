@@ -9,12 +9,20 @@ import { Command, type Interfaces } from '@oclif/core';
  * | IMAGE_BUILD_FAILED | 4 |
  * | PROCESS_FAILED | 5 |
  * | DOCKER_API_ERROR | 6 |
+ * | INVALID_FLEET_FILE | 7 |
+ * | INVALID_PLAN | 8 |
+ * | UNKNOWN_STAGE | 9 |
+ * | UNKNOWN_SERVICE | 10 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
   ENGINE_UNREACHABLE: 3,
   IMAGE_BUILD_FAILED: 4,
   PROCESS_FAILED: 5,
   DOCKER_API_ERROR: 6,
+  INVALID_FLEET_FILE: 7,
+  INVALID_PLAN: 8,
+  UNKNOWN_STAGE: 9,
+  UNKNOWN_SERVICE: 10,
 };
 
 /**

@@ -28,6 +28,8 @@ import type {
   BuildImageOptions,
   ContainerClient,
   ContainerSpec,
+  DiskUsage,
+  ImageHistoryEntry,
   EngineInfo,
   ImageBuildResult,
   ImageClient,
@@ -100,6 +102,18 @@ export class DockerEngine {
   /** Shorthand for `engine.image.inspect(tag)`. */
   imageInspect(tag: string): Promise<ImageInfo> {
     return this.image.inspect(tag);
+  }
+
+  /** Image disk usage with shared layers counted once (the engine's `/system/df`). */
+  async diskUsage(): Promise<DiskUsage> {
+    const df = (await this.#api.call('disk usage', (docker) => docker.df())) as {
+      LayersSize?: number;
+      Images?: Array<{ Id: string; RepoTags?: string[] | null; Size: number; SharedSize: number }>;
+    };
+    return {
+      layersSizeBytes: df.LayersSize ?? 0,
+      images: (df.Images ?? []).map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], sizeBytes: i.Size, sharedSizeBytes: i.SharedSize })),
+    };
   }
 
   /** Shorthand for `engine.image.build(options)`. */
@@ -215,6 +229,11 @@ class DockerImageClient implements ImageClient {
       if (isNotFound(error)) return false;
       throw error;
     }
+  }
+
+  async history(tag: string): Promise<ImageHistoryEntry[]> {
+    const entries = (await this.#api.call(`history of image ${tag}`, (docker) => docker.getImage(tag).history())) as Array<{ CreatedBy?: string; Size?: number }>;
+    return entries.map((e) => ({ createdBy: e.CreatedBy ?? '', sizeBytes: e.Size ?? 0 }));
   }
 
   async inspect(tag: string): Promise<ImageInfo> {

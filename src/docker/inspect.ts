@@ -9,6 +9,7 @@ export interface ContainerInspectInput {
   Name?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null };
   State?: {
+    Pid?: number;
     Status?: string;
     Running?: boolean;
     ExitCode?: number;
@@ -36,6 +37,8 @@ export interface ContainerInfo {
   lastHealthOutput: string | undefined;
   /** Host port published for each container port, keyed like `5432/tcp`. */
   ports: Record<string, number>;
+  /** Host PID of the container's main process (0 when not running; undefined from a list, which does not say). */
+  pid?: number;
 }
 
 /** Turns a container inspect object into a {@link ContainerInfo}. */
@@ -49,6 +52,7 @@ export function summarizeContainer(inspect: ContainerInspectInput): ContainerInf
     labels: { ...(inspect.Config?.Labels ?? {}) },
     status: inspect.State?.Status ?? 'unknown',
     running: inspect.State?.Running ?? false,
+    pid: inspect.State?.Pid ?? 0,
     exitCode: inspect.State?.ExitCode ?? 0,
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
     lastHealthOutput: log.at(-1)?.Output,

@@ -79,6 +79,21 @@ export interface ImageClient {
   import(options: ImportImageOptions): Promise<ImageBuildResult>;
   /** Removes an image; resolves when it does not exist. */
   remove(tag: string, options?: { force?: boolean }): Promise<void>;
+  /** The image's layers, newest first, each with the instruction that made it and its size. */
+  history(tag: string): Promise<ImageHistoryEntry[]>;
+}
+
+/** One layer of an image's history. */
+export interface ImageHistoryEntry {
+  createdBy: string;
+  sizeBytes: number;
+}
+
+/** What images take on disk, as the engine accounts it (`docker system df`). */
+export interface DiskUsage {
+  /** Bytes of all image layers on disk, each layer counted once. */
+  layersSizeBytes: number;
+  images: Array<{ id: string; tags: string[]; sizeBytes: number; sharedSizeBytes: number }>;
 }
 
 /** A container port published on 127.0.0.1 (the only host address n3xus publishes on). */

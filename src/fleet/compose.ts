@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import type { Catalog, CatalogEntry } from './catalog.ts';
-import { DEFAULT_NODE_IMAGE, HEALTHCHECK, healthProbe, imageTag } from './service-files.ts';
+import { DEFAULT_NODE_IMAGE, HEALTHCHECK, INFRA_HEALTHCHECK, healthProbe, imageTag } from './service-files.ts';
 
 /** Label keys under which every container carries its catalog metadata; the CLI reads them back. */
 export const LABELS = {
@@ -30,13 +30,13 @@ function labels(entry: CatalogEntry): Record<string, string> {
   return out;
 }
 
-function healthcheck(test: string[]): Record<string, unknown> {
+function healthcheck(test: string[], timing = HEALTHCHECK): Record<string, unknown> {
   return {
     test: ['CMD', ...test],
-    interval: `${HEALTHCHECK.intervalSeconds}s`,
-    timeout: `${HEALTHCHECK.timeoutSeconds}s`,
-    retries: HEALTHCHECK.retries,
-    start_period: `${HEALTHCHECK.startPeriodSeconds}s`,
+    interval: `${timing.intervalSeconds}s`,
+    timeout: `${timing.timeoutSeconds}s`,
+    retries: timing.retries,
+    start_period: `${timing.startPeriodSeconds}s`,
   };
 }
 
@@ -51,7 +51,7 @@ function infraService(entry: CatalogEntry): Record<string, unknown> {
       command: ['postgres', '-c', 'max_connections=500', '-c', 'shared_buffers=64MB'],
       ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
       volumes: ['pgdata:/var/lib/postgresql/data'],
-      healthcheck: { ...healthcheck(['pg_isready', '-U', 'n3xus', '-d', 'n3xus', '-h', '127.0.0.1']), start_period: '30s' },
+      healthcheck: healthcheck(['pg_isready', '-U', 'n3xus', '-d', 'n3xus', '-h', '127.0.0.1'], INFRA_HEALTHCHECK),
       ...hardened,
       // PostgreSQL's entrypoint switches from root to the postgres user and owns its data directory.
       cap_drop: ['ALL'],
@@ -67,7 +67,7 @@ function infraService(entry: CatalogEntry): Record<string, unknown> {
     image: '${N3XUS_REDIS_IMAGE:-redis:7}',
     command: ['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru'],
     ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
-    healthcheck: { ...healthcheck(['redis-cli', 'ping']), start_period: '30s' },
+    healthcheck: healthcheck(['redis-cli', 'ping'], INFRA_HEALTHCHECK),
     ...hardened,
     user: '999:999',
     cap_drop: ['ALL'],

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -177,5 +178,17 @@ describe('compose/docker-compose.full.yml', () => {
   it("points each service's peers at the services it calls", () => {
     const env = doc.services['federation-gateway']!.environment as Record<string, string>;
     expect(env.N3XUS_PEERS).toBe('federation-spine=http://federation-spine:3010,identity-registry=http://identity-registry:3011,attestation-service=http://attestation-service:3013');
+  });
+});
+
+describe('docker-compose accepts the compose file', () => {
+  const composeBinary = spawnSync('sh', ['-c', 'command -v docker-compose'], { encoding: 'utf8' }).stdout.trim();
+  const ci = process.env.CI === 'true';
+  if (!composeBinary && !ci) console.warn('[skipped] docker-compose is not installed (apt-get install docker-compose)');
+  it.skipIf(!composeBinary && !ci)('`docker-compose config` validates it (Debian docker-compose 1.29)', () => {
+    const res = spawnSync(composeBinary || 'docker-compose', ['-f', join(REPO_ROOT, COMPOSE_FILE), 'config', '-q'], { encoding: 'utf8' });
+    expect(res.error, 'docker-compose must be installed under CI=true').toBeUndefined();
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
   });
 });

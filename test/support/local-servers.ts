@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,25 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
 }
 
+/** uid and gid of the `postgres` system user. */
+function postgresUser(): { uid?: number; gid?: number } {
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const uid = id('-u');
+  const gid = id('-g');
+  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root, but there is no postgres user to run PostgreSQL as');
+  return { uid, gid };
+}
+
+/** Signals a child and waits for it to exit, killing it after 5 s. */
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /**
  * initdb into a temporary directory and a postgres listening on a free loopback port, trust auth. Runs as the
  * `postgres` user when started by root (PostgreSQL refuses to run as root).
@@ -50,22 +69,21 @@ export async function startLocalPostgres(): Promise<LocalServer> {
   const postgres = findBinary('postgres', pgDirs);
   if (!initdb || !postgres) throw new Error('no PostgreSQL server installed (apt-get install postgresql, or set N3XUS_TEST_DATABASE_URL)');
   const dir = mkdtempSync(join(tmpdir(), 'n3xus-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) => (asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' }));
-  if (asRoot) spawnSync('chown', ['postgres:postgres', dir]);
-  const init = run(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr.slice(-500)}`);
+  // PostgreSQL refuses to run as root: run it as the postgres user, directly (no wrapper that would swallow signals).
+  const owner = process.getuid?.() === 0 ? postgresUser() : {};
+  if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
+  const init = spawnSync(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { encoding: 'utf8', ...owner });
+  if (init.status !== 0) throw new Error(`initdb failed: ${(init.stderr ?? String(init.error)).slice(-500)}`);
   const port = await freePort();
   const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB'];
-  const child: ChildProcess = asRoot ? spawn('runuser', ['-u', 'postgres', '--', postgres, ...args], { stdio: 'ignore' }) : spawn(postgres, args, { stdio: 'ignore' });
+  const child: ChildProcess = spawn(postgres, args, { stdio: 'ignore', ...owner });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const isReady = findBinary('pg_isready', pgDirs);
   await waitFor(() => (isReady ? spawnSync(isReady, ['-h', '127.0.0.1', '-p', String(port)]).status === 0 : existsSync(join(dir, 'data', 'postmaster.pid'))), 20_000, 'PostgreSQL');
   return {
     url,
     async stop() {
-      child.kill('SIGINT');
-      await new Promise((r) => child.once('exit', r));
+      await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -82,8 +100,7 @@ export async function startLocalRedis(): Promise<LocalServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await stopChild(child, 'SIGTERM');
     },
   };
 }

@@ -21,6 +21,7 @@ describe('summarizeContainer', () => {
       health: 'healthy',
       lastHealthOutput: 'accepting connections\n',
       ports: { '5432/tcp': 49153 },
+      pid: 0,
     });
   });
 

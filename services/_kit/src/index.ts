@@ -1,4 +1,8 @@
 export { z } from 'zod';
+// The resilience building blocks, for services with retry policies of their own (webhook delivery).
+export { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+export type { PoolClient } from 'pg';
+export { canonicalJson } from './canonical-json.ts';
 export { Cache, type RateDecision } from './cache.ts';
 export { ConfigError, parsePeers, readConfig, type KitConfig, type LogLevel } from './config.ts';
 export { Database, DependencyUnavailableError, schemaName, type DependencyStatus, type Migration } from './db.ts';

@@ -165,7 +165,8 @@ export async function startService(definition: ServiceDefinition, config: KitCon
     const attempt = async (): Promise<void> => {
       if (stopping) return resolve();
       try {
-        const applied = await db.migrate(migrations);
+        // A service that stores nothing (federation-gateway) does not wait for PostgreSQL to serve its routes.
+        const applied = migrations.length === 0 ? [] : await db.migrate(migrations);
         migrated = true;
         log.info('migrated', { schema: db.schema, applied });
         stopBackground = await definition.start?.(ctx);
