@@ -3,28 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '@n3xus/kit';
 import attestationService from '../../services/attestation-service/app.ts';
 import { freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call, referenceCanonicalJson } from '../support/http.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
-
-/** An independent JCS implementation, so that the test checks the signature without the service's code. */
-const canonical = (v: unknown): string =>
-  v === null || typeof v !== 'object'
-    ? JSON.stringify(v)
-    : Array.isArray(v)
-      ? `[${v.map(canonical).join(',')}]`
-      : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
 
 describe.skipIf(missingServers !== '')('attestation-service', () => {
   let databaseUrl: string;
@@ -55,7 +36,7 @@ describe.skipIf(missingServers !== '')('attestation-service', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ keyId: key.keyId, alg: 'EdDSA', payload: { id: created.body.id, subject: 'tx-42', claim, keyId: key.keyId } });
     const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.publicKeyJwk.x }, format: 'jwk' });
-    expect(verify(null, Buffer.from(canonical(created.body.payload)), publicKey, Buffer.from(created.body.signature, 'base64url'))).toBe(true);
+    expect(verify(null, Buffer.from(referenceCanonicalJson(created.body.payload)), publicKey, Buffer.from(created.body.signature, 'base64url'))).toBe(true);
 
     const fetched = await call(svc.url, 'GET', `/v1/attestations/${created.body.id}`);
     expect(fetched.body).toEqual(created.body);

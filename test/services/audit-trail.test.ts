@@ -3,31 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '@n3xus/kit';
 import auditTrail from '../../services/audit-trail/app.ts';
 import { freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call, type Json, referenceCanonicalJson } from '../support/http.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
-
-/** An independent JCS implementation and chain hash, so that the test checks the chain without the service's code. */
-const canonical = (v: unknown): string =>
-  v === null || typeof v !== 'object'
-    ? JSON.stringify(v)
-    : Array.isArray(v)
-      ? `[${v.map(canonical).join(',')}]`
-      : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
 const expectedHash = (r: Json) =>
   createHash('sha256')
-    .update(r.prevHash + canonical({ id: r.id, actor: r.actor, action: r.action, subject: r.subject, detail: r.detail, eventId: r.eventId, createdAt: r.createdAt }))
+    .update(r.prevHash + referenceCanonicalJson({ id: r.id, actor: r.actor, action: r.action, subject: r.subject, detail: r.detail, eventId: r.eventId, createdAt: r.createdAt }))
     .digest('hex');
 
 describe.skipIf(missingServers !== '')('audit-trail', () => {

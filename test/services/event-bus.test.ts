@@ -6,20 +6,8 @@ import type { RunningService } from '@n3xus/kit';
 import eventBus from '../../services/event-bus/app.ts';
 import { freePort } from '../support/local-servers.ts';
 import { eventually, freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call, type Json } from '../support/http.ts';
 
 const topicName = () => `test.${randomBytes(4).toString('hex')}`;
 

@@ -6,20 +6,7 @@ import federationGateway from '../../services/federation-gateway/app.ts';
 import { freePort } from '../support/local-servers.ts';
 import { freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
 import { lawful, startTestService } from '../support/service.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const json = res.headers.get('content-type')?.includes('json');
-  return { status: res.status, headers: res.headers, body: (text && json ? JSON.parse(text) : text) as Json };
-}
+import { call } from '../support/http.ts';
 
 /** A stand-in peer that answers what it was sent, and a few fixed answers. */
 function echoPeer(): Promise<{ server: Server; url: string; seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> }> {

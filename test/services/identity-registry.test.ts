@@ -2,20 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '@n3xus/kit';
 import identityRegistry from '../../services/identity-registry/app.ts';
 import { freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call } from '../support/http.ts';
 
 /** The W3C DID Core example Ed25519 key, as base58btc multibase. */
 const KEY = 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';

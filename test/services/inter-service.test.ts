@@ -7,20 +7,8 @@ import federationGateway from '../../services/federation-gateway/app.ts';
 import identityRegistry from '../../services/identity-registry/app.ts';
 import webhookDispatcher from '../../services/webhook-dispatcher/app.ts';
 import { eventually, freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call } from '../support/http.ts';
 
 /** Real services talking to each other over HTTP and Redis, sharing one database as the fleet does (one schema each). */
 describe.skipIf(missingServers !== '')('inter-service', () => {

@@ -7,20 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { N3XUS_LAW, type RunningService } from '@n3xus/kit';
 import webhookDispatcher from '../../services/webhook-dispatcher/app.ts';
 import { eventually, freshDatabase, missingServers, redisUrl } from '../support/servers.ts';
-import { lawful, startTestService, type LogLines } from '../support/service.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are inspected field by field
-type Json = any;
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = lawful) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Json };
-}
+import { startTestService, type LogLines } from '../support/service.ts';
+import { call, type Json } from '../support/http.ts';
 
 const topicName = () => `hooks.${randomBytes(4).toString('hex')}`;
 

@@ -47,6 +47,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(started.map((s) => s.stop()));
     throw new Error(`CI=true but a test server is missing: ${[postgresMissing, redisMissing].filter(Boolean).join('; ')}`);
   }
+  for (const reason of [postgresMissing, redisMissing].filter(Boolean)) {
+    console.warn(`[skipped] tests that need a real PostgreSQL and Redis: ${reason}`);
+  }
   project.provide('postgresUrl', postgresUrl);
   project.provide('postgresMissing', postgresMissing);
   project.provide('redisUrl', redisUrl);
