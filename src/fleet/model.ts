@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { projectRoot } from '../util/project-root.ts';
 import { LABELS } from './compose.ts';
+import type { CatalogEntry } from './catalog.ts';
 import { STAGES, type Stage } from './stages.ts';
 
 /** The compose file of this repository's fleet, used when no `-f/--file` is given. */
@@ -77,23 +78,11 @@ export interface FleetMount {
 
 export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure' | `on-failure:${number}`;
 
-/** One container of the fleet: its n3xus metadata (from the labels) and its compose definition. */
-export interface FleetService {
-  name: string;
-  /** From the label `n3xus.stage`. */
-  stage: Stage;
-  /** The seed's phase (label `n3xus.phase`), for core, federation and domain services. */
-  phase?: number;
-  /** From the label `n3xus.group`. */
-  group: string;
-  /** From the label `n3xus.category`. */
-  category: string;
-  /** The port the container listens on (label `n3xus.port`). */
-  port: number;
-  /** The port {@link port} is published on, on 127.0.0.1. */
-  hostPort: number;
-  /** Services this one calls (label `n3xus.calls`, comma-separated). */
-  calls: string[];
+/**
+ * One container of the fleet: its n3xus metadata, read from the labels (`n3xus.stage`, `.phase`, `.group`,
+ * `.category`, `.port`, `.calls`; the published port gives `hostPort`), and its compose definition.
+ */
+export interface FleetService extends Omit<CatalogEntry, 'description'> {
   /** The image to run; for a built service without `image`, compose's `<project>-<service>`. */
   image: string;
   build?: FleetBuild;
