@@ -37,6 +37,12 @@ export class UnknownServiceError extends Error {
   }
 }
 
+/** Throws UnknownServiceError naming every name that is not a service of the catalog. */
+export function checkServiceNames(catalog: Catalog, names: readonly string[]): void {
+  const unknown = names.filter((name) => !catalog.services.some((s) => s.name === name));
+  if (unknown.length > 0) throw new UnknownServiceError(unknown);
+}
+
 /** sha256 of every file under `dir`, by relative path: what a build context carries. */
 function hashTree(dir: string, root = dir, into: Record<string, string> = {}): Record<string, string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -57,10 +63,7 @@ export function serviceImagesBuilder(options: ServiceImagesOptions = {}): Servic
     await buildFleet(catalog);
     onLine(`bundled ${catalog.services.length} services into dist/fleet in ${Math.round(performance.now() - started)} ms`);
 
-    const unknown = (options.only ?? []).filter((name) => !catalog.services.some((s) => s.name === name));
-    if (unknown.length > 0) {
-      throw new UnknownServiceError(unknown);
-    }
+    checkServiceNames(catalog, options.only ?? []);
     const base = await engine.imageInspect(baseImage);
     const runtimeHash = hashInputs(hashTree(join(FLEET_DIST, 'runtime')));
     const wanted = options.only ? catalog.services.filter((s) => options.only!.includes(s.name)) : catalog.services;

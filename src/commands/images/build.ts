@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
 import type { BaseImageEvent } from '../../images/bases.ts';
 import { buildImages, type BuildImagesResult } from '../../images/build-images.ts';
-import { serviceImagesBuilder } from '../../images/service-images.ts';
+import { checkServiceNames, serviceImagesBuilder } from '../../images/service-images.ts';
+import { loadCatalog } from '../../fleet/catalog.ts';
 
 export default class ImagesBuild extends BaseCommand {
   static override summary = 'Build the fleet images on this machine, without any registry.';
@@ -23,6 +24,8 @@ export default class ImagesBuild extends BaseCommand {
 
   async run(): Promise<BuildImagesResult> {
     const { flags } = await this.parse(ImagesBuild);
+    // A mistyped service name is reported before minutes of base image work, not after.
+    checkServiceNames(loadCatalog(), flags.service ?? []);
     const result = await buildImages({
       force: flags.force,
       basesOnly: flags['bases-only'],
