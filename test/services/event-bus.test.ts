@@ -24,6 +24,9 @@ function listen(url: string, topic: string): { subscribed: Promise<unknown>; mes
 }
 
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+// This test stops and restarts a Redis of its own; without redis-server it says so and skips, except under CI=true.
+const ownRedisMissing = !redisServer && process.env.CI !== 'true';
+if (ownRedisMissing) console.warn('[skipped] event-bus Redis outage test: redis-server is not installed');
 
 describe.skipIf(missingServers !== '')('event-bus', () => {
   let databaseUrl: string;
@@ -99,7 +102,7 @@ describe.skipIf(missingServers !== '')('event-bus', () => {
     expect((await call(svc.url, 'GET', `/v1/topics/${topic}/events`)).body.items.map((e: Json) => e.id)).toEqual([body.id]);
   });
 
-  it.skipIf(!redisServer)('accepts events while Redis is down (202) and publishes them once it is back', async () => {
+  it.skipIf(ownRedisMissing)('accepts events while Redis is down (202) and publishes them once it is back', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
     // Its own database: the other instance's outbox loop would otherwise publish the event on the other Redis.
@@ -114,7 +117,7 @@ describe.skipIf(missingServers !== '')('event-bus', () => {
 
       const listener = listen(url, topic);
       try {
-        redis = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+        redis = spawn(redisServer || 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
         await listener.subscribed;
         const [envelope] = await eventually(() => listener.messages.length > 0 && listener.messages, 20_000, 100);
         expect(envelope).toMatchObject({ id: res.body.id, topic, payload: { queued: true } });
