@@ -48,7 +48,8 @@ export class Database {
         connectionString: url,
         max: 4,
         idleTimeoutMillis: 10_000,
-        connectionTimeoutMillis: 2000,
+        // Generous: when 98 services start at once on two cores, a connection (fork plus SCRAM) can take seconds.
+        connectionTimeoutMillis: 5000,
         statement_timeout: 5000,
         application_name: service,
         options: `-c search_path=${this.schema}`,

@@ -162,6 +162,7 @@ export async function startService(definition: ServiceDefinition, config: KitCon
 
   const ready = new Promise<void>((resolve) => {
     let delayMs = 250;
+    const MIGRATION_RETRY_MAX_MS = 4_000;
     const attempt = async (): Promise<void> => {
       if (stopping) return resolve();
       try {
@@ -175,7 +176,9 @@ export async function startService(definition: ServiceDefinition, config: KitCon
         db.noteMigrationError(err);
         log.warn('migration_deferred', { schema: db.schema, retryInMs: delayMs, err });
         retryTimer = setTimeout(() => void attempt(), delayMs);
-        delayMs = Math.min(delayMs * 2, 30_000);
+        // Capped low: a fleet starting on a busy machine sees PostgreSQL time out for a few seconds, and a
+        // long back-off would keep the service unready long after PostgreSQL answers again.
+        delayMs = Math.min(delayMs * 2, MIGRATION_RETRY_MAX_MS);
       }
     };
     void attempt();
