@@ -13,6 +13,18 @@ import { Command, type Interfaces } from '@oclif/core';
  * | INVALID_PLAN | 8 |
  * | UNKNOWN_STAGE | 9 |
  * | UNKNOWN_SERVICE | 10 |
+ * | LAUNCH_FAILED | 11 |
+ * | LAW_VIOLATION | 12 |
+ * | PORT_BUSY | 13 |
+ * | NOT_LAUNCHED | 14 |
+ * | BOOTSTRAP_FAILED | 15 |
+ * | PREREQUISITE_NOT_HEALTHY | 16 |
+ * | IMAGE_MISSING | 17 |
+ * | ARCHIVE_ERROR | 18 |
+ * | VERIFY_BELOW_THRESHOLD | 20 |
+ * | VERIFY_UNAVAILABLE | 21 |
+ * | INVALID_ARGUMENT | 22 |
+ * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
   ENGINE_UNREACHABLE: 3,
@@ -23,6 +35,18 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   INVALID_PLAN: 8,
   UNKNOWN_STAGE: 9,
   UNKNOWN_SERVICE: 10,
+  LAUNCH_FAILED: 11,
+  LAW_VIOLATION: 12,
+  PORT_BUSY: 13,
+  NOT_LAUNCHED: 14,
+  BOOTSTRAP_FAILED: 15,
+  PREREQUISITE_NOT_HEALTHY: 16,
+  IMAGE_MISSING: 17,
+  ARCHIVE_ERROR: 18,
+  VERIFY_BELOW_THRESHOLD: 20,
+  VERIFY_UNAVAILABLE: 21,
+  INVALID_ARGUMENT: 22,
+  INTERRUPTED: 130,
 };
 
 /**

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { debuglog } from 'node:util';
 import Docker from 'dockerode';
 import { runStreaming } from '../process/run.ts';
@@ -30,12 +30,16 @@ import type {
   ContainerSpec,
   DiskUsage,
   ImageHistoryEntry,
+  EngineHostInfo,
   EngineInfo,
   ImageBuildResult,
   ImageClient,
   ImageInfo,
+  ImageLoadResult,
   ImportImageOptions,
+  LogStreamOptions,
   NetworkClient,
+  VolumeClient,
 } from './types.ts';
 
 export type * from './types.ts';
@@ -65,6 +69,7 @@ export class DockerEngine {
   readonly image: ImageClient;
   readonly container: ContainerClient;
   readonly network: NetworkClient;
+  readonly volume: VolumeClient;
   readonly #api: Api;
 
   constructor(options: EngineOptions = {}) {
@@ -73,6 +78,7 @@ export class DockerEngine {
     this.image = new DockerImageClient(this.#api);
     this.container = new DockerContainerClient(this.#api);
     this.network = new DockerNetworkClient(this.#api);
+    this.volume = new DockerVolumeClient(this.#api);
   }
 
   /**
@@ -92,6 +98,12 @@ export class DockerEngine {
       }
     });
     return { apiVersion: version.ApiVersion, version: version.Version, os: version.Os, arch: version.Arch };
+  }
+
+  /** CPUs, memory and data directory of the engine's machine (`GET /info`). */
+  async info(): Promise<EngineHostInfo> {
+    const info = (await this.#api.call('info', (docker) => docker.info())) as { NCPU?: number; MemTotal?: number; DockerRootDir?: string };
+    return { cpus: info.NCPU ?? 0, memTotalBytes: info.MemTotal ?? 0, dockerRootDir: info.DockerRootDir || undefined };
   }
 
   /** Shorthand for `engine.image.exists(tag)`. */
@@ -336,6 +348,39 @@ class DockerImageClient implements ImageClient {
       if (!isNotFound(error)) throw error;
     }
   }
+
+  async save(names: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    if (names.length === 0) throw new TypeError('Expected `names` to list at least one image');
+    const what = names.length === 1 ? `image ${names[0]}` : `${names.length} images`;
+    return this.#api.call(`save ${what}`, (docker) => {
+      // dockerode has getImages (GET /images/get?names=a&names=b), but its type declarations do not.
+      const { getImages } = docker as unknown as { getImages: (opts: { names: string[]; abortSignal?: AbortSignal }) => Promise<Readable> };
+      return getImages.call(docker, { names: [...names], abortSignal: options.signal });
+    });
+  }
+
+  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<ImageLoadResult> {
+    const startedAt = performance.now();
+    const loaded: string[] = [];
+    let failure: string | undefined;
+    await this.#api.call('load images', async (docker) => {
+      // quiet: no per-layer progress bars, only the engine's "Loaded image: <tag>" lines.
+      const stream = (await docker.loadImage(archive, { quiet: true, abortSignal: options.signal })) as Readable;
+      await followProgress(stream, {
+        output: (line) => {
+          const match = /^Loaded image(?: ID)?: (\S+)$/.exec(line);
+          if (match?.[1] !== undefined) loaded.push(match[1]);
+        },
+        // The engine reports a corrupt archive in the stream after answering 200, not as an HTTP error.
+        error: (message) => {
+          failure ??= message;
+        },
+        imageId: () => undefined,
+      });
+    });
+    if (failure !== undefined) throw new DockerApiError('load images', failure, undefined);
+    return { loaded, durationMs: Math.round(performance.now() - startedAt) };
+  }
 }
 
 /**
@@ -396,8 +441,22 @@ class DockerContainerClient implements ContainerClient {
           Timeout: msToNs(health.timeoutMs),
           Retries: health.retries,
           StartPeriod: msToNs(health.startPeriodMs),
+          // Not in @types/dockerode yet; the engine reads it from API 1.44 on and ignores it before.
+          ...(health.startIntervalMs === undefined ? {} : { StartInterval: msToNs(health.startIntervalMs) }),
         },
-        HostConfig: { PortBindings: portBindings, NetworkMode: spec.network },
+        HostConfig: {
+          PortBindings: portBindings,
+          NetworkMode: spec.network,
+          RestartPolicy: spec.restartPolicy && { Name: spec.restartPolicy.name, MaximumRetryCount: spec.restartPolicy.maximumRetryCount ?? 0 },
+          Memory: spec.memoryBytes,
+          ShmSize: spec.shmSizeBytes,
+          ReadonlyRootfs: spec.readOnlyRootfs,
+          Tmpfs: spec.tmpfs,
+          CapAdd: spec.capAdd ? [...spec.capAdd] : undefined,
+          CapDrop: spec.capDrop ? [...spec.capDrop] : undefined,
+          SecurityOpt: spec.securityOpt ? [...spec.securityOpt] : undefined,
+          Mounts: spec.mounts?.map((m) => ({ Type: m.type, Source: m.source ?? '', Target: m.target, ReadOnly: m.readOnly ?? false })),
+        },
         NetworkingConfig:
           spec.network === undefined ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] } } },
       }),
@@ -441,9 +500,57 @@ class DockerContainerClient implements ContainerClient {
     return entries.map((entry) => summarizeListedContainer(entry as unknown as ContainerListInput));
   }
 
+  async stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
+    try {
+      await this.#api.call(`stop container ${short(id)}`, (docker) => docker.getContainer(id).stop({ t: options.timeoutS ?? 10 }));
+    } catch (error) {
+      // 304: already stopped; 404: gone. Either way it is not running, which is what the caller wants.
+      if (!(error instanceof DockerApiError && (error.statusCode === 304 || error.statusCode === 404))) throw error;
+    }
+  }
+
   async remove(id: string): Promise<void> {
     try {
       await this.#api.call(`remove container ${short(id)}`, (docker) => docker.getContainer(id).remove({ force: true, v: true }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async logStream(id: string, options: LogStreamOptions): Promise<Readable> {
+    const query = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines === undefined ? {} : { tail: options.tailLines }) };
+    return this.#api.call(`${options.follow ? 'follow' : 'read'} logs of container ${short(id)}`, async (docker) => {
+      if (options.follow) return (await docker.getContainer(id).logs({ ...query, follow: true })) as unknown as Readable;
+      // Without follow, dockerode reads the whole answer into one buffer instead of streaming it.
+      const buffer = await docker.getContainer(id).logs({ ...query, follow: false });
+      return Readable.from([Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer))]);
+    });
+  }
+}
+
+class DockerVolumeClient implements VolumeClient {
+  readonly #api: Api;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async create(options: { name: string; labels?: Record<string, string> }): Promise<string> {
+    // Creating an existing local volume is a no-op for the engine, which is what a re-run wants.
+    await this.#api.call(`create volume ${options.name}`, (docker) => docker.createVolume({ Name: options.name, Labels: options.labels ?? {} }));
+    return options.name;
+  }
+
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const result = (await this.#api.call('list volumes', (docker) => docker.listVolumes({ filters: { label: labelFilter(filter.labels) } }))) as {
+      Volumes?: Array<{ Name: string; Labels?: Record<string, string> | null }> | null;
+    };
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) } }));
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.#api.call(`remove volume ${name}`, (docker) => docker.getVolume(name).remove());
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }

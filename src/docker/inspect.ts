@@ -7,11 +7,19 @@
 export interface ContainerInspectInput {
   Id: string;
   Name?: string;
+  /** The image ID (`sha256:…`). */
+  Image?: string;
+  RestartCount?: number;
   Config?: { Image?: string; Labels?: Record<string, string> | null };
   State?: {
     Pid?: number;
     Status?: string;
     Running?: boolean;
+    Restarting?: boolean;
+    OOMKilled?: boolean;
+    Error?: string;
+    StartedAt?: string;
+    FinishedAt?: string;
     ExitCode?: number;
     Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] | null } | null;
   };
@@ -26,6 +34,8 @@ export interface ContainerInfo {
   /** Name without the engine's leading slash. */
   name: string;
   image: string;
+  /** The image ID (`sha256:…`) the container was created from. */
+  imageId: string;
   labels: Record<string, string>;
   /** Engine status: created, running, exited, … */
   status: string;
@@ -39,7 +49,19 @@ export interface ContainerInfo {
   ports: Record<string, number>;
   /** Host PID of the container's main process (0 when not running; undefined from a list, which does not say). */
   pid?: number;
+  /** Times the engine restarted it by its restart policy (undefined from a list, which does not say). */
+  restartCount?: number;
+  /** Whether the kernel's OOM killer ended it last time (undefined from a list). */
+  oomKilled?: boolean;
+  /** ISO 8601 time of the last start, when known (inspect only; the engine's zero time reads as undefined). */
+  startedAt?: string;
+  /** The engine's error text when it could not start the container (inspect only). */
+  error?: string;
+  /** Output of the last few health checks, oldest first (inspect only). */
+  healthLog?: string[];
 }
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** Turns a container inspect object into a {@link ContainerInfo}. */
 export function summarizeContainer(inspect: ContainerInspectInput): ContainerInfo {
@@ -49,10 +71,16 @@ export function summarizeContainer(inspect: ContainerInspectInput): ContainerInf
     id: inspect.Id,
     name: (inspect.Name ?? '').replace(/^\//, ''),
     image: inspect.Config?.Image ?? '',
+    imageId: inspect.Image ?? '',
     labels: { ...(inspect.Config?.Labels ?? {}) },
     status: inspect.State?.Status ?? 'unknown',
     running: inspect.State?.Running ?? false,
     pid: inspect.State?.Pid ?? 0,
+    restartCount: inspect.RestartCount ?? 0,
+    oomKilled: inspect.State?.OOMKilled ?? false,
+    ...(inspect.State?.StartedAt && inspect.State.StartedAt !== ZERO_TIME ? { startedAt: inspect.State.StartedAt } : {}),
+    ...(inspect.State?.Error ? { error: inspect.State.Error } : {}),
+    healthLog: log.map((entry) => `exit ${entry.ExitCode ?? '?'}: ${(entry.Output ?? '').trim()}`),
     exitCode: inspect.State?.ExitCode ?? 0,
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
     lastHealthOutput: log.at(-1)?.Output,
@@ -80,8 +108,11 @@ export interface ContainerListInput {
   Id: string;
   Names?: string[];
   Image?: string;
+  ImageID?: string;
   Labels?: Record<string, string> | null;
   State?: string;
+  /** Seconds since the epoch. */
+  Created?: number;
   /** Human status, e.g. `Up 3 seconds (healthy)` or `Exited (3) 2 minutes ago`. */
   Status?: string;
   Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] | null;
@@ -93,7 +124,7 @@ export interface ContainerListInput {
  */
 export function summarizeListedContainer(entry: ContainerListInput): ContainerInfo {
   const status = entry.Status ?? '';
-  const exited = /^Exited \((-?\d+)\)/.exec(status);
+  const exited = /^(?:Exited|Restarting) \((-?\d+)\)/.exec(status);
   const healthText = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1];
   const ports: Record<string, number> = {};
   const sortedPorts = [...(entry.Ports ?? [])].sort((a, b) => Number(b.IP === '127.0.0.1') - Number(a.IP === '127.0.0.1'));
@@ -105,6 +136,7 @@ export function summarizeListedContainer(entry: ContainerListInput): ContainerIn
     id: entry.Id,
     name: (entry.Names?.[0] ?? '').replace(/^\//, ''),
     image: entry.Image ?? '',
+    imageId: entry.ImageID ?? '',
     labels: { ...(entry.Labels ?? {}) },
     status: entry.State ?? 'unknown',
     running: entry.State === 'running',

@@ -11,6 +11,16 @@ export interface EngineInfo {
   arch: string;
 }
 
+/** What the engine reports about the machine it runs on (`docker info`). */
+export interface EngineHostInfo {
+  /** CPUs the engine can use. */
+  cpus: number;
+  /** Memory of the engine's machine (or VM), in bytes. */
+  memTotalBytes: number;
+  /** Where the engine keeps images, containers and volumes, e.g. `/var/lib/docker`; undefined when not reported. */
+  dockerRootDir: string | undefined;
+}
+
 /** An image as the engine stores it. */
 export interface ImageInfo {
   /** `sha256:…` */
@@ -81,6 +91,30 @@ export interface ImageClient {
   remove(tag: string, options?: { force?: boolean }): Promise<void>;
   /** The image's layers, newest first, each with the instruction that made it and its size. */
   history(tag: string): Promise<ImageHistoryEntry[]>;
+  /**
+   * One tar archive of the images (`docker save`, `GET /images/get`), as the engine streams it; every name must
+   * exist. Destroy the stream, or abort `signal`, to stop.
+   */
+  save(names: readonly string[], options?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Loads a `docker save` archive (`docker load`); an archive the engine cannot read rejects with a DockerApiError. */
+  load(archive: Readable, options?: { signal?: AbortSignal }): Promise<ImageLoadResult>;
+}
+
+/** What a `docker load` loaded. */
+export interface ImageLoadResult {
+  /** Tags of the loaded images, and `sha256:…` IDs of loaded images without a tag, as the engine reports them. */
+  loaded: string[];
+  durationMs: number;
+}
+
+/** Options of {@link ContainerClient.logStream}. */
+export interface LogStreamOptions {
+  /** Keep the stream open until the container stops; false: only what it has printed so far. */
+  follow: boolean;
+  /** Only the last N lines printed so far; default: all. */
+  tailLines?: number;
+  /** Prefix each line with the engine's RFC 3339 timestamp; default false. */
+  timestamps?: boolean;
 }
 
 /** One layer of an image's history. */
@@ -112,6 +146,17 @@ export interface HealthcheckSpec {
   timeoutMs?: number;
   retries?: number;
   startPeriodMs?: number;
+  /** Interval between checks during the start period (engine API 1.44 and up; older engines ignore it). */
+  startIntervalMs?: number;
+}
+
+/** A mount of a container: a named volume, a host path, or a tmpfs. */
+export interface MountSpec {
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** Volume name or absolute host path; absent for a tmpfs or an anonymous volume. */
+  source?: string;
+  target: string;
+  readOnly?: boolean;
 }
 
 /** What to create a container from. */
@@ -128,7 +173,19 @@ export interface ContainerSpec {
   network?: string;
   /** DNS names of the container on `network`. */
   networkAliases?: readonly string[];
+  /** Absent: the image's healthcheck; `{ test: ['NONE'] }` disables it. */
   healthcheck?: HealthcheckSpec;
+  /** Default `no`. `on-failure` may carry a maximum retry count. */
+  restartPolicy?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount?: number };
+  memoryBytes?: number;
+  shmSizeBytes?: number;
+  readOnlyRootfs?: boolean;
+  /** Paths mounted as tmpfs, each with its options (`''` for the defaults). */
+  tmpfs?: Record<string, string>;
+  capAdd?: readonly string[];
+  capDrop?: readonly string[];
+  securityOpt?: readonly string[];
+  mounts?: readonly MountSpec[];
 }
 
 /** Containers: enough to run, observe and clean up; launch will add more. */
@@ -145,6 +202,24 @@ export interface ContainerClient {
   list(filter: { labels: Record<string, string | undefined> }): Promise<ContainerInfo[]>;
   /** Stops and removes the container; resolves when it does not exist. */
   remove(id: string): Promise<void>;
+  /** Stops the container (SIGTERM, then SIGKILL after `timeoutS`, default 10); resolves when already stopped or gone. */
+  stop(id: string, options?: { timeoutS?: number }): Promise<void>;
+  /**
+   * The container's stdout and stderr as the engine sends them: multiplexed frames for a container without a TTY
+   * (decode them with LogFrameDecoder in src/logs/log-frames.ts). With `follow` the stream ends when the container
+   * stops; destroy it to stop earlier.
+   */
+  logStream(id: string, options: LogStreamOptions): Promise<Readable>;
+}
+
+/** Named volumes. */
+export interface VolumeClient {
+  /** Creates a local volume (a no-op when it exists) and returns its name. */
+  create(options: { name: string; labels?: Record<string, string> }): Promise<string>;
+  /** Volumes carrying all the given labels. */
+  list(filter: { labels: Record<string, string | undefined> }): Promise<{ name: string; labels: Record<string, string> }[]>;
+  /** Removes a volume; resolves when it does not exist. */
+  remove(name: string): Promise<void>;
 }
 
 /** Networks: user-defined bridges give containers DNS names. */

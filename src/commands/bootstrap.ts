@@ -1,0 +1,38 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES } from '../cli/base-command.ts';
+import { fleetFlags } from '../cli/fleet-flags.ts';
+import { chooseRenderer, runBootstrap, type BootstrapResult } from '../bootstrap/bootstrap.ts';
+import { BootstrapFailedError } from '../bootstrap/errors.ts';
+
+export default class Bootstrap extends BaseCommand {
+  static override summary = 'Check that this machine can run the fleet; with --fix, make it so.';
+  static override description = `Checks, as a list: the Docker engine answers (and its API version); CPU, memory and disk against what the fleet's containers need (a warning that says what to expect, never a refusal); every port the fleet publishes is free on 127.0.0.1, or held by this project's own containers; N3XUS_HANDSHAKE matches what the fleet's services carry; the compose file is valid; the base images are present or can be built here without a registry; the fleet's networks exist.
+
+--fix creates the missing networks and builds the missing images, then checks again. Exits 0 when no check failed (warnings allowed), else 15 with each failed check and how to fix it.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --fix',
+    '<%= config.bin %> <%= command.id %> -f compose/docker-compose.full.yml --project staging --json',
+  ];
+  static override flags = {
+    // The same -f, --env-file and -p as launch, so both read the compose file alike and mean the same project.
+    ...fleetFlags,
+    fix: Flags.boolean({ description: 'Create missing networks and build missing images, then check again.', default: false }),
+  };
+
+  async run(): Promise<BootstrapResult> {
+    const { flags } = await this.parse(Bootstrap);
+    const renderer = chooseRenderer({ json: this.jsonEnabled(), isTTY: process.stdout.isTTY === true, ci: process.env.CI === 'true' });
+    const result = await runBootstrap({ file: flags.file, envFile: flags['env-file'], project: flags.project, fix: flags.fix, renderer });
+    if (result.ok) {
+      const warnings = result.checks.filter((c) => c.status === 'warn').length;
+      this.log(`Ready${warnings > 0 ? `, with ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}` : ''}.`);
+    } else if (this.jsonEnabled()) {
+      // With --json the whole checklist is the answer, failed or not; the exit code still says it failed.
+      process.exitCode = EXIT_CODES.BOOTSTRAP_FAILED;
+    } else {
+      throw new BootstrapFailedError(result.checks);
+    }
+    return result;
+  }
+}

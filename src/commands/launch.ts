@@ -1,0 +1,113 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.ts';
+import { fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
+import { plainView, renderLaunchSummary, treeView, type LaunchView } from '../cli/launch-view.ts';
+import { stageIndex } from '../fleet/stages.ts';
+import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.ts';
+import { LaunchFailedError, InterruptedError } from '../launch/errors.ts';
+import { renderSteps } from '../launch/reconcile.ts';
+import { buildFleetImages } from '../launch/build.ts';
+import { DEFAULT_BATCH_SIZE, parseStage, planLaunch } from '../plan/plan.ts';
+import { renderPlan } from '../plan/render.ts';
+
+export default class Launch extends BaseCommand {
+  static override summary = 'Start the fleet stage by stage and wait until every service is healthy.';
+  static override description = `Stages start in the seed's order: infra, core, federation, domain, compliance, puabo, vsuite, extended (in batches). Each service is created (or kept, started, recreated) through the Docker engine, then probed on its published 127.0.0.1 port until /ready answers.
+
+Launch converges, as compose does: containers carry the project, service and a hash of their configuration, so a second launch on a healthy, unchanged fleet does nothing, a changed service is recreated alone, and an interrupted launch is finished by running it again.`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --phase federation',
+    '<%= config.bin %> <%= command.id %> --phase 3 --with-deps --keep-going',
+    '<%= config.bin %> <%= command.id %> -f other-fleet.yml --project staging --json',
+  ];
+
+  static override flags = {
+    ...fleetFlags,
+    phase: Flags.string({ description: 'Ignite one stage only: a name (federation), its number 1-8, or a seed phase (phase-5).' }),
+    'with-deps': Flags.boolean({ description: 'With --phase: bring up the earlier stages too.', default: false }),
+    'keep-going': Flags.boolean({ description: 'Go on after a failure with every service that does not depend on the failed one.', default: false }),
+    'dry-run': Flags.boolean({ description: 'Print the plan and what would change; change nothing.', default: false }),
+    'batch-size': Flags.integer({ description: 'Services per batch of the extended stage.', default: DEFAULT_BATCH_SIZE, min: 1 }),
+    concurrency: Flags.integer({ description: 'Containers created and started at once inside a batch.', default: 16, min: 1, max: 64 }),
+    timeout: Flags.integer({ description: 'Seconds one service may take to become healthy.', default: 120, min: 1 }),
+    build: Flags.boolean({ description: 'Build the service images from the fleet file first (needs the base images).', default: false }),
+    verbose: Flags.boolean({ char: 'v', description: 'Show build output.', default: false }),
+  };
+
+  async run(): Promise<LaunchResult> {
+    const { flags } = await this.parse(Launch);
+    const { fleet, project, driver, engine } = fleetContext(flags);
+    const onlyStage = flags.phase === undefined ? undefined : parseStage(flags.phase);
+    const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(onlyStage ? { onlyStage, withDeps: flags['with-deps'] } : {}) });
+
+    await engine.ping();
+    if (onlyStage && !flags['with-deps'] && !flags['dry-run']) {
+      const earlier = fleet.services.filter((s) => stageIndex(s.stage) < stageIndex(onlyStage));
+      await checkPrerequisites(fleet, onlyStage, driver, project, earlier);
+    }
+    if (flags.build && !flags['dry-run']) {
+      const planned = new Set(plan.stages.flatMap((s) => s.batches.flat()));
+      await buildFleetImages(engine, fleet.services.filter((s) => planned.has(s.name)), {
+        onLine: (line) => {
+          if (flags.verbose && !this.jsonEnabled()) this.log(`  ${line}`);
+        },
+        onImage: (tag, ms) => {
+          if (!this.jsonEnabled()) this.log(`built ${tag} in ${(ms / 1000).toFixed(1)} s`);
+        },
+      });
+    }
+
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSignal = (): void => {
+      interrupts += 1;
+      // A second Ctrl-C leaves at once; what was created is labelled, so the next launch picks it up.
+      if (interrupts > 1) process.exit(130);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const tty = Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
+    let view: LaunchView | undefined;
+    try {
+      const result = await launch({
+        fleet,
+        plan,
+        driver,
+        project,
+        concurrency: flags.concurrency,
+        healthTimeoutMs: flags.timeout * 1000,
+        keepGoing: flags['keep-going'],
+        dryRun: flags['dry-run'],
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (this.jsonEnabled() || flags['dry-run']) return;
+          // The tree starts only once there is work to show, so a no-op launch prints one line, not a frame.
+          if (event.type === 'stage-start' && view === undefined) view = tty ? treeView(plan) : plainView((line) => this.log(line));
+          view?.onEvent(event);
+        },
+      });
+      await view?.finish();
+      if (flags['dry-run']) {
+        if (!this.jsonEnabled()) {
+          this.log(renderPlan(plan, fleet).trimEnd());
+          this.log(`Changes (project ${project}):`);
+          this.log(renderSteps(result.changes).trimEnd());
+        }
+        return result;
+      }
+      if (!this.jsonEnabled()) this.log(renderLaunchSummary(result));
+      if (result.failures.length > 0) throw new LaunchFailedError(result);
+      if (result.interrupted) throw new InterruptedError(result);
+      return result;
+    } finally {
+      await view?.finish();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What launch, status, down and logs need from whatever runs the fleet. The orchestration (stages, convergence,
+ * health waits, failure reports) is written once against this interface; Docker is one implementation.
+ */
+import type { ContainerInfo } from '../docker/inspect.ts';
+import type { DesiredContainer, DesiredResources } from './desired.ts';
+
+/** One running (or stopped) instance of a service, as a driver reports it; Docker's words are the common ones. */
+export type Instance = ContainerInfo;
+
+export interface FleetDriver {
+  readonly kind: 'docker' | 'process';
+  /** Every instance labelled with the project, running or not, in one call. */
+  observe(project: string): Promise<Instance[]>;
+  /** The ID of each image reference, or undefined when the image is not there. */
+  resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>>;
+  /** Creates the networks and volumes that do not exist yet; external ones must exist. */
+  prepare(resources: DesiredResources): Promise<void>;
+  /** Creates (does not start) the instance; returns its ID. */
+  create(want: DesiredContainer): Promise<string>;
+  start(id: string): Promise<void>;
+  /** Stops without removing; already stopped or gone is fine. */
+  stop(id: string, options?: { timeoutS?: number }): Promise<void>;
+  /** Stops and removes; gone is fine. */
+  remove(id: string): Promise<void>;
+  inspect(id: string): Promise<Instance>;
+  /** The last `tailLines` lines the instance printed, stdout and stderr interleaved as far as the driver knows. */
+  logs(id: string, tailLines: number): Promise<string[]>;
+  /** Removes the project's networks (and with `volumes`, its volumes); returns what it removed. */
+  removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
+}

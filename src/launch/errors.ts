@@ -1,0 +1,41 @@
+import type { LaunchResult } from './launch.ts';
+
+const names = (list: readonly string[], max = 5): string => (list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`);
+
+/**
+ * Services did not come up. The code is LAW_VIOLATION when every failure is a service refusing to start for want
+ * of the handshake (exit 45), else LAUNCH_FAILED; `result` carries the whole report.
+ */
+export class LaunchFailedError extends Error {
+  override readonly name = 'LaunchFailedError';
+  readonly code: 'LAUNCH_FAILED' | 'LAW_VIOLATION';
+  readonly result: LaunchResult;
+  readonly suggestions: readonly string[];
+
+  constructor(result: LaunchResult) {
+    const failed = result.failures.map((f) => `${f.service} (${f.kind}${f.exitCode === undefined ? '' : `, exit ${f.exitCode}`})`);
+    const waiting = result.services.filter((s) => s.outcome === 'blocked' || s.outcome === 'not-reached').length;
+    super(`${failed.length} service${failed.length === 1 ? '' : 's'} did not become healthy: ${names(failed)}${waiting > 0 ? `; ${waiting} not started because of ${failed.length === 1 ? 'it' : 'them'}` : ''}.`);
+    this.result = result;
+    const lawOnly = result.failures.every((f) => f.kind === 'law-violation');
+    this.code = lawOnly ? 'LAW_VIOLATION' : 'LAUNCH_FAILED';
+    const first = result.failures[0]!.service;
+    this.suggestions = lawOnly
+      ? ['Set N3XUS_HANDSHAKE=55-45-17 (or unset it) in the environment of those services, then run n3xus launch again.']
+      : [`Read its logs: n3xus logs ${first}`, 'Fix the cause and run n3xus launch again: healthy services are kept, the rest is finished.'];
+  }
+}
+
+/** The launch was interrupted (Ctrl-C or SIGTERM) before it finished. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+  readonly code = 'INTERRUPTED';
+  readonly result: LaunchResult;
+  readonly suggestions = ['Run n3xus launch again: it finds what was created by its labels and finishes the job.'];
+
+  constructor(result: LaunchResult) {
+    const healthy = result.services.filter((s) => s.outcome === 'healthy').length;
+    super(`Launch interrupted with ${healthy} of ${result.services.length} services healthy.`);
+    this.result = result;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The labels n3xus puts on what it creates. Labels are the state: what a launch started, a later status, down,
+ * logs, verify or launch finds again by label alone, with nothing stored anywhere else.
+ */
+
+/** Labels on every container, network and volume n3xus creates for a fleet. */
+export const STATE_LABELS = {
+  /** The project (fleet instance) the object belongs to; `--project`, default {@link DEFAULT_PROJECT}. */
+  project: 'n3xus.project',
+  /** The compose service a container runs. */
+  service: 'n3xus.service',
+  /** sha256 of the service's canonical definition (see configHash in src/fleet/model.ts). */
+  configHash: 'n3xus.config-hash',
+  /** The image ID the container was created from, so a rebuilt image recreates it. */
+  imageId: 'n3xus.image-id',
+  /** Which driver created it: `docker` or `process`. */
+  driver: 'n3xus.driver',
+} as const;
+
+/** The project name used when neither `--project` nor the compose file's `name` gives one. */
+export const DEFAULT_PROJECT = 'n3xus';
+
+/** The container name of a service in a project: one container per service, so a re-run can never duplicate it. */
+export function containerName(project: string, service: string): string {
+  return `${project}-${service}`;
+}

@@ -1,0 +1,428 @@
+/**
+ * The launch executor: observe the project's instances by label, reconcile them with the plan, check the input,
+ * then start stage by stage and wait for each service to be healthy. The decisions are made in reconcile.ts,
+ * plan.ts and health.ts; this module carries them out and reports.
+ */
+import pLimit from 'p-limit';
+import type { Fleet, FleetService } from '../fleet/model.ts';
+import type { Stage } from '../fleet/stages.ts';
+import type { LaunchPlan } from '../plan/plan.ts';
+import { desiredContainers, desiredResources, type DesiredContainer } from './desired.ts';
+import type { FleetDriver, Instance } from './driver.ts';
+import { instanceFailure, probeService, type FailureKind } from './health.ts';
+import { STATE_LABELS } from './labels.ts';
+import { busyPorts, missingImages, wrongHandshakes } from './prechecks.ts';
+import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
+
+export interface LaunchOptions {
+  fleet: Fleet;
+  plan: LaunchPlan;
+  driver: FleetDriver;
+  project: string;
+  /** Instances created or started at once inside a batch; default 8. Health waits do not take a slot. */
+  concurrency?: number;
+  /** How long one service may take from its start to healthy; default 120000 ms. */
+  healthTimeoutMs?: number;
+  /** Go on with the services that do not depend on a failed one; default false (stop after the failing batch). */
+  keepGoing?: boolean;
+  /** Report what would be done and change nothing. */
+  dryRun?: boolean;
+  /** Aborting stops scheduling: calls in flight finish, nothing new starts, and the result says `interrupted`. */
+  signal?: AbortSignal;
+  onEvent?: (event: LaunchEvent) => void;
+  /** Log lines kept in a failure report; default 20. */
+  logTailLines?: number;
+  /** Pause between two probes of one service; default 300 ms. */
+  probeIntervalMs?: number;
+  /** Test seam for the host-port check. */
+  isPortFree?: (port: number) => Promise<boolean>;
+}
+
+/** Why a service did not come up, and what it holds up. */
+export interface LaunchFailure {
+  service: string;
+  stage: Stage;
+  kind: FailureKind;
+  /** One sentence: what happened. */
+  message: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** The last lines it printed. */
+  logs: string[];
+  /** The engine's last health check outputs, when it has a healthcheck. */
+  healthLog?: string[];
+  /** Planned services that depend on it (depends_on or calls, transitively). */
+  blocks: string[];
+}
+
+export type ServiceOutcome = 'healthy' | 'failed' | 'blocked' | 'not-reached';
+
+export interface ServiceReport {
+  service: string;
+  stage: Stage;
+  action: StepAction;
+  cause: string;
+  outcome: ServiceOutcome;
+  /** From the start of its stage to healthy, in milliseconds. */
+  healthyAfterMs?: number;
+}
+
+export interface LaunchResult {
+  project: string;
+  driver: FleetDriver['kind'];
+  /** Nothing needed doing: every service was up to date and healthy. */
+  noOp: boolean;
+  dryRun: boolean;
+  interrupted: boolean;
+  durationMs: number;
+  stages: { stage: Stage; services: number; durationMs?: number }[];
+  services: ServiceReport[];
+  failures: LaunchFailure[];
+  orphans: { service: string; name: string }[];
+  /** The reconciliation as text (see renderSteps). */
+  changes: Reconciliation;
+}
+
+export type LaunchEvent =
+  | { type: 'reconciled'; reconciliation: Reconciliation }
+  | { type: 'stage-start'; stage: Stage; services: string[] }
+  | { type: 'service-step'; service: string; stage: Stage; action: StepAction; cause: string }
+  | { type: 'service-healthy'; service: string; stage: Stage; action: StepAction; afterMs: number }
+  | { type: 'service-failed'; failure: LaunchFailure }
+  | { type: 'service-blocked'; service: string; stage: Stage; by: string[] }
+  | { type: 'stage-done'; stage: Stage; durationMs: number; failed: number };
+
+/**
+ * Lists the project's instances for every waiter at once: one engine call per refresh, however many services are
+ * waiting, instead of one inspect each.
+ */
+class InstanceWatch {
+  readonly #driver: FleetDriver;
+  readonly #project: string;
+  #at = 0;
+  #byService = new Map<string, Instance>();
+  #inflight: Promise<Map<string, Instance>> | undefined;
+
+  constructor(driver: FleetDriver, project: string, initial: readonly Instance[]) {
+    this.#driver = driver;
+    this.#project = project;
+    this.#set(initial);
+  }
+
+  #set(instances: readonly Instance[]): Map<string, Instance> {
+    const map = new Map<string, Instance>();
+    // Several instances of one service only while duplicates are removed; the running one tells the truth.
+    for (const i of instances) {
+      const service = i.labels[STATE_LABELS.service];
+      if (service !== undefined && (!map.has(service) || i.running)) map.set(service, i);
+    }
+    this.#byService = map;
+    this.#at = Date.now();
+    return map;
+  }
+
+  /** The instance of `service`, listed no longer than `maxAgeMs` ago. */
+  async get(service: string, maxAgeMs: number): Promise<Instance | undefined> {
+    if (Date.now() - this.#at > maxAgeMs) {
+      this.#inflight ??= this.#driver
+        .observe(this.#project)
+        .then((list) => this.#set(list))
+        .finally(() => {
+          this.#inflight = undefined;
+        });
+      await this.#inflight;
+    }
+    return this.#byService.get(service);
+  }
+
+  invalidate(): void {
+    this.#at = 0;
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** Services that need `name`, directly or not, through depends_on or calls. */
+function dependentsOf(name: string, services: readonly FleetService[]): string[] {
+  const found = new Set<string>();
+  const queue = [name];
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    for (const s of services) {
+      if (found.has(s.name) || s.name === name) continue;
+      if (s.dependsOn.some((d) => d.name === current) || s.calls.includes(current)) {
+        found.add(s.name);
+        queue.push(s.name);
+      }
+    }
+  }
+  return [...found];
+}
+
+/** Earlier stages that `--phase` relies on and that are not healthy now. */
+export class PrerequisiteError extends Error {
+  override readonly name = 'PrerequisiteError';
+  readonly code = 'PREREQUISITE_NOT_HEALTHY';
+  readonly services: readonly { service: string; stage: Stage; detail: string }[];
+  readonly suggestions: readonly string[];
+
+  constructor(stage: Stage, services: readonly { service: string; stage: Stage; detail: string }[]) {
+    const shown = services.slice(0, 5).map((s) => `${s.service} (${s.stage}: ${s.detail})`).join(', ');
+    super(`Stage ${stage} relies on the earlier stages, and ${services.length} of their services ${services.length === 1 ? 'is' : 'are'} not healthy: ${shown}${services.length > 5 ? ` and ${services.length - 5} more` : ''}. Nothing was started.`);
+    this.services = services;
+    this.suggestions = [`Bring them up with it: n3xus launch --phase ${stage} --with-deps (or launch the whole fleet: n3xus launch).`];
+  }
+}
+
+/**
+ * Checks that every service of the stages before `stage` runs and is healthy, as `--phase` without `--with-deps`
+ * requires. Resolves when they are; rejects with a {@link PrerequisiteError} naming those that are not.
+ */
+export async function checkPrerequisites(fleet: Fleet, stage: Stage, driver: FleetDriver, project: string, earlier: readonly FleetService[]): Promise<void> {
+  if (earlier.length === 0) return;
+  const observed = await driver.observe(project);
+  const byService = new Map(observed.map((i) => [i.labels[STATE_LABELS.service] ?? '', i]));
+  const desired = desiredContainers(fleet, project, earlier, new Map());
+  const problems = (
+    await Promise.all(
+      desired.map(async (want) => {
+        const instance = byService.get(want.service.name);
+        if (instance === undefined) return { service: want.service.name, stage: want.service.stage, detail: 'not launched' };
+        const probe = await probeService(want, instance, 2_000);
+        return probe.healthy ? undefined : { service: want.service.name, stage: want.service.stage, detail: probe.detail };
+      }),
+    )
+  ).filter((p) => p !== undefined);
+  if (problems.length > 0) throw new PrerequisiteError(stage, problems);
+}
+
+/**
+ * Launches (or converges) the planned part of the fleet. Throws before changing anything when the input is wrong
+ * (a handshake that is not the law's, a missing image, a busy host port); otherwise returns a result whose
+ * `failures` say what did not come up and why.
+ */
+export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const startedAt = performance.now();
+  const { fleet, plan, driver, project, signal } = options;
+  const concurrency = options.concurrency ?? 8;
+  const healthTimeoutMs = options.healthTimeoutMs ?? 120_000;
+  const probeIntervalMs = options.probeIntervalMs ?? 300;
+  const logTailLines = options.logTailLines ?? 20;
+  const emit = (event: LaunchEvent): void => options.onEvent?.(event);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`Expected \`concurrency\` to be an integer from 1 up; got ${concurrency}`);
+
+  const byName = new Map(fleet.services.map((s) => [s.name, s]));
+  const planned = plan.stages.flatMap((s) => s.batches.flat()).map((name) => byName.get(name)!);
+
+  const handshake = wrongHandshakes(planned);
+  if (handshake) throw handshake;
+
+  const [observed, imageIds] = await Promise.all([driver.observe(project), driver.resolveImages(planned.map((s) => s.image))]);
+  const missing = missingImages(planned, imageIds);
+  if (missing) throw missing;
+  const desired = desiredContainers(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)));
+  const wantByName = new Map(desired.map((d) => [d.service.name, d]));
+  const reconciliation = reconcile(desired, observed);
+  emit({ type: 'reconciled', reconciliation });
+  const stepByName = new Map(reconciliation.steps.map((s) => [s.service, s]));
+
+  const base = {
+    project,
+    driver: driver.kind,
+    dryRun: options.dryRun ?? false,
+    changes: reconciliation,
+    orphans: reconciliation.orphans.map((o) => ({ service: o.service, name: o.name })),
+  };
+  const report = (step: Step, outcome: ServiceOutcome, healthyAfterMs?: number): ServiceReport => ({
+    service: step.service,
+    stage: byName.get(step.service)!.stage,
+    action: step.action,
+    cause: step.cause,
+    outcome,
+    ...(healthyAfterMs === undefined ? {} : { healthyAfterMs }),
+  });
+
+  if (options.dryRun) {
+    return {
+      ...base,
+      noOp: isNoOp(reconciliation),
+      interrupted: false,
+      durationMs: performance.now() - startedAt,
+      stages: plan.stages.map((s) => ({ stage: s.stage, services: s.batches.flat().length })),
+      services: reconciliation.steps.map((s) => report(s, 'not-reached')),
+      failures: [],
+    };
+  }
+
+  const observedByService = new Map(observed.map((i) => [i.labels[STATE_LABELS.service] ?? '', i]));
+  const watch = new InstanceWatch(driver, project, observed);
+
+  // A fleet that is up to date and answering is left alone: one list, one liveness probe each, no change. Its
+  // containers are the ones that were healthy when launched, PostgreSQL and Redis are asked by their protocol, and
+  // each service answers /health; `n3xus verify` is the deeper check.
+  if (isNoOp(reconciliation)) {
+    const probes = await Promise.all(desired.map((want) => probeService(want, observedByService.get(want.service.name)!, 2_000, true)));
+    if (probes.every((p) => p.healthy)) {
+      return {
+        ...base,
+        noOp: true,
+        interrupted: false,
+        durationMs: performance.now() - startedAt,
+        stages: plan.stages.map((s) => ({ stage: s.stage, services: s.batches.flat().length })),
+        services: reconciliation.steps.map((s) => report(s, 'healthy')),
+        failures: [],
+      };
+    }
+  }
+
+  // Ports are checked for what will be (re)started; a port held by the service's own running container is not
+  // busy for this purpose: it is freed when that container is removed.
+  const toStart = reconciliation.steps.filter((s) => s.action !== 'keep' && !(s.action === 'recreate' && observedByService.get(s.service)?.running));
+  const busy = await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
+  if (busy) throw busy;
+
+  await driver.prepare(desiredResources(fleet, project, planned));
+  for (const d of reconciliation.duplicates) await driver.remove(d.containerId);
+
+  const limit = pLimit(concurrency);
+  const failures: LaunchFailure[] = [];
+  const reports = new Map<string, ServiceReport>();
+  const done = new Map<string, Promise<boolean>>();
+  const stageReports: LaunchResult['stages'] = [];
+  let stopped = false;
+
+  const fail = async (want: DesiredContainer, kind: FailureKind, message: string, id: string | undefined, exitCode?: number): Promise<false> => {
+    let details: Instance | undefined;
+    let logs: string[] = [];
+    if (id !== undefined) {
+      details = await driver.inspect(id).catch(() => undefined);
+      logs = await driver.logs(id, logTailLines).catch(() => []);
+    }
+    const failure: LaunchFailure = {
+      service: want.service.name,
+      stage: want.service.stage,
+      kind,
+      message,
+      logs,
+      blocks: dependentsOf(want.service.name, planned),
+      ...(exitCode !== undefined ? { exitCode } : details && !details.running ? { exitCode: details.exitCode } : {}),
+      ...(details?.oomKilled ? { oomKilled: true } : {}),
+      ...(details?.healthLog && details.healthLog.length > 0 ? { healthLog: details.healthLog.slice(-3) } : {}),
+    };
+    // Restarting a container that breaks the runtime law cannot help: stop it, so its restart policy gives up.
+    if (kind === 'law-violation' && id !== undefined) await driver.stop(id, { timeoutS: 1 }).catch(() => undefined);
+    failures.push(failure);
+    reports.set(want.service.name, report(stepByName.get(want.service.name)!, 'failed'));
+    emit({ type: 'service-failed', failure });
+    return false;
+  };
+
+  const execute = async (want: DesiredContainer, step: Step): Promise<string> => {
+    if (step.action === 'keep') return step.containerId!;
+    if (step.action === 'start') {
+      await driver.start(step.containerId!);
+      return step.containerId!;
+    }
+    if (step.action === 'recreate') await driver.remove(step.containerId!);
+    const id = await driver.create(want);
+    try {
+      await driver.start(id);
+    } catch (error) {
+      // A container that cannot start is removed, so nothing half-created stays behind.
+      await driver.remove(id).catch(() => undefined);
+      throw error;
+    }
+    return id;
+  };
+
+  const runService = async (want: DesiredContainer, stageStartedAt: number): Promise<boolean> => {
+    const name = want.service.name;
+    const step = stepByName.get(name)!;
+    // What it depends on in this launch must be up first (other stages are, by the plan's order).
+    const needed = want.service.dependsOn.filter((d) => done.has(d.name) && d.name !== name).map((d) => d.name);
+    const upstream = await Promise.all(needed.map((d) => done.get(d)!));
+    const failedDeps = needed.filter((_, i) => !upstream[i]);
+    if (failedDeps.length > 0 || signal?.aborted || stopped) {
+      const outcome: ServiceOutcome = failedDeps.length > 0 ? 'blocked' : 'not-reached';
+      reports.set(name, report(step, outcome));
+      if (failedDeps.length > 0) emit({ type: 'service-blocked', service: name, stage: want.service.stage, by: failedDeps });
+      return false;
+    }
+    emit({ type: 'service-step', service: name, stage: want.service.stage, action: step.action, cause: step.cause });
+    try {
+      await limit(() => execute(want, step));
+    } catch (error) {
+      const kind: FailureKind = step.action === 'start' ? 'start-failed' : 'create-failed';
+      return fail(want, kind, `could not ${step.action === 'keep' ? 'start' : step.action} its container: ${(error as Error).message}`, undefined);
+    }
+    watch.invalidate();
+    const deadline = Date.now() + healthTimeoutMs;
+    for (;;) {
+      const instance = await watch.get(name, 1_000);
+      if (instance === undefined) return fail(want, 'exited', 'its container disappeared (removed by someone else?)', undefined);
+      const failure = instanceFailure(instance);
+      if (failure && failure.kind !== 'unhealthy') return fail(want, failure.kind, failure.reason, instance.id, failure.exitCode);
+      const probe = await probeService(want, instance, 2_000);
+      // The engine's "unhealthy" alone is not final: on a saturated machine its exec can time out while the
+      // service answers. It is final when the probe agrees.
+      if (failure && !probe.healthy) return fail(want, failure.kind, `${failure.reason}; ${probe.detail}`, instance.id);
+      if (probe.healthy) {
+        const afterMs = Math.round(performance.now() - stageStartedAt);
+        reports.set(name, report(step, 'healthy', afterMs));
+        emit({ type: 'service-healthy', service: name, stage: want.service.stage, action: step.action, afterMs });
+        return true;
+      }
+      if (Date.now() > deadline) return fail(want, 'timeout', `not healthy after ${healthTimeoutMs} ms (last: ${probe.detail})`, instance.id);
+      if (signal?.aborted) {
+        reports.set(name, report(step, 'not-reached'));
+        return false;
+      }
+      await sleep(probeIntervalMs, signal);
+    }
+  };
+
+  for (const stage of plan.stages) {
+    const names = stage.batches.flat();
+    if (stopped || signal?.aborted) {
+      for (const name of names) reports.set(name, report(stepByName.get(name)!, 'not-reached'));
+      stageReports.push({ stage: stage.stage, services: names.length });
+      continue;
+    }
+    const stageStartedAt = performance.now();
+    emit({ type: 'stage-start', stage: stage.stage, services: names });
+    const failedBefore = failures.length;
+    for (const batch of stage.batches) {
+      if (stopped || signal?.aborted) {
+        for (const name of batch) reports.set(name, report(stepByName.get(name)!, 'not-reached'));
+        continue;
+      }
+      const promises = batch.map((name) => {
+        const promise = runService(wantByName.get(name)!, stageStartedAt);
+        done.set(name, promise);
+        return promise;
+      });
+      await Promise.all(promises);
+      if (failures.length > failedBefore && !options.keepGoing) stopped = true;
+    }
+    const durationMs = Math.round(performance.now() - stageStartedAt);
+    stageReports.push({ stage: stage.stage, services: names.length, durationMs });
+    emit({ type: 'stage-done', stage: stage.stage, durationMs, failed: failures.length - failedBefore });
+  }
+
+  return {
+    ...base,
+    noOp: false,
+    interrupted: signal?.aborted ?? false,
+    durationMs: performance.now() - startedAt,
+    stages: stageReports,
+    services: reconciliation.steps.map((s) => reports.get(s.service) ?? report(s, 'not-reached')),
+    failures,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The state of a launched fleet, service by service: found by label, probed like launch probes, no change made.
+ */
+import pLimit from 'p-limit';
+import type { Fleet } from '../fleet/model.ts';
+import type { Stage } from '../fleet/stages.ts';
+import { desiredContainers } from './desired.ts';
+import type { FleetDriver, Instance } from './driver.ts';
+import { probeService } from './health.ts';
+import { STATE_LABELS } from './labels.ts';
+
+export interface ServiceStatus {
+  service: string;
+  stage: Stage;
+  /** `not launched` when no instance carries the service's label. */
+  state: string;
+  /** Whether it answers its probe now (launch's notion of healthy). */
+  healthy: boolean;
+  /** What the probe saw. */
+  detail: string;
+  /** The engine's own health verdict, when it has a healthcheck ("starting" until its first check). */
+  engineHealth?: string;
+  /** Host port on 127.0.0.1. */
+  port: number;
+  restarts?: number;
+  exitCode?: number;
+  /** Seconds since it started, while it runs. */
+  uptimeS?: number;
+  configChanged: boolean;
+}
+
+export interface FleetStatus {
+  project: string;
+  services: ServiceStatus[];
+  healthy: number;
+  total: number;
+}
+
+/** One list call for all instances, then one inspect and one probe per instance, 16 at a time. */
+export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, now: () => number = Date.now): Promise<FleetStatus> {
+  const instances = await driver.observe(project);
+  const byService = new Map<string, Instance>();
+  for (const i of instances) {
+    const service = i.labels[STATE_LABELS.service];
+    if (service !== undefined && (!byService.has(service) || i.running)) byService.set(service, i);
+  }
+  const desired = desiredContainers(fleet, project, fleet.services, new Map());
+  const limit = pLimit(16);
+  const services = await Promise.all(
+    desired.map((want) =>
+      limit(async (): Promise<ServiceStatus> => {
+        const base = { service: want.service.name, stage: want.service.stage, port: want.service.hostPort };
+        const listed = byService.get(want.service.name);
+        if (listed === undefined) return { ...base, state: 'not launched', healthy: false, detail: 'no container with its label', configChanged: false };
+        const instance = await driver.inspect(listed.id).catch(() => listed);
+        const probe = await probeService(want, instance, 2_000);
+        const started = instance.startedAt === undefined ? undefined : Date.parse(instance.startedAt);
+        return {
+          ...base,
+          state: instance.status,
+          healthy: probe.healthy,
+          detail: probe.detail,
+          ...(instance.health === undefined ? {} : { engineHealth: instance.health }),
+          ...(instance.restartCount === undefined ? {} : { restarts: instance.restartCount }),
+          ...(instance.running ? {} : { exitCode: instance.exitCode }),
+          ...(instance.running && started !== undefined && !Number.isNaN(started) ? { uptimeS: Math.max(0, Math.round((now() - started) / 1000)) } : {}),
+          configChanged: instance.labels[STATE_LABELS.configHash] !== want.configHash,
+        };
+      }),
+    ),
+  );
+  return { project, services, healthy: services.filter((s) => s.healthy).length, total: services.length };
+}
+
+function uptime(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${Math.round(seconds / 3600)}h`;
+}
+
+/** The status as a table, one row per service in stage order, then a summary line. */
+export function renderStatus(status: FleetStatus): string {
+  const header = ['SERVICE', 'STAGE', 'STATE', 'HEALTH', 'PORT', 'RESTARTS', 'UPTIME'];
+  const rows = status.services.map((s) => [
+    s.service,
+    s.stage,
+    s.state + (s.exitCode === undefined ? '' : ` (${s.exitCode})`),
+    s.healthy ? 'healthy' : s.state === 'not launched' ? '-' : `no: ${s.detail}`,
+    `127.0.0.1:${s.port}`,
+    s.restarts === undefined ? '-' : String(s.restarts),
+    uptime(s.uptimeS) + (s.configChanged ? ' (config changed: launch recreates it)' : ''),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, 60))));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`].join('\n');
+}

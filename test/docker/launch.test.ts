@@ -1,0 +1,188 @@
+/**
+ * The launch executor on the real engine: a small fleet cut from our compose file (PostgreSQL, Redis, one core
+ * and one federation service, the real images) on ports of its own, under a project of its own.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DockerEngine } from '../../src/docker/engine.ts';
+import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
+import { desiredContainers } from '../../src/launch/desired.ts';
+import { DockerDriver } from '../../src/launch/docker-driver.ts';
+import { down } from '../../src/launch/down.ts';
+import { STATE_LABELS } from '../../src/launch/labels.ts';
+import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
+import { PortBusyError } from '../../src/launch/prechecks.ts';
+import { fleetStatus } from '../../src/launch/status.ts';
+import { planLaunch } from '../../src/plan/plan.ts';
+import { freePort } from '../support/local-servers.ts';
+import { describeWithImage, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
+
+const engine = new DockerEngine();
+const driver = new DockerDriver(engine);
+const project = `n3xus-test-${SESSION_ID.slice(0, 8)}`;
+const AIRGAP = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7' };
+const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
+
+type Doc = { services: Record<string, Record<string, unknown>>; networks: Record<string, unknown>; volumes: Record<string, unknown> };
+const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as Doc;
+let ports: Record<string, number> = {};
+
+/** Our compose file cut down to four services on free host ports; `patch` edits service definitions. */
+function testFleet(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): Fleet {
+  const services: Record<string, Record<string, unknown>> = {};
+  for (const name of PICKED) {
+    const s = structuredClone(ours.services[name]!);
+    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
+    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
+    s.labels = { ...(s.labels as Record<string, string>), ...TEST_LABELS };
+    delete s.build;
+    services[name] = s;
+  }
+  patch(services);
+  const doc = { services, networks: { 'nexus-net': { driver: 'bridge', name: `${project}-net` } }, volumes: { pgdata: {} } };
+  return parseFleet(stringify(doc), 'test-fleet.yml', { env: AIRGAP });
+}
+
+async function containers(): Promise<Map<string, { id: string; status: string }>> {
+  const list = await engine.container.list({ labels: { [STATE_LABELS.project]: project } });
+  const map = new Map<string, { id: string; status: string }>();
+  for (const c of list) {
+    const service = c.labels[STATE_LABELS.service]!;
+    if (map.has(service)) throw new Error(`two containers for ${service}`);
+    map.set(service, { id: c.id, status: c.status });
+  }
+  return map;
+}
+
+async function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<{ result: LaunchResult; events: LaunchEvent[] }> {
+  const events: LaunchEvent[] = [];
+  const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, onEvent: (e) => events.push(e), ...options });
+  return { result, events };
+}
+
+await describeWithImage('n3xus/identity-registry:3.0', 'launch on the engine', () => {
+  beforeAll(async () => {
+    ports = Object.fromEntries(await Promise.all(PICKED.map(async (name) => [name, await freePort()] as const)));
+  });
+  afterAll(async () => {
+    await down(driver, project, { volumes: true, timeoutS: 1 });
+  });
+
+  it('starts the stages in order and returns once every service answers /ready', async () => {
+    const { result, events } = await run(testFleet());
+    expect(result.failures).toEqual([]);
+    expect(result.services.map((s) => [s.service, s.action, s.outcome])).toEqual([
+      ['postgres', 'create', 'healthy'],
+      ['redis', 'create', 'healthy'],
+      ['v-supercore', 'create', 'healthy'],
+      ['identity-registry', 'create', 'healthy'],
+    ]);
+    expect(events.filter((e) => e.type === 'stage-start').map((e) => (e as { stage: string }).stage)).toEqual(['infra', 'core', 'federation']);
+    // Healthy means answering on the published port, on 127.0.0.1.
+    const ready = await fetch(`http://127.0.0.1:${ports['identity-registry']}/ready`);
+    expect(ready.status).toBe(200);
+    expect([...(await containers()).values()].every((c) => c.status === 'running')).toBe(true);
+  }, 120_000);
+
+  it('is a no-op on a healthy, unchanged fleet: nothing is recreated', async () => {
+    const before = await containers();
+    const { result, events } = await run(testFleet());
+    expect(result.noOp).toBe(true);
+    expect(events.filter((e) => e.type === 'service-step')).toEqual([]);
+    expect(await containers()).toEqual(before);
+  }, 60_000);
+
+  it('recreates only the service whose configuration changed', async () => {
+    const before = await containers();
+    const changed = testFleet((s) => {
+      (s['v-supercore']!.environment as Record<string, string>).LOG_LEVEL = 'debug';
+    });
+    const { result } = await run(changed);
+    expect(result.services.map((s) => `${s.service}:${s.action}`)).toEqual(['postgres:keep', 'redis:keep', 'v-supercore:recreate', 'identity-registry:keep']);
+    expect(result.services.every((s) => s.outcome === 'healthy')).toBe(true);
+    const after = await containers();
+    expect(after.get('v-supercore')!.id).not.toBe(before.get('v-supercore')!.id);
+    expect(after.get('identity-registry')!.id).toBe(before.get('identity-registry')!.id);
+    expect(after.get('postgres')!.id).toBe(before.get('postgres')!.id);
+  }, 120_000);
+
+  it('reports a service that breaks the runtime law with exit 45 and its log, and stops it rather than restart it forever', async () => {
+    const lawless = testFleet((s) => {
+      delete (s['identity-registry']!.environment as Record<string, string>).N3XUS_HANDSHAKE;
+    });
+    const { result } = await run(lawless);
+    expect(result.failures).toHaveLength(1);
+    const failure = result.failures[0]!;
+    expect(failure).toMatchObject({ service: 'identity-registry', stage: 'federation', kind: 'law-violation', exitCode: 45 });
+    expect(failure.logs.join('\n')).toContain('n3xus_law_violation');
+    // Its restart policy is unless-stopped: left alone, the engine would restart it again and again.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const info = await engine.container.inspect((await containers()).get('identity-registry')!.id);
+    expect(info.status).toBe('exited');
+    expect(info.exitCode).toBe(45);
+  }, 120_000);
+
+  it('reports a crashing service with its exit code and last log lines, and the services it blocks', async () => {
+    const crashing = testFleet((s) => {
+      s['v-supercore']!.command = ['node', '-e', 'console.log("cannot open the constitution"); process.exit(3)'];
+      s['v-supercore']!.restart = 'no';
+      (s['identity-registry']!.labels as Record<string, string>)['n3xus.calls'] = 'v-supercore';
+    });
+    const { result } = await run(crashing);
+    const failure = result.failures.find((f) => f.service === 'v-supercore')!;
+    expect(failure).toMatchObject({ kind: 'exited', exitCode: 3 });
+    expect(failure.logs).toContain('cannot open the constitution');
+    expect(failure.blocks).toContain('identity-registry');
+    // Without --keep-going, the later stage is not started.
+    expect(result.services.find((s) => s.service === 'identity-registry')!.outcome).toBe('not-reached');
+  }, 120_000);
+
+  it('finishes an interrupted launch on the next run, without duplicates', async () => {
+    await down(driver, project, { timeoutS: 1 });
+    const fleet = testFleet();
+    // Ctrl-C once the infra stage is up: nothing new is scheduled after that.
+    const controller = new AbortController();
+    const first = await run(fleet, { signal: controller.signal, onEvent: (e) => e.type === 'stage-done' && controller.abort() });
+    expect(first.result.interrupted).toBe(true);
+    expect(first.result.services.filter((s) => s.outcome === 'healthy').map((s) => s.service)).toEqual(['postgres', 'redis']);
+    // A launch killed (kill -9) between creating a container and starting it leaves it created, not started.
+    const want = desiredContainers(fleet, project, fleet.services.filter((s) => s.name === 'v-supercore'), new Map([[fleet.services[2]!.image, (await engine.image.inspect(fleet.services[2]!.image)).id]]))[0]!;
+    await driver.create(want);
+
+    const second = await run(fleet);
+    expect(second.result.services.map((s) => `${s.service}:${s.action}:${s.outcome}`)).toEqual([
+      'postgres:keep:healthy',
+      'redis:keep:healthy',
+      'v-supercore:start:healthy',
+      'identity-registry:create:healthy',
+    ]);
+    expect((await containers()).size).toBe(4);
+    const status = await fleetStatus(fleet, project, driver);
+    expect(status.healthy).toBe(4);
+  }, 180_000);
+
+  it('refuses to start anything when a host port is taken by another program', async () => {
+    await down(driver, project, { timeoutS: 1 });
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(ports['identity-registry'], '127.0.0.1', resolve));
+    try {
+      await expect(run(testFleet())).rejects.toBeInstanceOf(PortBusyError);
+      expect((await containers()).size).toBe(0);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
+  it('down removes every container of the project, later stages first, and its network', async () => {
+    await run(testFleet());
+    const stages: string[] = [];
+    const result = await down(driver, project, { volumes: true, timeoutS: 1, onStage: (stage) => stages.push(stage) });
+    expect(stages).toEqual(['federation', 'core', 'infra']);
+    expect(result.removed).toHaveLength(4);
+    expect(result.networks).toEqual([`${project}-net`]);
+    expect(result.volumes).toEqual([`${project}_pgdata`]);
+    expect((await containers()).size).toBe(0);
+  }, 120_000);
+});
