@@ -47,6 +47,9 @@ export class Database {
       this.pool = new pg.Pool({
         connectionString: url,
         max: 4,
+        // One connection stays open: readiness checks and the first request after a quiet spell then need no new
+        // backend (a fork plus SCRAM authentication in PostgreSQL), which is what a polled fleet would pay most.
+        min: 1,
         idleTimeoutMillis: 10_000,
         // Generous: when 98 services start at once on two cores, a connection (fork plus SCRAM) can take seconds.
         connectionTimeoutMillis: 5000,

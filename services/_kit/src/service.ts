@@ -106,8 +106,19 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: config.service, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
   });
+  // Readiness asks PostgreSQL and Redis for real each time, but calls that arrive while a round trip is under way
+  // share it: a fleet polled while it starts must not multiply the connections PostgreSQL has to accept exactly
+  // when it is busiest (seen here: 98 services polled every 300 ms kept PostgreSQL forking and authenticating
+  // backends that timed out before they were used).
+  let inFlight: Promise<[DependencyStatus, DependencyStatus]> | undefined;
+  const dependencyChecks = (): Promise<[DependencyStatus, DependencyStatus]> => {
+    inFlight ??= Promise.all([db.check(), cache.check()]).finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
   app.get('/ready', async (_req, res) => {
-    const [postgres, redis] = await Promise.all([db.check(), cache.check()]);
+    const [postgres, redis] = await dependencyChecks();
     metrics.dependencyUp.set({ dependency: 'postgres' }, postgres.status === 'up' ? 1 : 0);
     metrics.dependencyUp.set({ dependency: 'redis' }, redis.status === 'up' ? 1 : 0);
     const ok = postgres.status === 'up' && redis.status === 'up' && migrated;

@@ -1,0 +1,137 @@
+/**
+ * The executor's decisions (who is blocked, who is not reached, --keep-going, --phase prerequisites) against an
+ * in-memory driver whose "containers" are real HTTP servers on 127.0.0.1: the orchestration logic without Docker.
+ * The Docker driver itself is tested on the engine (test/docker/launch.test.ts).
+ */
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { ContainerInfo } from '../../src/docker/inspect.ts';
+import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
+import type { DesiredContainer } from '../../src/launch/desired.ts';
+import type { FleetDriver, Instance } from '../../src/launch/driver.ts';
+import { STATE_LABELS } from '../../src/launch/labels.ts';
+import { checkPrerequisites, launch, PrerequisiteError } from '../../src/launch/launch.ts';
+import { planLaunch } from '../../src/plan/plan.ts';
+import { freePort } from '../support/local-servers.ts';
+
+/** Instances that are HTTP servers answering /ready; a service named in `crash` exits 1 instead of listening. */
+class ServerDriver implements FleetDriver {
+  readonly kind = 'process' as const;
+  readonly instances = new Map<string, Instance>();
+  readonly servers = new Map<string, Server>();
+  readonly started: string[] = [];
+  constructor(private readonly crash: ReadonlySet<string> = new Set()) {}
+
+  async observe(): Promise<Instance[]> {
+    return [...this.instances.values()].map((i) => ({ ...i }));
+  }
+  async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
+    return new Map(images.map((i) => [i, `sha256:${i}`]));
+  }
+  async prepare(): Promise<void> {}
+  async create(want: DesiredContainer): Promise<string> {
+    const id = `id-${want.service.name}`;
+    const info: ContainerInfo = { id, name: want.name, image: want.spec.image, imageId: want.imageId, labels: { ...want.spec.labels }, status: 'created', running: false, exitCode: 0, health: undefined, lastHealthOutput: undefined, ports: {} };
+    this.instances.set(id, info);
+    return id;
+  }
+  async start(id: string): Promise<void> {
+    const info = this.instances.get(id)!;
+    const service = info.labels[STATE_LABELS.service]!;
+    this.started.push(service);
+    if (this.crash.has(service)) {
+      Object.assign(info, { status: 'exited', running: false, exitCode: 1 });
+      return;
+    }
+    const port = Number(info.labels['test.host-port']);
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.servers.set(id, server);
+    Object.assign(info, { status: 'running', running: true });
+  }
+  async stop(id: string): Promise<void> {
+    const server = this.servers.get(id);
+    if (server) await new Promise((resolve) => server.close(resolve));
+    this.servers.delete(id);
+    const info = this.instances.get(id);
+    if (info) Object.assign(info, { status: 'exited', running: false });
+  }
+  async remove(id: string): Promise<void> {
+    await this.stop(id);
+    this.instances.delete(id);
+  }
+  async inspect(id: string): Promise<Instance> {
+    return { ...this.instances.get(id)! };
+  }
+  async logs(id: string): Promise<string[]> {
+    return [`${id} says goodbye`];
+  }
+  async removeResources(): Promise<{ networks: string[]; volumes: string[] }> {
+    return { networks: [], volumes: [] };
+  }
+  async close(): Promise<void> {
+    for (const id of [...this.servers.keys()]) await this.stop(id);
+  }
+}
+
+/** core: a; federation: b (calls a), c (independent); domain: d (depends on b). */
+async function fleet(): Promise<Fleet> {
+  const service = async (stage: string, extra: Record<string, unknown> = {}, calls = '') => {
+    const port = await freePort();
+    return { image: 'img', ports: [`127.0.0.1:${port}:${port}`], labels: { 'n3xus.stage': stage, 'n3xus.group': 'g', 'n3xus.category': 'c', 'n3xus.port': String(port), 'n3xus.calls': calls, 'test.host-port': String(port) }, ...extra };
+  };
+  const services = { a: await service('core'), b: await service('federation', {}, 'a'), c: await service('federation'), d: await service('domain', { depends_on: ['b'] }) };
+  return parseFleet(stringify({ services }), 'exec.yml', { env: {} });
+}
+
+const drivers: ServerDriver[] = [];
+afterEach(async () => {
+  for (const d of drivers.splice(0)) await d.close();
+});
+
+describe('the launch executor', () => {
+  it('stops after the failing stage without --keep-going: later stages are not reached', async () => {
+    const f = await fleet();
+    const driver = new ServerDriver(new Set(['b']));
+    drivers.push(driver);
+    const result = await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 });
+    expect(result.failures.map((x) => [x.service, x.kind, x.exitCode, x.logs])).toEqual([['b', 'exited', 1, ['id-b says goodbye']]]);
+    expect(result.failures[0]!.blocks.sort()).toEqual(['d']);
+    expect(Object.fromEntries(result.services.map((s) => [s.service, s.outcome]))).toEqual({ a: 'healthy', b: 'failed', c: 'healthy', d: 'not-reached' });
+    expect(driver.started).not.toContain('d');
+  });
+
+  it('with --keep-going starts what does not depend on the failure, and marks the dependents blocked', async () => {
+    const base = await fleet();
+    // e is in d's stage but depends on nothing that fails.
+    const port = await freePort();
+    const withE = parseFleet(
+      stringify({
+        services: {
+          ...Object.fromEntries(base.services.map((s) => [s.name, { image: 'img', ports: [`127.0.0.1:${s.hostPort}:${s.port}`], labels: s.labels, ...(s.name === 'd' ? { depends_on: ['b'] } : {}) }])),
+          e: { image: 'img', ports: [`127.0.0.1:${port}:${port}`], labels: { 'n3xus.stage': 'domain', 'n3xus.group': 'g', 'n3xus.category': 'c', 'n3xus.port': String(port), 'test.host-port': String(port) } },
+        },
+      }),
+      'exec.yml',
+      { env: {} },
+    );
+    const driver = new ServerDriver(new Set(['b']));
+    drivers.push(driver);
+    const result = await launch({ fleet: withE, plan: planLaunch(withE), driver, project: 'p', keepGoing: true, probeIntervalMs: 20 });
+    expect(Object.fromEntries(result.services.map((s) => [s.service, s.outcome]))).toEqual({ a: 'healthy', b: 'failed', c: 'healthy', d: 'blocked', e: 'healthy' });
+    expect(driver.started).toContain('e');
+    expect(driver.started).not.toContain('d');
+  });
+
+  it('--phase without --with-deps names the earlier services that are not healthy', async () => {
+    const f = await fleet();
+    const driver = new ServerDriver();
+    drivers.push(driver);
+    const earlier = f.services.filter((s) => s.stage === 'core' || s.stage === 'federation');
+    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).rejects.toThrow(PrerequisiteError);
+    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).rejects.toThrow(/3 of their services are not healthy: a \(core: not launched\)/);
+    await launch({ fleet: f, plan: planLaunch(f, { onlyStage: 'federation', withDeps: true }), driver, project: 'p', probeIntervalMs: 20 });
+    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).resolves.toBeUndefined();
+  });
+});
