@@ -35,12 +35,13 @@ export interface HttpAgent {
 const agents = new WeakMap<HttpAgent, Agent>();
 
 /**
- * A keep-alive connection pool of its own, for a caller with its own pattern of use: a verification that sends
- * each origin's requests one after another keeps one connection per origin (`connectionsPerOrigin: 1`), which
- * also spares it undici's per-origin pool bookkeeping. Close it when done.
+ * A keep-alive connection pool of its own, for a caller with its own pattern of use: a verification that sends a
+ * few requests to each of many origins keeps one connection per origin (`connectionsPerOrigin: 1`, which also
+ * spares it undici's per-origin pool bookkeeping) and pipelines them on it (`pipelining`, default 1: idempotent
+ * requests only, since a connection lost mid-pipeline fails every request on it). Close it when done.
  */
-export function createHttpAgent(options: { connectionsPerOrigin?: number; keepAliveTimeoutMs?: number } = {}): HttpAgent {
-  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connectionsPerOrigin ?? 8, pipelining: 1 });
+export function createHttpAgent(options: { connectionsPerOrigin?: number; pipelining?: number; keepAliveTimeoutMs?: number } = {}): HttpAgent {
+  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000, connections: options.connectionsPerOrigin ?? 8, pipelining: options.pipelining ?? 1 });
   const handle: HttpAgent = { close: () => dispatcher.close() };
   agents.set(handle, dispatcher);
   return handle;

@@ -5,13 +5,16 @@
  * output name. Both directions read the archive's table of contents (`manifest.json` and the entries it names)
  * to tell a complete archive from a cut-off or damaged one before anything is believed or sent to the engine.
  */
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { DockerApiError, type ImageClient } from '../docker/engine.ts';
+import { interpolationEnv } from '../fleet/env-file.ts';
 import { DEFAULT_FLEET_FILE, loadFleet, type Env, type Fleet } from '../fleet/model.ts';
+
+export { EnvFileError, parseEnvFile } from '../fleet/env-file.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -68,18 +71,6 @@ export class ArchiveInterruptedError extends Error {
   }
 }
 
-/** An env file named with --env-file that cannot be read. */
-export class EnvFileError extends Error {
-  override readonly name = 'EnvFileError';
-  readonly code = 'INVALID_ARGUMENT';
-  readonly file: string;
-  readonly suggestions: readonly string[] = ['Pass an existing file of KEY=VALUE lines, e.g. --env-file compose/airgap.env'];
-
-  constructor(file: string, reason: string, options?: { cause?: unknown }) {
-    super(`Env file ${file} ${reason}`, options);
-    this.file = file;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Which images a fleet needs
@@ -102,26 +93,6 @@ export function fleetImages(fleet: Pick<Fleet, 'services'>): FleetImage[] {
   return [...byImage.values()];
 }
 
-/**
- * Reads a compose-style env file: `KEY=VALUE` lines, `#` comments, blank lines, an optional `export ` prefix,
- * values optionally in single or double quotes; an unquoted value ends at ` #`.
- */
-export function parseEnvFile(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim().replace(/^export\s+/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    const equals = line.indexOf('=');
-    if (equals <= 0) continue;
-    const key = line.slice(0, equals).trim();
-    let value = line.slice(equals + 1).trim();
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
-    vars[key] = value;
-  }
-  return vars;
-}
 
 /** Options of {@link loadFleetImages}. */
 export interface FleetImagesOptions {
@@ -140,18 +111,8 @@ export interface FleetImagesOptions {
  */
 export function loadFleetImages(options: FleetImagesOptions = {}): { fleet: Fleet; images: FleetImage[]; envFile: string | undefined } {
   const file = options.file ?? DEFAULT_FLEET_FILE;
-  const besideFile = path.join(path.dirname(file), 'airgap.env');
-  const envFile = options.envFile ?? (existsSync(besideFile) ? besideFile : undefined);
-  let fileVars: Record<string, string> = {};
-  if (envFile !== undefined) {
-    try {
-      fileVars = parseEnvFile(readFileSync(envFile, 'utf8'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new EnvFileError(envFile, code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`, { cause: error });
-    }
-  }
-  const fleet = loadFleet(file, { env: { ...fileVars, ...(options.env ?? process.env) } });
+  const { env, envFile } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
+  const fleet = loadFleet(file, { env });
   return { fleet, images: fleetImages(fleet), envFile };
 }
 

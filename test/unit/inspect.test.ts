@@ -6,27 +6,47 @@ describe('summarizeContainer', () => {
     const info = summarizeContainer({
       Id: 'abc',
       Name: '/n3xus-postgres',
+      Image: 'sha256:def',
+      RestartCount: 2,
       Config: { Image: 'n3xus/postgres:15', Labels: { 'n3xus.test': '1' } },
-      State: { Status: 'running', Running: true, ExitCode: 0, Health: { Status: 'healthy', Log: [{ ExitCode: 0, Output: 'accepting connections\n' }] } },
+      State: {
+        Status: 'running',
+        Running: true,
+        ExitCode: 0,
+        OOMKilled: false,
+        StartedAt: '2026-11-27T10:00:00.5Z',
+        Health: { Status: 'healthy', Log: [{ ExitCode: 0, Output: 'accepting connections\n' }] },
+      },
       NetworkSettings: { Ports: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '9000/tcp': null } },
     });
     expect(info).toEqual({
       id: 'abc',
       name: 'n3xus-postgres',
       image: 'n3xus/postgres:15',
+      imageId: 'sha256:def',
       labels: { 'n3xus.test': '1' },
       status: 'running',
       running: true,
       exitCode: 0,
       health: 'healthy',
       lastHealthOutput: 'accepting connections\n',
+      healthLog: ['exit 0: accepting connections'],
       ports: { '5432/tcp': 49153 },
       pid: 0,
+      restartCount: 2,
+      oomKilled: false,
+      startedAt: '2026-11-27T10:00:00.5Z',
     });
   });
 
   it('has no health for a container without a healthcheck', () => {
     expect(summarizeContainer({ Id: 'x', State: { Status: 'exited', ExitCode: 3 } })).toMatchObject({ health: undefined, exitCode: 3, running: false });
+  });
+
+  it('reads an OOM kill, and no start time from the engine\'s zero time', () => {
+    const info = summarizeContainer({ Id: 'x', State: { Status: 'exited', ExitCode: 137, OOMKilled: true, StartedAt: '0001-01-01T00:00:00Z' } });
+    expect(info).toMatchObject({ oomKilled: true, exitCode: 137 });
+    expect(info.startedAt).toBeUndefined();
   });
 });
 
@@ -46,6 +66,8 @@ describe('summarizeListedContainer', () => {
     });
     expect(summarizeListedContainer({ Id: 'b', State: 'running', Status: 'Up 3 seconds (health: starting)' }).health).toBe('starting');
     expect(summarizeListedContainer({ Id: 'c', State: 'running', Status: 'Up 1 minute (unhealthy)' }).health).toBe('unhealthy');
+    // A container in a restart loop says the code it last exited with: launch reads 45 there as the runtime law.
+    expect(summarizeListedContainer({ Id: 'd', State: 'restarting', Status: 'Restarting (45) 2 seconds ago' }).exitCode).toBe(45);
   });
 
   it('reads the published port, preferring the 127.0.0.1 entry', () => {

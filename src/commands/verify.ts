@@ -1,0 +1,86 @@
+import { enableCompileCache } from 'node:module';
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_CODES } from '../cli/base-command.ts';
+import type { VerifyReport } from '../verify/types.ts';
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Verify a running fleet: health, the N3XUS LAW, readiness, containers, inter-service flows.';
+  static override description = [
+    'Without --full, samples one service per category plus PostgreSQL and Redis; with --full, checks all 98 services',
+    'and the inter-service flows (federation-gateway routing, event-bus → webhook-dispatcher → audit-trail).',
+    'Exits 0 when the operational percentage is at or above --threshold, 20 below it, 21 when nothing could be',
+    'verified, 22 for a bad flag value. --json prints the report (schema: docs/verify-schema.md).',
+  ].join(' ');
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --full --junit reports/verify.xml',
+    '<%= config.bin %> <%= command.id %> --full --threshold 100 --json',
+    '<%= config.bin %> <%= command.id %> --host staging.example.com --no-docker',
+    '<%= config.bin %> <%= command.id %> --full --bench',
+  ];
+  static override flags = {
+    file: Flags.string({ char: 'f', description: "The fleet's compose file [default: compose/docker-compose.full.yml]." }),
+    full: Flags.boolean({ description: 'Check every service and the inter-service flows, not a sample.', default: false }),
+    host: Flags.string({ description: 'Host the fleet publishes its ports on [default: 127.0.0.1].' }),
+    threshold: Flags.string({ description: 'Operational percentage needed to pass, 0-100 [default: 90].' }),
+    timeout: Flags.string({ description: 'Deadline of each request, in milliseconds [default: 2000].' }),
+    concurrency: Flags.string({ description: 'Requests in flight at once [default: 64].' }),
+    bench: Flags.boolean({ description: 'Also measure latency percentiles per service with a short burst.', default: false }),
+    junit: Flags.string({ description: 'Write a JUnit XML report (a test case per check) to this file.' }),
+    docker: Flags.boolean({
+      description: 'Container checks: --docker requires them, --no-docker skips them [default: when the engine has containers of the project].',
+      allowNo: true,
+    }),
+    'env-file': Flags.string({ description: "KEY=VALUE file for the compose file's variables [default: airgap.env next to it, when present; the environment wins]." }),
+    project: Flags.string({ char: 'p', description: 'The n3xus.project label of the fleet\'s containers [default: the compose project, else "n3xus"].' }),
+  };
+
+  async run(): Promise<VerifyReport> {
+    const { flags } = await this.parse(Verify);
+    // verify --full has a budget of 1.5 s, process start included; V8's compile cache (under the system's temporary
+    // directory, or NODE_COMPILE_CACHE) spares the modules loaded from here on (undici, yaml, zod) their parsing.
+    enableCompileCache();
+    // Loaded here, not at the top: `n3xus --help` and other commands must not pay for verify's imports.
+    const [{ parseConcurrency, parseHost, parseProject, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareJunitFile, writeJunit }, { createProgress, paintFor }] = await Promise.all([
+      import('../verify/options.ts'),
+      import('../verify/verify.ts'),
+      import('../verify/junit-file.ts'),
+      import('../verify/terminal.ts'),
+    ]);
+    const threshold = parseThreshold(flags.threshold);
+    const timeoutMs = parseTimeoutMs(flags.timeout);
+    const concurrency = parseConcurrency(flags.concurrency);
+    const host = parseHost(flags.host);
+    const project = parseProject(flags.project);
+    if (flags.junit !== undefined) await prepareJunitFile(flags.junit);
+
+    const progress = this.jsonEnabled() ? undefined : createProgress(process.stderr);
+    let report: VerifyReport;
+    try {
+      report = await verifyFleet({
+        mode: flags.full ? 'full' : 'sample',
+        host,
+        threshold,
+        timeoutMs,
+        concurrency,
+        bench: flags.bench,
+        docker: flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off',
+        ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
+        ...(project === undefined ? {} : { project }),
+        ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }),
+        ...(progress ? { onProgress: progress.update } : {}),
+      });
+    } finally {
+      progress?.done();
+    }
+    if (flags.junit !== undefined) await writeJunit(flags.junit, report);
+    if (!this.jsonEnabled()) {
+      const { renderSummary } = await import('../verify/summary.ts');
+      this.log(renderSummary(report, paintFor(process.stdout)));
+      if (flags.junit !== undefined) this.log(`JUnit report: ${flags.junit}`);
+    }
+    // Below the threshold is a verdict, not an error: the report is still printed (and returned for --json).
+    if (!report.passed) process.exitCode = EXIT_CODES.VERIFY_BELOW_THRESHOLD;
+    return report;
+  }
+}

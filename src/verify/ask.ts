@@ -1,0 +1,53 @@
+/**
+ * Requests of a verification: through the one HTTP client, on a keep-alive agent of the verification's own with
+ * one connection per service on which a service's requests are pipelined (a fleet of 98 costs 98 connection
+ * set-ups through the engine's port proxies, and a service's five probes about one round trip instead of five), bounded
+ * by one pool shared by every check, each with its deadline. A request never rejects: no answer is an
+ * {@link HttpFailure}.
+ */
+import pLimit from 'p-limit';
+import { createHttpAgent, HttpError, httpRequest, type HttpRequestOptions } from '../http/client.ts';
+import type { Answer } from './judge.ts';
+
+/** Sends one request and returns what came back, or why nothing did. */
+export type Ask = (url: string, options?: Pick<HttpRequestOptions, 'method' | 'headers' | 'body'>) => Promise<Answer>;
+
+/**
+ * Requests written back to back on a service's connection: its health, law and readiness probes. undici pipelines
+ * only idempotent requests; a POST waits until the connection is idle.
+ */
+const PIPELINED_PER_SERVICE = 5;
+
+/** Bodies longer than this are not read whole: a kit service's answers are a few kB (its metrics, a few tens). */
+const MAX_BODY_BYTES = 512 * 1024;
+
+/**
+ * An {@link Ask} with at most `concurrency` requests in flight and a `timeoutMs` deadline on each, and the
+ * `close` that releases its connections.
+ */
+export function createAsk(concurrency: number, timeoutMs: number): { ask: Ask; close: () => Promise<void> } {
+  const limit = pLimit(concurrency);
+  const agent = createHttpAgent({ connectionsPerOrigin: 1, pipelining: PIPELINED_PER_SERVICE });
+  const once = (url: string, options: Parameters<Ask>[1] = {}) =>
+    limit(async (): Promise<Answer> => {
+      const startedAt = performance.now();
+      try {
+        return await httpRequest(url, { ...options, timeoutMs, maxBodyBytes: MAX_BODY_BYTES, agent });
+      } catch (error) {
+        const durationMs = performance.now() - startedAt;
+        if (error instanceof HttpError) {
+          const prefix = `${error.url}: `;
+          return { kind: error.kind, message: error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message, durationMs };
+        }
+        return { kind: 'other', message: error instanceof Error ? error.message : String(error), durationMs };
+      }
+    });
+  // A kept-alive connection the server closed just as it was reused fails with a reset; an idempotent request is
+  // sent once more on a fresh one, as browsers do. A service that really drops connections fails the second time.
+  const ask: Ask = async (url, options = {}) => {
+    const answer = await once(url, options);
+    const idempotent = options.method === undefined || options.method === 'GET' || options.method === 'HEAD';
+    return idempotent && 'kind' in answer && answer.kind === 'reset' ? once(url, options) : answer;
+  };
+  return { ask, close: () => agent.close() };
+}

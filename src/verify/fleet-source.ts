@@ -1,0 +1,152 @@
+/**
+ * The part of the fleet file verify needs (names, placement, published ports, peers), read through a small cache.
+ *
+ * Why a cache: parsing and validating the 100-service compose file (yaml's document parser, then zod) costs a few
+ * hundred milliseconds, more than everything else `verify --full` does, against a budget of 1.5 s for the whole
+ * command. The cache is keyed by the sha256 of the file's text and of the values of every variable it interpolates,
+ * so any change to either re-reads the file through {@link loadFleet} — the one parser — and a cache entry that does
+ * not read back as expected is ignored. Nothing but speed depends on it.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { interpolationEnv } from '../fleet/env-file.ts';
+import { projectRoot } from '../util/project-root.ts';
+import type { PeerSource, TargetSource } from './targets.ts';
+import { STAGES } from '../fleet/stages.ts';
+
+/** Bumped whenever what is cached changes shape, so an old entry is never read as a new one. */
+const CACHE_FORMAT = 1;
+/** Entries kept: one per version of a fleet file (and of its variables) seen lately. */
+const MAX_CACHE_ENTRIES = 16;
+
+/**
+ * compose/docker-compose.full.yml of this repository: the same path as DEFAULT_FLEET_FILE in src/fleet/model.ts
+ * (a test holds them equal), named here so that a cache hit does not load the parser to learn it.
+ */
+export function defaultFleetFile(): string {
+  return path.join(projectRoot(), 'compose', 'docker-compose.full.yml');
+}
+
+/** One service as verify needs it. */
+export type VerifyFleetService = TargetSource & PeerSource;
+
+/** The fleet as verify needs it. */
+export interface VerifyFleet {
+  /** The file as shown in messages (relative to the working directory when inside it). */
+  file: string;
+  /** The compose project name, when the file or COMPOSE_PROJECT_NAME gives one. */
+  project?: string;
+  services: VerifyFleetService[];
+}
+
+export interface FleetSourceOptions {
+  /** Variables the file is interpolated with, taking precedence over the env file's; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A file of KEY=VALUE lines for interpolation; default `airgap.env` next to the fleet file, when there is one. */
+  envFile?: string;
+  /** Where cache entries go; default `$N3XUS_CACHE_DIR`, else `$XDG_CACHE_HOME/n3xus`, else `~/.cache/n3xus`. */
+  cacheDir?: string;
+}
+
+function cacheDirectory(env: Readonly<Record<string, string | undefined>>, given: string | undefined): string {
+  if (given !== undefined) return given;
+  if (env.N3XUS_CACHE_DIR) return env.N3XUS_CACHE_DIR;
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'n3xus');
+}
+
+
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), path.resolve(file));
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * The cache key of a fleet file: its text, and the value of every variable it could interpolate (any `$NAME` or
+ * `${NAME` in it, plus COMPOSE_PROJECT_NAME, which names the project).
+ */
+export function fleetCacheKey(text: string, env: Readonly<Record<string, string | undefined>>): string {
+  const names = new Set(['COMPOSE_PROJECT_NAME']);
+  for (const match of text.matchAll(/\$\{?([_a-zA-Z][_a-zA-Z0-9]*)/g)) names.add(match[1]!);
+  const values = [...names].sort().map((name) => [name, env[name] ?? null]);
+  return createHash('sha256').update(JSON.stringify([CACHE_FORMAT, text, values])).digest('hex');
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
+
+/** Reads back a cache entry, or undefined when it is not exactly what {@link toEntry} writes. */
+export function fromEntry(value: unknown): Omit<VerifyFleet, 'file'> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { format, project, services } = value as Record<string, unknown>;
+  if (format !== CACHE_FORMAT || (project !== undefined && !isString(project)) || !Array.isArray(services)) return undefined;
+  const out: VerifyFleetService[] = [];
+  for (const raw of services as unknown[]) {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const s = raw as Record<string, unknown>;
+    const peers = s.peers;
+    if (!isString(s.name) || !STAGES.includes(s.stage as never) || !isString(s.group) || !isString(s.category) || !isPort(s.port) || !isPort(s.hostPort) || (peers !== undefined && !isString(peers))) {
+      return undefined;
+    }
+    out.push({ name: s.name, stage: s.stage as VerifyFleetService['stage'], group: s.group, category: s.category, port: s.port, hostPort: s.hostPort, environment: peers === undefined ? {} : { N3XUS_PEERS: peers } });
+  }
+  return { ...(project === undefined ? {} : { project }), services: out };
+}
+
+/** What is cached of a parsed fleet: only the fields verify reads. */
+export function toEntry(fleet: Omit<VerifyFleet, 'file'>): unknown {
+  return {
+    format: CACHE_FORMAT,
+    ...(fleet.project === undefined ? {} : { project: fleet.project }),
+    services: fleet.services.map((s) => ({
+      name: s.name,
+      stage: s.stage,
+      group: s.group,
+      category: s.category,
+      port: s.port,
+      hostPort: s.hostPort,
+      ...(s.environment.N3XUS_PEERS === undefined ? {} : { peers: s.environment.N3XUS_PEERS }),
+    })),
+  };
+}
+
+/**
+ * Reads the fleet file (default {@link defaultFleetFile}) for verify, from the cache when the file and its
+ * variables are unchanged. Variables come from the environment, then the env file, as for launch.
+ * @throws FleetFileError, from the fleet parser, for a missing or invalid file; EnvFileError for an
+ * env file that cannot be read.
+ */
+export async function loadVerifyFleet(file: string = defaultFleetFile(), options: FleetSourceOptions = {}): Promise<VerifyFleet> {
+  const { env } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const cacheFile = text === undefined ? undefined : path.join(cacheDirectory(env, options.cacheDir), `fleet-${fleetCacheKey(text, env)}.json`);
+  if (cacheFile !== undefined) {
+    const cached = fromEntry(await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined));
+    if (cached !== undefined) return { file: displayPath(file), ...cached };
+  }
+  // The parser (yaml, zod) is loaded only now: a cache hit never pays for it.
+  const { loadFleet } = await import('../fleet/model.ts');
+  const fleet = loadFleet(file, { env });
+  const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: fleet.services };
+  if (cacheFile !== undefined) {
+    // Best effort, written whole then renamed so a concurrent reader never sees half an entry.
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    await mkdir(path.dirname(cacheFile), { recursive: true })
+      .then(() => writeFile(temporary, JSON.stringify(toEntry(parsed))))
+      .then(() => rename(temporary, cacheFile))
+      .then(() => pruneCache(path.dirname(cacheFile)))
+      .catch(() => {});
+  }
+  return { file: fleet.file, ...parsed };
+}
+
+/** Removes the least recently written entries beyond {@link MAX_CACHE_ENTRIES} (only after a miss, so rarely). */
+async function pruneCache(dir: string): Promise<void> {
+  const names = (await readdir(dir)).filter((name) => /^fleet-[0-9a-f]{64}\.json$/.test(name));
+  if (names.length <= MAX_CACHE_ENTRIES) return;
+  const entries = await Promise.all(names.map(async (name) => ({ name, mtimeMs: (await stat(path.join(dir, name))).mtimeMs })));
+  entries.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  await Promise.all(entries.slice(MAX_CACHE_ENTRIES).map((e) => unlink(path.join(dir, e.name)).catch(() => {})));
+}

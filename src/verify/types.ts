@@ -1,0 +1,158 @@
+/**
+ * The shapes of a verification: what is checked (targets), what each check found, and the report that `n3xus
+ * verify --json` prints. The report is a public, versioned format (docs/verify-schema.md): add fields freely, but
+ * renaming or removing one, or changing a meaning, bumps {@link VERIFY_SCHEMA_VERSION}.
+ */
+import type { Stage } from '../fleet/stages.ts';
+
+/** Version of the {@link VerifyReport} format; bumped on any change that could break a reader. */
+export const VERIFY_SCHEMA_VERSION = 1;
+
+/** `sample`: one service per category plus PostgreSQL and Redis (the seed's sampling verification); `full`: all. */
+export type VerifyMode = 'sample' | 'full';
+
+/** How a target is probed: a kit HTTP service, or an infrastructure server spoken to in its own protocol. */
+export type TargetKind = 'service' | 'postgres' | 'redis' | 'tcp';
+
+/** One container of the fleet to verify, and where it answers. */
+export interface VerifyTarget {
+  name: string;
+  stage: Stage;
+  group: string;
+  category: string;
+  kind: TargetKind;
+  /** The host it is reached on (`--host`). */
+  host: string;
+  /** The port published on the host. */
+  port: number;
+  /** `http://host:port` for a service; `tcp://host:port` for the others. */
+  url: string;
+}
+
+/**
+ * The checks, by name:
+ * - `health`: `GET /health` answers 200 `{status: "ok", service: <name>}` without a handshake;
+ * - `law`: a protected route answers 451 without the handshake and with a wrong one (RFC 7725 `Link`, no-store, a
+ *   body that leaks nothing), and 2xx with the right one;
+ * - `readiness`: `GET /ready` reports a PostgreSQL and a Redis round trip, both up;
+ * - `protocol`: PostgreSQL or Redis answers in its own protocol on its published port;
+ * - `container`: the Docker container runs, is not unhealthy, is not restarting;
+ * - `route` (full): a request through federation-gateway reaches a peer and comes back;
+ * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
+ * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
+ */
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'route' | 'event-delivery' | 'latency';
+
+/**
+ * - `pass`: ran and found what was expected;
+ * - `fail`: ran and found something wrong (including no answer);
+ * - `not-run`: could not run (e.g. the service did not answer its health check first); never counts as passed.
+ */
+export type CheckStatus = 'pass' | 'fail' | 'not-run';
+
+/**
+ * Machine-readable cause of a check that did not pass; stable across versions (new codes may be added).
+ * `unreachable` (connection refused or reset), `timeout`, `bad-status`, `malformed` (not the expected body),
+ * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-refused` (the right
+ * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
+ * `container-missing`, `container-not-running`, `container-unhealthy`,
+ * `container-restarting`, `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * failed), `error` (the check itself could not be carried out).
+ */
+export type CheckCode =
+  | 'unreachable'
+  | 'timeout'
+  | 'bad-status'
+  | 'malformed'
+  | 'wrong-service'
+  | 'law-not-enforced'
+  | 'law-leak'
+  | 'law-refused'
+  | 'dependency-down'
+  | 'not-ready'
+  | 'container-missing'
+  | 'container-not-running'
+  | 'container-unhealthy'
+  | 'container-restarting'
+  | 'route-failed'
+  | 'not-delivered'
+  | 'dependency-failed'
+  | 'error';
+
+/** What one check found. */
+export interface CheckResult {
+  name: CheckName;
+  status: CheckStatus;
+  /** Whether the service must pass it to count as operational (`latency` is informative only). */
+  required: boolean;
+  /** Why it did not pass (absent when it passed). */
+  code?: CheckCode;
+  /** One sentence: what was expected and what was found; for a pass, what was seen. */
+  message: string;
+  /** Wall time of the check's requests, in milliseconds. */
+  durationMs: number;
+  /** Things worth knowing that do not fail the check (e.g. "restarted 2 times"). */
+  warnings?: string[];
+  /** Measurements: latencies (`postgresMs`, `redisMs`, `p50Ms`…), container state, event id… */
+  details?: Record<string, unknown>;
+}
+
+/** One target and its checks. */
+export interface ServiceResult {
+  name: string;
+  stage: Stage;
+  group: string;
+  category: string;
+  kind: TargetKind;
+  url: string;
+  /** True when every required check passed. */
+  operational: boolean;
+  checks: CheckResult[];
+}
+
+/** Where container state came from, or why there is none. */
+export interface DockerUse {
+  /** True when container checks ran. */
+  used: boolean;
+  /** Why they did not (`--no-docker`, engine unreachable, no container of the project). */
+  reason?: string;
+  /** The project label value looked for (`n3xus.project=<project>`). */
+  project: string;
+  /** Containers of the project the engine listed. */
+  containers?: number;
+}
+
+/** Latency percentiles of one service from the `--bench` burst. */
+export interface LatencySummary {
+  name: string;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** The result of `n3xus verify`, printed by `--json`. Documented in docs/verify-schema.md. */
+export interface VerifyReport {
+  schemaVersion: typeof VERIFY_SCHEMA_VERSION;
+  mode: VerifyMode;
+  host: string;
+  /** The fleet (compose) file the targets came from, as given. */
+  fleetFile: string;
+  /** ISO 8601 time the verification started. */
+  startedAt: string;
+  durationMs: number;
+  /** Operational % needed to pass the gate, 0-100. */
+  threshold: number;
+  /** Services whose required checks all passed, as a % of those checked (one decimal). */
+  operationalPercent: number;
+  /** True when `operationalPercent >= threshold`. */
+  passed: boolean;
+  counts: { services: number; operational: number; failed: number; checks: number; checksPassed: number };
+  docker: DockerUse;
+  /** In fleet order (stage by stage). */
+  services: ServiceResult[];
+  /** Present with `--bench`: every benchmarked service, slowest (by p95) first. */
+  latency?: LatencySummary[];
+}

@@ -1,0 +1,302 @@
+/**
+ * The one entry point of `n3xus verify`: reads the fleet, probes every target concurrently through one bounded
+ * pool, lists the project's containers once, runs the inter-service flows (`full`) and the latency burst (`bench`),
+ * and hands every answer to the pure judges and the scorer. The decisions live in judge.ts and score.ts.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import pLimit from 'p-limit';
+import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
+import { DEFAULT_PROJECT } from '../launch/labels.ts';
+import { createAsk, type Ask } from './ask.ts';
+import { observeContainers, type ContainerState, type DockerMode } from './containers.ts';
+import { VerifyUnavailableError } from './errors.ts';
+import { loadVerifyFleet, type VerifyFleetService } from './fleet-source.ts';
+import { checkEventDelivery, checkRoute } from './inter-service.ts';
+import {
+  checkError,
+  failureCode,
+  isFailure,
+  judgeContainer,
+  judgeHealth,
+  judgeLaw,
+  judgeProtocol,
+  judgeReadiness,
+  LAW_PROBE_PATH,
+  notRun,
+  WRONG_HANDSHAKE,
+} from './judge.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT_MS } from './options.ts';
+import { buildReport, nothingAnswered, serviceResult } from './score.ts';
+import { slowestFirst, summarizeLatency } from './stats.ts';
+import { internalUrl, peerNames, selectTargets } from './targets.ts';
+import { probeProtocol } from './tcp-probe.ts';
+import type { CheckCode, CheckResult, LatencySummary, ServiceResult, VerifyMode, VerifyReport, VerifyTarget } from './types.ts';
+
+/** What to verify and how; every field but `mode` has a default. */
+export interface VerifyOptions {
+  /** The fleet's compose file; default compose/docker-compose.full.yml of this repository. */
+  fleetFile?: string;
+  mode: VerifyMode;
+  /** Where the fleet's ports are published; default 127.0.0.1. */
+  host?: string;
+  /** Operational % needed to pass, 0-100; default 90. */
+  threshold?: number;
+  /** Deadline of each request, in milliseconds; default 2000. */
+  timeoutMs?: number;
+  /** Requests in flight at once; default 64. */
+  concurrency?: number;
+  /** Container checks: `auto` (default), `on` (required), `off`. */
+  docker?: DockerMode;
+  /** The `n3xus.project` label value; default the fleet file's project name, else `n3xus`. */
+  project?: string;
+  /** Measure latency percentiles with a short burst per service. */
+  bench?: boolean;
+  /** Requests per service in the burst; default 20. */
+  benchRequests?: number;
+  /** How long an event may take from event-bus to audit-trail, in milliseconds; default 5000. */
+  deliveryWaitMs?: number;
+  /** KEY=VALUE file for the fleet file's variables; default `airgap.env` next to it, when present. */
+  envFile?: string;
+  /** Where parsed fleet files are cached; see loadVerifyFleet. */
+  cacheDir?: string;
+  /** Called as each target's own checks finish, for live progress. */
+  onProgress?: (event: VerifyProgress) => void;
+}
+
+/** Progress of a verification, for a live display. */
+export type VerifyProgress =
+  | { type: 'start'; total: number; mode: VerifyMode; host: string }
+  | { type: 'target'; name: string; passed: boolean; done: number; total: number }
+  | { type: 'step'; step: 'inter-service' | 'containers' | 'bench' };
+
+/**
+ * Readiness requests in flight at once. Each one makes its service run a PostgreSQL and a Redis round trip; 98 at
+ * the same instant would have PostgreSQL start dozens of backends together, and a service whose check then takes
+ * longer than its own 1 s limit reports PostgreSQL down: verify would cause the failure it reports.
+ */
+const READINESS_CONCURRENCY = 16;
+const LAWFUL = { [HANDSHAKE_HEADER]: N3XUS_LAW };
+const WRONG = { [HANDSHAKE_HEADER]: WRONG_HANDSHAKE };
+
+/** True when the target answered its first check at all (a wrong answer is still an answer). */
+function answered(check: CheckResult): boolean {
+  return !(check.status === 'fail' && (check.code === 'unreachable' || check.code === 'timeout'));
+}
+
+/**
+ * A kit service's own checks: health, law (three probes) and readiness, all pipelined on the service's one
+ * kept-alive connection: 98 connections for the fleet instead of 490, and about one round trip per service instead
+ * of five. The services are probed concurrently.
+ */
+async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget): Promise<CheckResult[]> {
+  const base = target.url;
+  const [health, without, wrong, right, ready] = await Promise.all([
+    ask(`${base}/health`),
+    ask(`${base}${LAW_PROBE_PATH}`),
+    ask(`${base}${LAW_PROBE_PATH}`, { headers: WRONG }),
+    ask(`${base}${LAW_PROBE_PATH}`, { headers: LAWFUL }),
+    askReady(`${base}/ready`),
+  ]);
+  const healthCheck = judgeHealth(health, target.name);
+  if (!answered(healthCheck)) {
+    // What did not answer /health did not answer the rest either: one root cause reads better than three.
+    const because = `${target.name} did not answer GET /health`;
+    return [healthCheck, notRun('law', because), notRun('readiness', because)];
+  }
+  return [healthCheck, judgeLaw({ without, wrong, right }, N3XUS_LAW), judgeReadiness(ready)];
+}
+
+async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeoutMs: number): Promise<CheckResult[]> {
+  try {
+    if (target.kind === 'service') return await probeService(ask, askReady, target);
+    return [judgeProtocol(target.kind, await probeProtocol(target.kind, target.host, target.port, timeoutMs))];
+  } catch (error) {
+    return [checkError(target.kind === 'service' ? 'health' : 'protocol', error)];
+  }
+}
+
+/** Fails fast, before any probe, when the host name does not resolve. */
+async function checkHostResolves(host: string): Promise<void> {
+  if (isIP(host) !== 0) return;
+  try {
+    await lookup(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    // The code says all there is to say; the resolver's own error would only repeat it.
+    throw new VerifyUnavailableError(`Cannot verify: the host "${host}" does not resolve (${code}).`, ['Check --host, or give an IP address']);
+  }
+}
+
+/** The inter-service checks of `full`, each attached to the service that carries it. */
+function interServiceChecks(
+  ask: Ask,
+  targets: readonly VerifyTarget[],
+  fleet: readonly VerifyFleetService[],
+  own: ReadonlyMap<string, Promise<CheckResult[]>>,
+  deliveryWaitMs: number,
+): Map<string, Promise<CheckResult>> {
+  const checks = new Map<string, Promise<CheckResult>>();
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const fleetByName = new Map(fleet.map((s) => [s.name, s]));
+  /** Waits for the named targets' health; the first that did not answer is why the flow cannot run. */
+  const firstSilent = async (names: string[]): Promise<string | undefined> => {
+    for (const name of names) {
+      const health = (await own.get(name))?.[0];
+      if (health !== undefined && !answered(health)) return name;
+    }
+    return undefined;
+  };
+
+  const gateway = byName.get('federation-gateway');
+  const gatewayService = fleetByName.get('federation-gateway');
+  if (gateway && gatewayService) {
+    const peers = peerNames(gatewayService);
+    const peer = peers.includes('identity-registry') ? 'identity-registry' : peers[0];
+    checks.set(
+      gateway.name,
+      (async () => {
+        if (peer === undefined) return notRun('route', `${gateway.name} has no peers in N3XUS_PEERS to route to`);
+        const silent = await firstSilent([gateway.name, ...(byName.has(peer) ? [peer] : [])]);
+        if (silent !== undefined) return notRun('route', `${silent} did not answer GET /health`);
+        return checkRoute(ask, gateway, peer, LAWFUL);
+      })().catch((error: unknown) => checkError('route', error)),
+    );
+  }
+
+  const [bus, dispatcher, audit] = ['event-bus', 'webhook-dispatcher', 'audit-trail'].map((name) => byName.get(name));
+  const auditUrl = internalUrl(fleet, 'audit-trail');
+  if (bus && dispatcher && audit && auditUrl) {
+    checks.set(
+      dispatcher.name,
+      (async () => {
+        const silent = await firstSilent([bus.name, dispatcher.name, audit.name]);
+        if (silent !== undefined) return notRun('event-delivery', `${silent} did not answer GET /health`);
+        return checkEventDelivery(ask, { bus, dispatcher, audit, auditUrlForDispatcher: auditUrl }, LAWFUL, deliveryWaitMs);
+      })().catch((error: unknown) => checkError('event-delivery', error)),
+    );
+  }
+  return checks;
+}
+
+/**
+ * A short burst of `GET /health` per service: one request at a time per service (its one connection), every
+ * service at once within the shared pool, so the fleet is measured under the load of the whole burst.
+ */
+async function burst(ask: Ask, target: VerifyTarget, requests: number): Promise<{ summary: LatencySummary; check: CheckResult }> {
+  const durations: number[] = [];
+  const failures: Array<{ code: CheckCode; what: string }> = [];
+  for (let i = 0; i < requests; i++) {
+    const answer = await ask(`${target.url}/health`);
+    if (isFailure(answer)) failures.push({ code: failureCode(answer.kind), what: answer.message });
+    else if (answer.status !== 200) failures.push({ code: 'bad-status', what: `HTTP ${answer.status}` });
+    else durations.push(answer.durationMs);
+  }
+  const summary = summarizeLatency(target.name, durations, failures.length);
+  const { name: _name, ...details } = summary;
+  const message = `p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms over ${summary.requests} requests`;
+  const first = failures[0];
+  const check: CheckResult = first
+    ? { name: 'latency', status: 'fail', required: false, code: first.code, message: `${failures.length} of ${requests} requests failed (${first.what}); ${message}`, durationMs: 0, details }
+    : { name: 'latency', status: 'pass', required: false, message, durationMs: 0, details };
+  return { summary, check };
+}
+
+/** Every target's checks, by target name, in the order they are reported. */
+interface Collected {
+  own: Map<string, CheckResult[]>;
+  interService: Map<string, CheckResult>;
+  latency: Map<string, { summary: LatencySummary; check: CheckResult }>;
+}
+
+/** Runs the HTTP and TCP checks: each target's own, then (full) the inter-service flows and (bench) the burst. */
+async function collect(ask: Ask, targets: readonly VerifyTarget[], fleet: readonly VerifyFleetService[], options: VerifyOptions, timeoutMs: number): Promise<Collected> {
+  const progress = options.onProgress ?? (() => {});
+  const readinessLimit = pLimit(READINESS_CONCURRENCY);
+  const askReady: Ask = (url, init) => readinessLimit(() => ask(url, init));
+  let done = 0;
+  const pending = new Map<string, Promise<CheckResult[]>>();
+  for (const target of targets) {
+    pending.set(
+      target.name,
+      probeTarget(ask, askReady, target, timeoutMs).then((checks) => {
+        done += 1;
+        progress({ type: 'target', name: target.name, passed: checks.every((c) => c.status === 'pass'), done, total: targets.length });
+        return checks;
+      }),
+    );
+  }
+  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000) : new Map<string, Promise<CheckResult>>();
+  if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
+
+  const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };
+  for (const [name, checks] of pending) collected.own.set(name, await checks);
+  for (const [name, check] of flows) collected.interService.set(name, await check);
+
+  // The burst runs after the checks, so that it does not slow the answers the checks judge.
+  if (options.bench) {
+    progress({ type: 'step', step: 'bench' });
+    const healthy = targets.filter((t) => t.kind === 'service' && collected.own.get(t.name)?.[0]?.status === 'pass');
+    const results = await Promise.all(healthy.map((t) => burst(ask, t, options.benchRequests ?? 20)));
+    healthy.forEach((t, i) => collected.latency.set(t.name, results[i]!));
+  }
+  return collected;
+}
+
+/**
+ * Verifies a fleet and returns the report; whether it passed the gate is `report.passed`.
+ * @throws FleetFileError for an unreadable fleet file; VerifyUnavailableError when nothing could be verified
+ * (host does not resolve, nothing answered and no container found, or `docker: 'on'` without an engine).
+ */
+export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const host = options.host ?? DEFAULT_HOST;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const fleet = await loadVerifyFleet(options.fleetFile, {
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+  });
+  const project = options.project ?? fleet.project ?? DEFAULT_PROJECT;
+  const targets = selectTargets(fleet.services, options.mode, host);
+  await checkHostResolves(host);
+
+  options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
+  // The engine is asked once, while the services are being probed.
+  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host);
+  containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
+
+  const { ask, close } = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
+  const collected = await collect(ask, targets, fleet.services, options, timeoutMs).finally(close);
+  options.onProgress?.({ type: 'step', step: 'containers' });
+  const state = await containers;
+
+  const services: ServiceResult[] = targets.map((target) => {
+    const checks = [...(collected.own.get(target.name) ?? [])];
+    if (state.docker.used) checks.push(judgeContainer(state.byService.get(target.name), target.name, project));
+    const interService = collected.interService.get(target.name);
+    if (interService) checks.push(interService);
+    const burstResult = collected.latency.get(target.name);
+    if (burstResult) checks.push(burstResult.check);
+    return serviceResult(target, checks);
+  });
+
+  if (nothingAnswered(services, state.docker)) {
+    const remote = host !== DEFAULT_HOST;
+    throw new VerifyUnavailableError(
+      `Cannot verify: nothing answered on ${host} (all ${services.length} targets refused the connection or timed out${state.docker.reason ? `; ${state.docker.reason}` : ''}).`,
+      remote ? [`Check that ${host} is the fleet's host and that its ports are reachable from here`] : ['Launch the fleet first: n3xus launch', 'Or point at the fleet with --host and -f/--file'],
+    );
+  }
+  return buildReport({
+    mode: options.mode,
+    host,
+    fleetFile: fleet.file,
+    startedAt,
+    durationMs: performance.now() - t0,
+    threshold: options.threshold ?? DEFAULT_THRESHOLD,
+    docker: state.docker,
+    services,
+    ...(options.bench ? { latency: slowestFirst([...collected.latency.values()].map((l) => l.summary)) } : {}),
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * `n3xus verify` as a user runs it: a spawned `node bin/run.js verify …` (the built CLI, `npm run build`) against
+ * real servers started here. Exit codes, one clear message, no stack trace.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '@n3xus/kit';
+import auditTrail from '../../services/audit-trail/app.ts';
+import identityRegistry from '../../services/identity-registry/app.ts';
+import type { VerifyReport } from '../../src/verify/types.ts';
+import { projectRoot } from '../../src/util/project-root.ts';
+import { freePort } from '../support/local-servers.ts';
+import { freshDatabase, missingServers, postgresUrl, redisUrl } from '../support/servers.ts';
+import { startTestService } from '../support/service.ts';
+import { lawlessServer, malformedServer, portOf, writeFleetFile, type FleetEntry } from './support.ts';
+
+const root = projectRoot();
+const built = path.join(root, 'dist/src/commands/verify.js');
+
+/** Fails at once, saying what to do, when the CLI has not been built, or was built before verify's last change. */
+function assertBuilt(): void {
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build before the CLI tests`);
+  const pairs = [
+    ['src/commands/verify.ts', 'dist/src/commands/verify.js'],
+    ...readdirSync(path.join(root, 'src/verify')).map((f) => [`src/verify/${f}`, `dist/src/verify/${f.replace(/\.ts$/, '.js')}`]),
+  ] as const;
+  const stale = pairs.filter(([source, output]) => !existsSync(path.join(root, output)) || statSync(path.join(root, output)).mtimeMs < statSync(path.join(root, source)).mtimeMs);
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.map(([source]) => source).join(', ')}: run npm run build before the CLI tests`);
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stderr with oclif's line wrapping undone, to match whole messages. */
+  message: string;
+}
+
+/** Runs the CLI without blocking this process, whose servers it is about to verify. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'verify', ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, N3XUS_CACHE_DIR: cacheDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr, message: stderr.replace(/\s*\n\s*/g, ' ') }));
+  });
+}
+
+// Parsed fleet files are cached in a directory of this run, not the user's.
+const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'n3xus-verify-cache-'));
+const STACK_FRAME = /^\s+at .+[(:]\d+/m;
+
+describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}`, () => {
+  const running: RunningService[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  let healthyFile: string;
+  let brokenFile: string;
+  let silentFile: string;
+  let outDir: string;
+
+  beforeAll(async () => {
+    assertBuilt();
+    const databaseUrl = await freshDatabase();
+    for (const [definition, service] of [[identityRegistry, 'identity-registry'], [auditTrail, 'audit-trail']] as const) {
+      const { svc } = await startTestService(definition, { service, databaseUrl, redisUrl });
+      running.push(svc);
+    }
+    await Promise.all(running.map((s) => s.ready));
+    const [identity, audit] = running as [RunningService, RunningService];
+    const lawless = await lawlessServer('lawless');
+    const malformed = await malformedServer();
+    closers.push(lawless.close, malformed.close);
+    const healthy: FleetEntry[] = [
+      { name: 'postgres', stage: 'infra', group: 'infrastructure', category: 'database', port: portOf(postgresUrl) },
+      { name: 'redis', stage: 'infra', group: 'infrastructure', category: 'cache', port: portOf(redisUrl) },
+      { name: 'identity-registry', stage: 'federation', group: 'federation', category: 'identity', port: identity.port },
+      { name: 'audit-trail', stage: 'compliance', group: 'compliance', category: 'compliance', port: audit.port },
+    ];
+    healthyFile = await writeFleetFile(healthy);
+    brokenFile = await writeFleetFile([
+      ...healthy,
+      { name: 'lawless', stage: 'domain', group: 'domain-bad', category: 'a', port: lawless.port },
+      { name: 'malformed', stage: 'domain', group: 'domain-bad', category: 'b', port: malformed.port },
+    ]);
+    silentFile = await writeFleetFile([
+      { name: 'gone-a', stage: 'core', group: 'core-runtime', category: 'a', port: await freePort() },
+      { name: 'gone-b', stage: 'core', group: 'core-runtime', category: 'b', port: await freePort() },
+    ]);
+    outDir = await mkdtemp(path.join(os.tmpdir(), 'n3xus-verify-cli-'));
+  });
+
+  afterAll(async () => {
+    await Promise.all([...running.map((s) => s.close()), ...closers.map((close) => close())]);
+  });
+
+  it('exits 0 on a healthy fleet, prints the --json report and writes the --junit file', async () => {
+    const junit = path.join(outDir, 'nested', 'verify.xml');
+    const run = await cli(['--full', '-f', healthyFile, '--no-docker', '--threshold', '100', '--json', '--junit', junit]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as VerifyReport;
+    expect(report).toMatchObject({ schemaVersion: 1, mode: 'full', passed: true, operationalPercent: 100, counts: { services: 4, operational: 4 } });
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toMatch(/<testsuites name="n3xus verify --full" tests="\d+" failures="0" errors="0" skipped="0"/);
+  });
+
+  it('exits 20 below the threshold, naming each failing service and why, in plain text without a stack trace', async () => {
+    const run = await cli(['--full', '-f', brokenFile, '--no-docker']);
+    expect(run.code).toBe(20);
+    expect(run.stdout).toContain('✗ lawless    law: GET /metrics without a handshake answered 200; expected 451 (the law is not enforced)');
+    expect(run.stdout).toMatch(/✗ malformed +health: GET \/health answered 200 with "OK", which is not a JSON object/);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAILED: 4/6 operational (66.6 %), threshold 90 %; not operational: lawless, malformed');
+    expect(run.stdout).not.toMatch(STACK_FRAME);
+    // eslint-disable-next-line no-control-regex -- not a terminal: no colour escapes
+    expect(run.stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('exits 20 with the report, not an error envelope, under --json', async () => {
+    const run = await cli(['--full', '-f', brokenFile, '--no-docker', '--json']);
+    expect(run.code).toBe(20);
+    expect(JSON.parse(run.stdout)).toMatchObject({ passed: false, counts: { failed: 2 } });
+  });
+
+  it('passes the same fleet at a lower threshold', async () => {
+    const run = await cli(['-f', brokenFile, '--full', '--no-docker', '--threshold', '66.6']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^PASSED: 4\/6 operational/);
+  });
+
+  it.each([['101'], ['-5'], ['ninety']])('exits 22 for --threshold %s with one clear message', async (value) => {
+    const run = await cli(['-f', healthyFile, '--no-docker', '--threshold', value]);
+    expect(run.code).toBe(22);
+    expect(run.message).toContain(`--threshold must be a number from 0 to 100 (a percentage of operational services); got "${value}".`);
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 22 with a JSON error under --json', async () => {
+    const run = await cli(['-f', healthyFile, '--no-docker', '--timeout', '0', '--json']);
+    expect(run.code).toBe(22);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('--timeout must be a whole number') } });
+  });
+
+  it('exits 2 for an unknown flag, naming it', async () => {
+    const run = await cli(['--bogus']);
+    expect(run.code).toBe(2);
+    expect(run.message).toContain('Nonexistent flag: --bogus');
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+  });
+
+  it('exits 21, "could not verify", when nothing answers', async () => {
+    const run = await cli(['-f', silentFile, '--no-docker']);
+    expect(run.code).toBe(21);
+    expect(run.message).toContain('Cannot verify: nothing answered on 127.0.0.1 (all 2 targets refused the connection or timed out');
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+  });
+
+  it('exits 21 when the host does not resolve, before probing anything', async () => {
+    const run = await cli(['-f', healthyFile, '--no-docker', '--host', 'no-such-host.invalid']);
+    expect(run.code).toBe(21);
+    expect(run.message).toContain('Cannot verify: the host "no-such-host.invalid" does not resolve');
+  });
+
+  it('exits 22 for a --host that is a URL', async () => {
+    const run = await cli(['-f', healthyFile, '--host', 'http://127.0.0.1:3001']);
+    expect(run.code).toBe(22);
+    expect(run.message).toContain('Leave out the scheme');
+  });
+
+  it('exits 7 for a fleet file that does not exist, naming it', async () => {
+    const run = await cli(['-f', path.join(outDir, 'nope.yml'), '--no-docker']);
+    expect(run.code).toBe(7);
+    expect(run.message).toContain('nope.yml: no such file');
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+  });
+});
