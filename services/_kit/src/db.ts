@@ -39,6 +39,7 @@ export class Database {
   private readonly pool: pg.Pool | undefined;
   private readonly guard: Resilience;
   private migrationState: { applied: number; pending: number; error?: string } = { applied: 0, pending: 0 };
+  private probe: Promise<unknown> | undefined;
 
   constructor(url: string | undefined, service: string, private readonly log: Logger, options: ResilienceOptions = {}) {
     this.schema = schemaName(service);
@@ -106,8 +107,15 @@ export class Database {
     const pool = this.pool;
     if (!pool) return { status: 'unconfigured' };
     const started = performance.now();
+    // At most one probe query per service is ever outstanding. A check that times out answers "down" but leaves
+    // its query (often a connection attempt) running; starting another on every poll would pile connection
+    // attempts onto a PostgreSQL that is already too slow to accept them, until none completes (seen here when
+    // all 98 services started at once and were polled until ready).
+    this.probe ??= pool.query('SELECT 1').finally(() => {
+      this.probe = undefined;
+    });
     try {
-      await withTimeout(pool.query('SELECT 1'), timeoutMs);
+      await withTimeout(this.probe, timeoutMs);
       return { status: 'up', latencyMs: round(performance.now() - started), circuit: this.guard.state() };
     } catch (err) {
       return { status: 'down', latencyMs: round(performance.now() - started), circuit: this.guard.state(), error: message(err) };
