@@ -15,6 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { DockerEngine } from '../src/docker/engine.ts';
 import { loadCatalog } from '../src/fleet/catalog.ts';
 import { HEALTHCHECK, INFRA_HEALTHCHECK, imageTag } from '../src/fleet/service-files.ts';
+import { httpRequest } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
 
 const engine = new DockerEngine();
@@ -95,8 +96,8 @@ function containersCpuSeconds(ids: readonly string[]): number {
 async function answering(port: number, deadline: number): Promise<void> {
   for (;;) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
+      // Not fetch(): it refuses the WHATWG "bad ports", and feature-store's 4045 is one of them.
+      const response = await httpRequest(`http://127.0.0.1:${port}/health`, { timeoutMs: 2000 });
       if (response.status === 200) return;
     } catch {
       // not answering yet
