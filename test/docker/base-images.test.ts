@@ -126,5 +126,8 @@ function sendRedis(port: number, command: string): Promise<string> {
       resolve(data.toString('utf8'));
     });
     socket.once('error', reject);
+    // While Redis starts, the engine's port proxy accepts and then closes the connection without a word: without
+    // this the promise would never settle, and eventually() would wait on it forever.
+    socket.once('close', () => reject(new Error('connection closed without a reply')));
   });
 }
