@@ -1,4 +1,3 @@
-import { enableCompileCache } from 'node:module';
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_CODES } from '../cli/base-command.ts';
 import type { VerifyReport } from '../verify/types.ts';
@@ -37,9 +36,6 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify);
-    // verify --full has a budget of 1.5 s, process start included; V8's compile cache (under the system's temporary
-    // directory, or NODE_COMPILE_CACHE) spares the modules loaded from here on (undici, yaml, zod) their parsing.
-    enableCompileCache();
     // Loaded here, not at the top: `n3xus --help` and other commands must not pay for verify's imports.
     const [{ parseConcurrency, parseHost, parseProject, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareJunitFile, writeJunit }, { createProgress, paintFor }] = await Promise.all([
       import('../verify/options.ts'),

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { LABELS } from '../fleet/compose.ts';
 import { STAGES, type Stage } from '../fleet/stages.ts';
 import type { FleetDriver } from './driver.ts';
 import { STATE_LABELS } from './labels.ts';
@@ -18,11 +19,11 @@ export interface DownResult {
 export async function down(driver: FleetDriver, project: string, options: { volumes?: boolean; timeoutS?: number; onStage?: (stage: string, count: number) => void } = {}): Promise<DownResult> {
   const instances = await driver.observe(project);
   const rank = (stage: string | undefined): number => (stage !== undefined && STAGES.includes(stage as Stage) ? STAGES.indexOf(stage as Stage) : STAGES.length);
-  const stages = [...new Set(instances.map((i) => rank(i.labels['n3xus.stage'])))].sort((a, b) => b - a);
+  const stages = [...new Set(instances.map((i) => rank(i.labels[LABELS.stage])))].sort((a, b) => b - a);
   const limit = pLimit(16);
   const removed: DownResult['removed'] = [];
   for (const r of stages) {
-    const group = instances.filter((i) => rank(i.labels['n3xus.stage']) === r);
+    const group = instances.filter((i) => rank(i.labels[LABELS.stage]) === r);
     options.onStage?.(STAGES[r] ?? 'unstaged', group.length);
     await Promise.all(
       group.map((i) =>

@@ -4,9 +4,23 @@
  */
 import type { ContainerInfo } from '../docker/inspect.ts';
 import type { DesiredContainer, DesiredResources } from './desired.ts';
+import { STATE_LABELS } from './labels.ts';
 
 /** One running (or stopped) instance of a service, as a driver reports it; Docker's words are the common ones. */
 export type Instance = ContainerInfo;
+
+/**
+ * The instances of a project by the service they run. A service has more than one only while a duplicate awaits
+ * removal; the running one is the one that tells the truth about it.
+ */
+export function instancesByService(instances: readonly Instance[]): Map<string, Instance> {
+  const map = new Map<string, Instance>();
+  for (const i of instances) {
+    const service = i.labels[STATE_LABELS.service];
+    if (service !== undefined && (!map.has(service) || i.running)) map.set(service, i);
+  }
+  return map;
+}
 
 export interface FleetDriver {
   readonly kind: 'docker' | 'process';

@@ -8,9 +8,8 @@ import type { Fleet, FleetService } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import type { LaunchPlan } from '../plan/plan.ts';
 import { desiredContainers, desiredResources, type DesiredContainer } from './desired.ts';
-import type { FleetDriver, Instance } from './driver.ts';
+import { instancesByService, type FleetDriver, type Instance } from './driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
-import { STATE_LABELS } from './labels.ts';
 import { busyPorts, missingImages, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
 
@@ -110,15 +109,9 @@ class InstanceWatch {
   }
 
   #set(instances: readonly Instance[]): Map<string, Instance> {
-    const map = new Map<string, Instance>();
-    // Several instances of one service only while duplicates are removed; the running one tells the truth.
-    for (const i of instances) {
-      const service = i.labels[STATE_LABELS.service];
-      if (service !== undefined && (!map.has(service) || i.running)) map.set(service, i);
-    }
-    this.#byService = map;
+    this.#byService = instancesByService(instances);
     this.#at = Date.now();
-    return map;
+    return this.#byService;
   }
 
   /** The instance of `service`, listed no longer than `maxAgeMs` ago. */
@@ -188,7 +181,7 @@ export class PrerequisiteError extends Error {
 export async function checkPrerequisites(fleet: Fleet, stage: Stage, driver: FleetDriver, project: string, earlier: readonly FleetService[]): Promise<void> {
   if (earlier.length === 0) return;
   const observed = await driver.observe(project);
-  const byService = new Map(observed.map((i) => [i.labels[STATE_LABELS.service] ?? '', i]));
+  const byService = instancesByService(observed);
   const desired = desiredContainers(fleet, project, earlier, new Map());
   const problems = (
     await Promise.all(
@@ -261,7 +254,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     };
   }
 
-  const observedByService = new Map(observed.map((i) => [i.labels[STATE_LABELS.service] ?? '', i]));
+  const observedByService = instancesByService(observed);
   const watch = new InstanceWatch(driver, project, observed);
 
   // A fleet that is up to date and answering is left alone: one list, one liveness probe each, no change. Its

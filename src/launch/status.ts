@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import type { Fleet } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import { desiredContainers } from './desired.ts';
-import type { FleetDriver, Instance } from './driver.ts';
+import { instancesByService, type FleetDriver } from './driver.ts';
 import { probeService } from './health.ts';
 import { STATE_LABELS } from './labels.ts';
 
@@ -39,11 +39,7 @@ export interface FleetStatus {
 /** One list call for all instances, then one inspect and one probe per instance, 16 at a time. */
 export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, now: () => number = Date.now): Promise<FleetStatus> {
   const instances = await driver.observe(project);
-  const byService = new Map<string, Instance>();
-  for (const i of instances) {
-    const service = i.labels[STATE_LABELS.service];
-    if (service !== undefined && (!byService.has(service) || i.running)) byService.set(service, i);
-  }
+  const byService = instancesByService(instances);
   const desired = desiredContainers(fleet, project, fleet.services, new Map());
   const limit = pLimit(16);
   const services = await Promise.all(
