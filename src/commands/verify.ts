@@ -22,7 +22,7 @@ export default class Verify extends BaseCommand {
     full: Flags.boolean({ description: 'Check every service and the inter-service flows, not a sample.', default: false }),
     host: Flags.string({ description: 'Host the fleet publishes its ports on [default: 127.0.0.1].' }),
     threshold: Flags.string({ description: 'Operational percentage needed to pass, 0-100 [default: 90].' }),
-    timeout: Flags.string({ description: 'Deadline of each request, in milliseconds [default: 2000].' }),
+    timeout: Flags.string({ description: 'Deadline of each request, in milliseconds; one that gets no answer in time is asked once more with twice the deadline [default: 2000].' }),
     concurrency: Flags.string({ description: 'Requests in flight at once [default: 64].' }),
     bench: Flags.boolean({ description: 'Also measure latency percentiles per service with a short burst.', default: false }),
     junit: Flags.string({ description: 'Write a JUnit XML report (a test case per check) to this file.' }),

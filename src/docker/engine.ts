@@ -8,6 +8,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { debuglog } from 'node:util';
+// Must come before dockerode: it defers two modules of dockerode's that n3xus does not use (see lazy-modules.ts).
+import './lazy-modules.ts';
 import Docker from 'dockerode';
 import { runStreaming } from '../process/run.ts';
 import { LineTail } from '../util/line-tail.ts';

@@ -28,9 +28,12 @@ export function autoDockerVeto(host: string, env: Readonly<Record<string, string
   return `${host} is not this machine and DOCKER_HOST is not set (use --docker with DOCKER_HOST pointing at its engine)`;
 }
 
-/** Containers whose list entry is not "running and healthy (or without healthcheck)" are inspected for details. */
+/**
+ * Containers the list shows in trouble (not running, restarting, unhealthy) are inspected for the details of
+ * why. "starting" is not trouble: right after a launch all 98 say it until their first check, one interval later.
+ */
 export function needsInspect(container: ContainerInfo): boolean {
-  return !container.running || container.status === 'restarting' || (container.health !== undefined && container.health !== 'healthy');
+  return !container.running || container.status === 'restarting' || container.health === 'unhealthy';
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

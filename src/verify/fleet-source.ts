@@ -1,16 +1,11 @@
 /**
- * The part of the fleet file verify needs (names, placement, published ports, peers), read through a small cache.
- *
- * Why a cache: parsing and validating the 100-service compose file (yaml's document parser, then zod) costs a few
- * hundred milliseconds, more than everything else `verify --full` does, against a budget of 1.5 s for the whole
- * command. The cache is keyed by the sha256 of the file's text and of the values of every variable it interpolates,
- * so any change to either re-reads the file through {@link loadFleet} — the one parser — and a cache entry that does
- * not read back as expected is ignored. Nothing but speed depends on it.
+ * The part of the fleet file verify needs (names, placement, published ports, peers), read through the fleet cache
+ * (src/fleet/cache.ts): on a hit, verify never loads the parser (yaml, zod) at all. Only the fields verify reads are
+ * cached, and an entry that does not read back as exactly those is ignored.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fleetCacheDirectory, fleetCacheKey as fileKey, readCacheEntry, writeCacheEntry } from '../fleet/cache.ts';
 import { interpolationEnv } from '../fleet/env-file.ts';
 import { projectRoot } from '../util/project-root.ts';
 import type { PeerSource, TargetSource } from './targets.ts';
@@ -18,8 +13,8 @@ import { STAGES } from '../fleet/stages.ts';
 
 /** Bumped whenever what is cached changes shape, so an old entry is never read as a new one. */
 const CACHE_FORMAT = 1;
-/** Entries kept: one per version of a fleet file (and of its variables) seen lately. */
-const MAX_CACHE_ENTRIES = 16;
+/** The kind of cache entry verify writes. */
+const CACHE_KIND = 'fleet';
 
 /**
  * compose/docker-compose.full.yml of this repository: the same path as DEFAULT_FLEET_FILE in src/fleet/model.ts
@@ -50,28 +45,14 @@ export interface FleetSourceOptions {
   cacheDir?: string;
 }
 
-function cacheDirectory(env: Readonly<Record<string, string | undefined>>, given: string | undefined): string {
-  if (given !== undefined) return given;
-  if (env.N3XUS_CACHE_DIR) return env.N3XUS_CACHE_DIR;
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'n3xus');
-}
-
-
-
 function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), path.resolve(file));
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-/**
- * The cache key of a fleet file: its text, and the value of every variable it could interpolate (any `$NAME` or
- * `${NAME` in it, plus COMPOSE_PROJECT_NAME, which names the project).
- */
+/** The cache key of verify's entry for a fleet file: see {@link fileKey}. */
 export function fleetCacheKey(text: string, env: Readonly<Record<string, string | undefined>>): string {
-  const names = new Set(['COMPOSE_PROJECT_NAME']);
-  for (const match of text.matchAll(/\$\{?([_a-zA-Z][_a-zA-Z0-9]*)/g)) names.add(match[1]!);
-  const values = [...names].sort().map((name) => [name, env[name] ?? null]);
-  return createHash('sha256').update(JSON.stringify([CACHE_FORMAT, text, values])).digest('hex');
+  return fileKey(text, env, [CACHE_FORMAT]);
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
@@ -121,32 +102,16 @@ export function toEntry(fleet: Omit<VerifyFleet, 'file'>): unknown {
 export async function loadVerifyFleet(file: string = defaultFleetFile(), options: FleetSourceOptions = {}): Promise<VerifyFleet> {
   const { env } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
   const text = await readFile(file, 'utf8').catch(() => undefined);
-  const cacheFile = text === undefined ? undefined : path.join(cacheDirectory(env, options.cacheDir), `fleet-${fleetCacheKey(text, env)}.json`);
-  if (cacheFile !== undefined) {
-    const cached = fromEntry(await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as unknown, () => undefined));
+  const cacheDir = fleetCacheDirectory(env, options.cacheDir);
+  const key = text === undefined ? undefined : fleetCacheKey(text, env);
+  if (key !== undefined) {
+    const cached = fromEntry(readCacheEntry(cacheDir, CACHE_KIND, key));
     if (cached !== undefined) return { file: displayPath(file), ...cached };
   }
   // The parser (yaml, zod) is loaded only now: a cache hit never pays for it.
   const { loadFleet } = await import('../fleet/model.ts');
   const fleet = loadFleet(file, { env });
   const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: fleet.services };
-  if (cacheFile !== undefined) {
-    // Best effort, written whole then renamed so a concurrent reader never sees half an entry.
-    const temporary = `${cacheFile}.${process.pid}.tmp`;
-    await mkdir(path.dirname(cacheFile), { recursive: true })
-      .then(() => writeFile(temporary, JSON.stringify(toEntry(parsed))))
-      .then(() => rename(temporary, cacheFile))
-      .then(() => pruneCache(path.dirname(cacheFile)))
-      .catch(() => {});
-  }
+  if (key !== undefined) writeCacheEntry(cacheDir, CACHE_KIND, key, toEntry(parsed));
   return { file: fleet.file, ...parsed };
-}
-
-/** Removes the least recently written entries beyond {@link MAX_CACHE_ENTRIES} (only after a miss, so rarely). */
-async function pruneCache(dir: string): Promise<void> {
-  const names = (await readdir(dir)).filter((name) => /^fleet-[0-9a-f]{64}\.json$/.test(name));
-  if (names.length <= MAX_CACHE_ENTRIES) return;
-  const entries = await Promise.all(names.map(async (name) => ({ name, mtimeMs: (await stat(path.join(dir, name))).mtimeMs })));
-  entries.sort((a, b) => b.mtimeMs - a.mtimeMs);
-  await Promise.all(entries.slice(MAX_CACHE_ENTRIES).map((e) => unlink(path.join(dir, e.name)).catch(() => {})));
 }

@@ -299,9 +299,11 @@ export function judgeContainer(container: ContainerInfo | undefined, service: st
     return failed('container', 0, 'container-unhealthy', `container ${container.name} is running but Docker reports it unhealthy${restarted}${output ? `: ${preview(output, 120)}` : ''}`, details);
   }
   const warnings: string[] = [];
-  if (container.health === 'starting') warnings.push('Docker health is still "starting": no health check has completed yet');
   if (restarts > 0) warnings.push(`the engine restarted it ${restarts} time${restarts === 1 ? '' : 's'}`);
-  const health = container.health === undefined ? 'no Docker healthcheck' : `health ${container.health}`;
+  // "starting" is not a warning: with a long healthcheck interval Docker says it for minutes after every launch,
+  // and the HTTP checks, which just reached the service itself, say more than its first check would.
+  const health =
+    container.health === undefined ? 'no Docker healthcheck' : container.health === 'starting' ? 'health starting (no Docker health check has run yet)' : `health ${container.health}`;
   return result('container', 0, { status: 'pass', message: `running, ${health}${restarted}`, details, ...(warnings.length ? { warnings } : {}) });
 }
 

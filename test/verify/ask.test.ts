@@ -48,6 +48,34 @@ describe('verify requests', () => {
     expect(seen).toBe(2);
   });
 
+  it('asks once more, with twice the deadline, a server whose first answer came too late', async () => {
+    let seen = 0;
+    const cold = await startHttpServer((_req, res) => {
+      seen += 1;
+      // The first answer misses the 200 ms deadline; the second fits in the 400 ms one.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('warm'), seen === 1 ? 600 : 250);
+    });
+    closers.push(cold.close);
+    const { ask, close } = createAsk(4, 200);
+    const answer = await ask(`${cold.url}/metrics`);
+    await close();
+    expect(answer).toMatchObject({ status: 200, body: 'warm' });
+    expect(seen).toBe(2);
+  });
+
+  it('reports a server that never answers as a timeout after the second chance, and gives no third', async () => {
+    let seen = 0;
+    const hung = await startHttpServer(() => {
+      seen += 1;
+    });
+    closers.push(hung.close);
+    const { ask, close } = createAsk(4, 150);
+    const answer = await ask(`${hung.url}/metrics`);
+    await close();
+    expect(answer).toMatchObject({ kind: 'timeout', message: 'no answer within 150 ms, nor within 300 ms when asked again' });
+    expect(seen).toBe(2);
+  });
+
   it('never sends a POST twice', async () => {
     let seen = 0;
     const broken = await startHttpServer((req) => {
