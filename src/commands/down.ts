@@ -4,7 +4,7 @@ import { fleetFlags } from '../cli/fleet-flags.ts';
 import { DockerEngine } from '../docker/engine.ts';
 import { DockerDriver } from '../launch/docker-driver.ts';
 import { down, type DownResult } from '../launch/down.ts';
-import { loadFleet } from '../fleet/model.ts';
+import { loadFleetCached } from '../fleet/cached-fleet.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 
 export default class Down extends BaseCommand {
@@ -24,7 +24,7 @@ export default class Down extends BaseCommand {
     let project = flags.project;
     if (project === undefined) {
       try {
-        project = loadFleet(flags.file).project;
+        project = loadFleetCached(flags.file, { env: process.env }).project;
       } catch {
         project = undefined;
       }

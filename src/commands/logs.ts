@@ -2,7 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
 import { DockerEngine } from '../docker/engine.ts';
-import { loadFleet } from '../fleet/model.ts';
+import { loadFleetCached } from '../fleet/cached-fleet.ts';
+import { DEFAULT_FLEET_FILE } from '../fleet/model.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { findServiceContainer, streamServiceLogs } from '../logs/service-logs.ts';
 
@@ -39,7 +40,7 @@ export default class Logs extends BaseCommand {
 
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
-    const fleet = flags.file === undefined ? loadFleet() : loadFleet(flags.file);
+    const fleet = loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
     const project = flags.project ?? fleet.project ?? DEFAULT_PROJECT;
     const engine = new DockerEngine();
     const container = await findServiceContainer(engine, fleet, args.service, project);

@@ -3,7 +3,24 @@
  * here, on one keep-alive agent, so a probe loop over 98 services reuses its connections instead of opening one
  * per request.
  */
-import { Agent, errors, request } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent, Dispatcher, errors as UndiciErrors } from 'undici';
+
+// undici's entry point loads all of undici (fetch, WebSocket, caches, mocks, proxy agents): about 0.2 CPU-s at the
+// start of every command, a fifth of what a no-op launch may take. Only its agent, its request API and its error
+// classes are used here, so only those modules are loaded. The lockfile pins undici, and test/unit/http-client
+// checks that these paths still give what they should.
+const undici = createRequire(import.meta.url);
+const Agent = undici('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const errors = undici('undici/lib/core/errors.js') as typeof UndiciErrors;
+const requestApi = (undici('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> }).request;
+
+/** undici's `request(url, options)`, on the given dispatcher. */
+function request(url: string, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }): Promise<Dispatcher.ResponseData> {
+  const { dispatcher, ...rest } = options;
+  const target = new URL(url);
+  return requestApi.call(dispatcher, { ...rest, origin: target.origin, path: `${target.pathname}${target.search}` });
+}
 
 /** What a request came back with; the body is read whole (bounded by `maxBodyBytes`). */
 export interface HttpResponse {
@@ -32,7 +49,7 @@ export interface HttpAgent {
   close(): Promise<void>;
 }
 
-const agents = new WeakMap<HttpAgent, Agent>();
+const agents = new WeakMap<HttpAgent, UndiciAgent>();
 
 /**
  * A keep-alive connection pool of its own, for a caller with its own pattern of use: a verification that sends a

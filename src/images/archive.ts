@@ -12,7 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { DockerApiError, type ImageClient } from '../docker/engine.ts';
 import { interpolationEnv } from '../fleet/env-file.ts';
-import { DEFAULT_FLEET_FILE, loadFleet, type Env, type Fleet } from '../fleet/model.ts';
+import { loadFleetCached } from '../fleet/cached-fleet.ts';
+import { DEFAULT_FLEET_FILE, type Env, type Fleet } from '../fleet/model.ts';
 
 export { EnvFileError, parseEnvFile } from '../fleet/env-file.ts';
 
@@ -112,7 +113,7 @@ export interface FleetImagesOptions {
 export function loadFleetImages(options: FleetImagesOptions = {}): { fleet: Fleet; images: FleetImage[]; envFile: string | undefined } {
   const file = options.file ?? DEFAULT_FLEET_FILE;
   const { env, envFile } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
-  const fleet = loadFleet(file, { env });
+  const fleet = loadFleetCached(file, { env });
   return { fleet, images: fleetImages(fleet), envFile };
 }
 

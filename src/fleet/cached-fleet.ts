@@ -1,0 +1,71 @@
+/**
+ * {@link loadFleet} through the fleet cache (src/fleet/cache.ts), for the commands that need the whole model:
+ * launch, status, down, logs, images save. The entry holds the parsed fleet as JSON; its key covers, besides the
+ * file and its variables, the source of the parser and of what it reads (so a changed parser never reads an old
+ * entry) and the path the file is shown as (relative paths in the file are resolved against it).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fleetCacheDirectory, fleetCacheKey, readCacheEntry, writeCacheEntry } from './cache.ts';
+import { loadFleet, type Env, type Fleet } from './model.ts';
+
+const CACHE_KIND = 'model';
+/** The modules whose code decides what parseFleet returns, next to this one. */
+const PARSER_MODULES = ['model', 'compose', 'stages'];
+
+let parserFingerprint: string | undefined;
+/** The sha256 of the parser's own code, as it is on disk (compiled or not). */
+function parser(): string {
+  if (parserFingerprint === undefined) {
+    const here = fileURLToPath(import.meta.url);
+    const hash = createHash('sha256');
+    for (const name of PARSER_MODULES) hash.update(readFileSync(path.join(path.dirname(here), `${name}${path.extname(here)}`)));
+    parserFingerprint = hash.digest('hex');
+  }
+  return parserFingerprint;
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), path.resolve(file));
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** True when `value` has the shape of a {@link Fleet} (what a cache entry must read back as; the rest is JSON). */
+function isFleet(value: unknown): value is Omit<Fleet, 'file'> {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return Array.isArray(v.services) && typeof v.networks === 'object' && typeof v.volumes === 'object' && Array.isArray(v.warnings);
+}
+
+/**
+ * Reads a fleet file as {@link loadFleet} does, from the cache when nothing that shapes the result changed.
+ * @throws FleetFileError when the file is missing, unreadable or invalid (always from the parser itself).
+ */
+export function loadFleetCached(file: string, options: { env: Env; cacheDir?: string }): Fleet {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return loadFleet(file, { env: options.env }); // throws the parser's own message
+  }
+  const shown = displayPath(file);
+  const dir = fleetCacheDirectory(options.env, options.cacheDir);
+  let key: string | undefined;
+  try {
+    key = fleetCacheKey(text, options.env, [shown, parser()]);
+  } catch {
+    key = undefined; // the parser's source is not where expected (a bundled copy): no caching
+  }
+  if (key !== undefined) {
+    const cached = readCacheEntry(dir, CACHE_KIND, key);
+    if (isFleet(cached)) return { ...cached, file: shown };
+  }
+  const fleet = loadFleet(file, { env: options.env });
+  if (key !== undefined) {
+    const { file: _file, ...rest } = fleet;
+    writeCacheEntry(dir, CACHE_KIND, key, rest);
+  }
+  return fleet;
+}
