@@ -9,13 +9,13 @@ export const RUNTIME_DIR = '/opt/n3xus';
 /**
  * Docker's own healthcheck of every service. Each check is an exec in the container, ~0.14 CPU-s of engine, runc
  * and shim work whatever it runs, so across 98 services the interval decides the idle fleet's CPU: measured here,
- * every 180 s cost ~0.10 of one core, every 300 s ~0.05, every 600 s ~0.02. Launch, status and verify do not wait
+ * every 180 s cost ~0.10 of one core, every 300 s ~0.05, every 600 s ~0.026, every 900 s ~0.017. Launch, status and verify do not wait
  * on it (they probe the published port) and a crashed service is restarted by its restart policy, so a long
  * interval costs neither start-up time nor recovery; it only makes Docker's own verdict on a hung service slower.
  * The timeout is generous: on a saturated machine the exec itself can take seconds, and three timed-out checks
  * mark a healthy server unhealthy (seen here with PostgreSQL's 3 s checks while 98 services started).
  */
-export const HEALTHCHECK = { intervalSeconds: 600, timeoutSeconds: 10, startPeriodSeconds: 60, retries: 3 };
+export const HEALTHCHECK = { intervalSeconds: 900, timeoutSeconds: 10, startPeriodSeconds: 60, retries: 3 };
 
 /**
  * PostgreSQL's and Redis's healthchecks run more often: compose starts every service only once both are healthy,
