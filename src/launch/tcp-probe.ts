@@ -3,33 +3,18 @@
  * wait for the engine's first healthcheck (one whole interval after start on engines before API 1.44, which have
  * no start_interval). They answer what pg_isready and `redis-cli ping` answer, without either tool.
  */
-import { connect } from 'node:net';
+import { tcpExchange } from '../net/tcp-exchange.ts';
 import type { ProbeResult } from './health.ts';
 
 /** Sends `request` to 127.0.0.1:`port` and hands the bytes received to `judge` until it decides. */
-function exchange(port: number, request: Buffer, judge: (received: Buffer) => ProbeResult | undefined, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    let received = Buffer.alloc(0);
-    let settled = false;
-    const socket = connect({ host: '127.0.0.1', port });
-    const finish = (result: ProbeResult): void => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(timeoutMs, () => finish({ healthy: false, detail: `no answer on 127.0.0.1:${port} within ${timeoutMs} ms` }));
-    socket.on('connect', () => socket.write(request));
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      const verdict = judge(received);
-      if (verdict) finish(verdict);
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) =>
-      finish({ healthy: false, detail: error.code === 'ECONNREFUSED' ? `nothing listens on 127.0.0.1:${port} yet` : `127.0.0.1:${port}: ${error.message}` }),
-    );
-    socket.on('end', () => finish({ healthy: false, detail: `127.0.0.1:${port} closed the connection` }));
-  });
+async function exchange(port: number, request: Buffer, judge: (received: Buffer) => ProbeResult | undefined, timeoutMs: number): Promise<ProbeResult> {
+  const outcome = await tcpExchange('127.0.0.1', port, request, (received) => judge(received), timeoutMs);
+  if ('value' in outcome) return outcome.value;
+  const where = `127.0.0.1:${port}`;
+  if (outcome.kind === 'refused') return { healthy: false, detail: `nothing listens on ${where} yet` };
+  if (outcome.kind === 'timeout') return { healthy: false, detail: `no answer on ${where} within ${timeoutMs} ms` };
+  if (outcome.kind === 'reset') return { healthy: false, detail: `${where} closed the connection` };
+  return { healthy: false, detail: `${where}: ${outcome.message}` };
 }
 
 /** A PostgreSQL v3 StartupMessage for `user` and `database`. */

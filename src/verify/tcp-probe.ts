@@ -2,7 +2,7 @@
  * Probes PostgreSQL and Redis in their own protocols over a plain TCP connection, without credentials and without
  * a client library: PostgreSQL answers an SSLRequest with one byte, Redis answers `PING`.
  */
-import { Socket } from 'node:net';
+import { tcpExchange } from '../net/tcp-exchange.ts';
 import type { ProtocolAnswer } from './judge.ts';
 
 /** PostgreSQL's SSLRequest: length 8, then the code 80877103. The server answers `S` or `N` before any login. */
@@ -13,36 +13,15 @@ const PING = Buffer.from('PING\r\n');
  * Connects to `host:port`, sends the protocol's first words and reads the start of the reply; `kind` `tcp` only
  * connects. Never rejects: a failure is returned with its kind (`refused`, `timeout`, `reset`, `other`).
  */
-export function probeProtocol(kind: 'postgres' | 'redis' | 'tcp', host: string, port: number, timeoutMs: number): Promise<ProtocolAnswer> {
-  const startedAt = performance.now();
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let settled = false;
-    let reply = '';
-    const finish = (answer: ProtocolAnswer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    const took = () => performance.now() - startedAt;
-    const timer = setTimeout(() => finish({ kind: 'timeout', message: `no answer within ${timeoutMs} ms`, durationMs: took() }), timeoutMs);
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      const code = error.code;
-      const failure = code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' || code === 'EPIPE' ? 'reset' : 'other';
-      finish({ kind: failure, message: failure === 'refused' ? 'connection refused' : error.message, durationMs: took() });
-    });
-    socket.once('connect', () => {
-      if (kind === 'tcp') return finish({ reply: '', durationMs: took() });
-      socket.write(kind === 'postgres' ? SSL_REQUEST : PING);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      reply += chunk.toString('latin1');
-      // PostgreSQL's answer is one byte; Redis's ends with CRLF.
-      if (kind === 'postgres' || reply.includes('\r\n')) finish({ reply: kind === 'postgres' ? reply.slice(0, 1) : reply.split('\r\n')[0]!, durationMs: took() });
-    });
-    socket.once('end', () => finish(reply === '' ? { kind: 'reset', message: 'the connection was closed without an answer', durationMs: took() } : { reply, durationMs: took() }));
-    socket.connect(port, host);
-  });
+export async function probeProtocol(kind: 'postgres' | 'redis' | 'tcp', host: string, port: number, timeoutMs: number): Promise<ProtocolAnswer> {
+  const request = kind === 'tcp' ? undefined : kind === 'postgres' ? SSL_REQUEST : PING;
+  const outcome = await tcpExchange(host, port, request, (received, closed) => {
+    const reply = received.toString('latin1');
+    if (kind === 'tcp') return '';
+    // PostgreSQL's answer is one byte; Redis's ends with CRLF. Whatever came before a close is the answer.
+    if (kind === 'postgres' && reply.length > 0) return reply.slice(0, 1);
+    if (reply.includes('\r\n')) return reply.split('\r\n')[0]!;
+    return closed && reply !== '' ? reply : undefined;
+  }, timeoutMs);
+  return 'value' in outcome ? { reply: outcome.value, durationMs: outcome.durationMs } : outcome;
 }
