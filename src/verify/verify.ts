@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
-import { observeContainers, type ContainerState, type DockerMode } from './containers.ts';
+import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { VerifyUnavailableError } from './errors.ts';
 import { loadVerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
@@ -48,6 +48,8 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Container checks: `auto` (default), `on` (required), `off`. */
   docker?: DockerMode;
+  /** Where the instances are listed when not on a Docker engine (the process driver's state); default Docker. */
+  instances?: InstanceSource;
   /** The `n3xus.project` label value; default the fleet file's project name, else `n3xus`. */
   project?: string;
   /** Measure latency percentiles with a short burst per service. */
@@ -263,7 +265,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
   // The engine is asked once, while the services are being probed.
-  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host);
+  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, options.instances);
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
 
   const { ask, close } = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
