@@ -7,8 +7,9 @@
  * 2. the fleet's memory once it is up: the sum over every process the driver started (each service's process
  *    group: the sh wrapper and node; PostgreSQL with its backends; Redis) of VmRSS from /proc/<pid>/status and
  *    of Pss from /proc/<pid>/smaps_rollup (RSS counts shared pages once per process, PSS shares them out);
- * 3. `n3xus launch` again: the no-op relaunch;
- * 4. `n3xus down --volumes`, timed too.
+ * 3. `n3xus verify --full --threshold 100 --driver process`: every check of every service passes (or the bench fails);
+ * 4. `n3xus launch` again: the no-op relaunch;
+ * 5. `n3xus down --volumes`, timed too.
  * Starts from an empty state directory of its own and removes it after. Needs `npm run build` first.
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,10 +106,12 @@ try {
     }
   });
   const perService = nodePids.reduce((sum, pid) => sum + kib(`/proc/${pid}/status`, 'VmRSS'), 0) / Math.max(1, nodePids.length);
+  const verifyMs = await cli(['verify', '--full', '--threshold', '100', '-f', file, '--project', project, '--driver', 'process', '--state-dir', stateDir]);
   const noOpMs = await cli(['launch', ...common]);
   const downMs = await cli(['down', ...common, '--volumes', '--timeout', '5']);
   console.log(`process driver, ${records.length} instances (${defaultPorts ? 'default ports' : 'free ports'}), ${os.cpus().length} cores:`);
   console.log(`  launch to all healthy:  ${seconds(launchMs)}`);
+  console.log(`  verify --full at 100 %: passed in ${seconds(verifyMs)}`);
   console.log(`  no-op relaunch:         ${seconds(noOpMs)}`);
   console.log(`  down:                   ${seconds(downMs)}`);
   console.log(`  fleet memory:           RSS ${(rssKiB / 1024).toFixed(0)} MiB, PSS ${(pssKiB / 1024).toFixed(0)} MiB over ${pids.length} processes`);
