@@ -137,6 +137,7 @@ function interServiceChecks(
   fleet: readonly VerifyFleetService[],
   own: ReadonlyMap<string, Promise<CheckResult[]>>,
   deliveryWaitMs: number,
+  local: boolean,
 ): Map<string, Promise<CheckResult>> {
   const checks = new Map<string, Promise<CheckResult>>();
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -167,7 +168,8 @@ function interServiceChecks(
   }
 
   const [bus, dispatcher, audit] = ['event-bus', 'webhook-dispatcher', 'audit-trail'].map((name) => byName.get(name));
-  const auditUrl = internalUrl(fleet, 'audit-trail');
+  // Processes have no service DNS names: they reach each other where the fleet publishes them, as verify does.
+  const auditUrl = local ? audit?.url : internalUrl(fleet, 'audit-trail');
   if (bus && dispatcher && audit && auditUrl) {
     checks.set(
       dispatcher.name,
@@ -228,7 +230,7 @@ async function collect(ask: Ask, targets: readonly VerifyTarget[], fleet: readon
       }),
     );
   }
-  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000) : new Map<string, Promise<CheckResult>>();
+  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, options.instances?.kind === 'process') : new Map<string, Promise<CheckResult>>();
   if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
 
   const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };
