@@ -6,8 +6,22 @@ import type { ContainerInfo } from '../docker/inspect.ts';
 import type { DesiredContainer, DesiredResources } from './desired.ts';
 import { STATE_LABELS } from './labels.ts';
 
-/** One running (or stopped) instance of a service, as a driver reports it; Docker's words are the common ones. */
-export type Instance = ContainerInfo;
+/**
+ * One running (or stopped) instance of a service, as a driver reports it; Docker's words are the common ones.
+ * `degraded` (status `degraded`) is an instance the driver cannot run and the fleet does without (the process
+ * driver's Redis when redis-server is not installed): the reason, in one sentence.
+ */
+export type Instance = ContainerInfo & { degraded?: string };
+
+/** The probe kinds (see ProbeKind) of the instances that are degraded: what the other services must do without. */
+export function degradedKinds(instances: Iterable<Instance>, probeOf: (service: string) => string | undefined): Set<string> {
+  const kinds = new Set<string>();
+  for (const i of instances) {
+    const kind = i.degraded === undefined ? undefined : probeOf(i.labels[STATE_LABELS.service] ?? '');
+    if (kind !== undefined) kinds.add(kind);
+  }
+  return kinds;
+}
 
 /**
  * The instances of a project by the service they run. A service has more than one only while a duplicate awaits

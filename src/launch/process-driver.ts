@@ -58,7 +58,8 @@ type Runnable =
   | { kind: 'bundle'; imageId: string; start: string; dir: string }
   | { kind: 'postgres'; imageId: string; install: PostgresInstall }
   | { kind: 'embedded-postgres'; imageId: string; embedded: EmbeddedPostgres }
-  | { kind: 'redis'; imageId: string; binary: string };
+  | { kind: 'redis'; imageId: string; binary: string }
+  | { kind: 'absent'; imageId: string; reason: string };
 
 export interface ProcessDriverOptions {
   /** Where state, logs and data live, one directory per project; default `.n3xus` (see DEFAULT_STATE_DIR). */
@@ -193,9 +194,15 @@ export class ProcessDriver implements FleetDriver {
         else if (embedded !== undefined) runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.script) };
         else throw new LocalServerMissingError('postgres', service.name);
       } else if (kind === 'redis') {
-        const binary = findRedis(this.#env);
-        if (binary === undefined) throw new LocalServerMissingError('redis', service.name);
-        runnable = { kind: 'redis', binary, imageId: binaryId(binary) };
+        const binary = this.#env.N3XUS_REDIS === 'none' ? undefined : findRedis(this.#env);
+        runnable =
+          binary === undefined
+            ? {
+                kind: 'absent',
+                imageId: 'absent:redis-server',
+                reason: `redis-server is not installed, so the fleet runs without Redis: its services work, degraded (no shared cache or rate limits), and verify reports ${service.name} as unavailable`,
+              }
+            : { kind: 'redis', binary, imageId: binaryId(binary) };
       } else {
         throw new ProcessDriverError(
           `Service "${service.name}" (image ${service.image}) is an infra service the process driver cannot run: it runs PostgreSQL (pg_isready healthcheck) and Redis (redis-cli healthcheck) only.`,
@@ -257,6 +264,9 @@ export class ProcessDriver implements FleetDriver {
     } else if (runnable.kind === 'redis') {
       argv = redisArgv(runnable.binary, service, port);
       env = base;
+    } else if (runnable.kind === 'absent') {
+      argv = [];
+      env = {};
     } else {
       // A compose command that runs node (the image's CMD does) runs this Node; any other needs the image.
       const command = service.command;
@@ -281,6 +291,7 @@ export class ProcessDriver implements FleetDriver {
       cwd: runnable.kind === 'bundle' ? runnable.dir : dir,
       ports: Object.fromEntries(service.ports.map((p) => [`${p.containerPort}/${p.protocol}`, p.hostPort])),
       stopSignal: runnable.kind === 'postgres' ? 'SIGINT' : 'SIGTERM',
+      ...(runnable.kind === 'absent' ? { absent: runnable.reason } : {}),
       createdAt: new Date().toISOString(),
       restartCount: 0,
     };
@@ -296,6 +307,11 @@ export class ProcessDriver implements FleetDriver {
       const record = state.records.find((r) => r.id === id);
       if (record === undefined) throw new InstanceNotFoundError(id, this.stateDir);
       if (this.#liveness(project, record).running) return;
+      if (record.absent !== undefined) {
+        // Nothing to run: the fleet does without it, and the instance says why (see recordInstance).
+        record.startedAt = new Date().toISOString();
+        return;
+      }
       const exitFile = this.#exitFile(project, id);
       rmSync(exitFile, { force: true });
       appendFileSync(this.logFile(project, record.service), `${START_MARK} ${id} at ${new Date().toISOString()}\n`);

@@ -38,6 +38,8 @@ export interface ProcessRecord {
   restartCount: number;
   /** The exit code when the driver had to kill it (the wrapper could not record one). */
   killedExitCode?: number;
+  /** Set when there is nothing to run (Redis without redis-server): why the fleet does without it. */
+  absent?: string;
 }
 
 export interface ProjectState {
@@ -85,8 +87,31 @@ export interface Liveness {
   stale?: boolean;
 }
 
-/** A record as an {@link Instance}, in Docker's words: created, running, or exited (with its code). Pure. */
+/**
+ * A record as an {@link Instance}, in Docker's words: created, running, or exited (with its code); or `degraded`
+ * when there is nothing to run and the fleet does without it. Pure.
+ */
 export function recordInstance(record: ProcessRecord, live: Liveness): Instance {
+  if (record.absent !== undefined) {
+    return {
+      id: record.id,
+      name: record.name,
+      image: record.image,
+      imageId: record.imageId,
+      labels: { ...record.labels },
+      status: 'degraded',
+      running: false,
+      exitCode: 0,
+      health: undefined,
+      lastHealthOutput: undefined,
+      ports: {},
+      pid: 0,
+      restartCount: 0,
+      oomKilled: false,
+      error: record.absent,
+      degraded: record.absent,
+    };
+  }
   const status = record.pid === undefined ? 'created' : live.running ? 'running' : 'exited';
   const exitCode = live.running ? 0 : (live.exitCode ?? record.killedExitCode ?? -1);
   return {

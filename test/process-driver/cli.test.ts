@@ -1,7 +1,8 @@
 /**
  * launch → status → logs → verify --full → down with `--driver process`, as a user runs them: the built CLI in a
  * child process per command, so every command after launch finds the fleet from the state directory alone. A
- * four-service cut of our compose file on free ports; PostgreSQL and Redis are the driver's own local servers.
+ * seven-service cut of our compose file (with the event-bus → webhook-dispatcher → audit-trail flow) on free
+ * ports; PostgreSQL and Redis are the driver's own local servers.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { projectRoot } from '../../src/util/project-root.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const ROOT = projectRoot();
-const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
+const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry', 'event-bus', 'webhook-dispatcher', 'audit-trail'];
 const missing = [
   findPostgres() ? '' : 'PostgreSQL (postgres, initdb)',
   findRedis() ? '' : 'redis-server',
@@ -80,7 +81,7 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
 
     const status = await cli(['status', ...fleetArgs(), '--json']);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ project, healthy: 4, total: 4 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ project, healthy: PICKED.length, total: PICKED.length });
 
     const logs = await cli(['logs', 'identity-registry', ...fleetArgs(), '--tail', '50']);
     expect(logs.code, logs.stderr).toBe(0);
@@ -90,6 +91,9 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     expect(verify.code, verify.stdout.slice(-2000)).toBe(0);
     const report = JSON.parse(verify.stdout) as { passed: boolean; operationalPercent: number; docker: { used: boolean; driver?: string } };
     expect(report).toMatchObject({ passed: true, operationalPercent: 100, docker: { used: true, driver: 'process' } });
+    // The event-delivery flow: webhook-dispatcher delivers to audit-trail at the address processes reach it on.
+    const dispatcher = (report as unknown as { services: { name: string; checks: { name: string; status: string }[] }[] }).services.find((s) => s.name === 'webhook-dispatcher')!;
+    expect(dispatcher.checks.find((c) => c.name === 'event-delivery')?.status).toBe('pass');
   }, 180_000);
 
   it('a second launch is a no-op', async () => {
@@ -102,7 +106,7 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     const state = JSON.parse(readFileSync(path.join(dir, '.n3xus', project, 'state.json'), 'utf8')) as { records: { pid: number }[] };
     const down = await cli(['down', ...fleetArgs()]);
     expect(down.code, down.stderr).toBe(0);
-    expect(down.stdout).toContain('Removed 4 processes');
+    expect(down.stdout).toContain(`Removed ${PICKED.length} processes`);
     for (const { pid } of state.records) expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
 });
