@@ -28,7 +28,7 @@ import {
   type EmbeddedPostgres,
   type PostgresInstall,
 } from './local-servers.ts';
-import { projectDir, readState, recordInstance, writeState, type Liveness, type ProcessRecord, type ProjectState } from './process-state.ts';
+import { projectDir, readState, recordInstance, withStateLock, writeState, type Liveness, type ProcessRecord, type ProjectState } from './process-state.ts';
 
 /** A service the process driver cannot run: its bundle is not built, or it is an infra image it does not know. */
 export class ProcessDriverError extends Error {
@@ -139,12 +139,14 @@ export class ProcessDriver implements FleetDriver {
   }
 
   #mutate<T>(project: string, change: (state: ProjectState) => T | Promise<T>): Promise<T> {
-    const next = this.#queue.then(async () => {
-      const state = readState(this.stateDir, project);
-      const result = await change(state);
-      writeState(this.stateDir, state);
-      return result;
-    });
+    const next = this.#queue.then(() =>
+      withStateLock(this.stateDir, project, async () => {
+        const state = readState(this.stateDir, project);
+        const result = await change(state);
+        writeState(this.stateDir, state);
+        return result;
+      }),
+    );
     this.#queue = next.catch(() => undefined);
     return next;
   }

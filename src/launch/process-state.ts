@@ -2,9 +2,10 @@
  * What the process driver knows about a project, kept in `<state dir>/<project>/state.json` so that status, logs,
  * down and verify find the fleet from a later invocation. Each record carries the same labels a container would
  * (project, service, config hash, image ID, driver), so reconcile treats processes as it treats containers.
- * Writes are atomic (a temporary file renamed over the old one): a reader never sees half a file.
+ * Writes are atomic (a temporary file renamed over the old one): a reader never sees half a file; changes are made
+ * under a lock file, so two invocations (a launch and a down) cannot lose each other's records.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Instance } from './driver.ts';
 
@@ -132,4 +133,46 @@ export function recordInstance(record: ProcessRecord, live: Liveness): Instance 
     ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),
     ...(live.stale ? { error: `its PID ${record.pid} now belongs to another process (stale)` } : status === 'exited' && exitCode === -1 ? { error: 'it ended without its exit code being recorded' } : {}),
   };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` holding `<state dir>/<project>/state.lock` (a file created exclusively, holding the owner's PID; one
+ * left by a process that is gone is taken over). Waits up to `timeoutMs` (default 30000) for another holder.
+ */
+export async function withStateLock<T>(stateDir: string, project: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const dir = projectDir(stateDir, project);
+  mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, 'state.lock');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lock, 'utf8').trim() || '0');
+      if (owner > 0 && !pidAlive(owner)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`The process driver's state of project ${project} is locked by PID ${owner} (${lock}); wait for that n3xus command to finish.`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readState, recordInstance, writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
+import { readState, recordInstance, withStateLock, writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 
 const record: ProcessRecord = {
@@ -52,5 +52,27 @@ describe('the state file', () => {
     writeState(dir, { version: 1, project: 'p', records: [started] });
     expect(readState(dir, 'p').records).toEqual([started]);
     expect(readdirSync(path.join(dir, 'p'))).toEqual(['state.json']);
+  });
+});
+
+describe('the state lock', () => {
+  let lockDir = '';
+  afterEach(() => rmSync(lockDir, { recursive: true, force: true }));
+
+  it('lets one change at a time through, across holders, and takes over a lock whose owner is gone', async () => {
+    lockDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-lock-'));
+    const order: string[] = [];
+    const hold = (name: string, ms: number) =>
+      withStateLock(lockDir, 'p', async () => {
+        order.push(`${name} in`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        order.push(`${name} out`);
+      });
+    await Promise.all([hold('a', 80), hold('b', 10)]);
+    expect(order).toEqual(['a in', 'a out', 'b in', 'b out']);
+    // PID 2**22 + 1 is above Linux's pid_max: no such process holds it.
+    writeFileSync(path.join(lockDir, 'p', 'state.lock'), String(2 ** 22 + 1));
+    await expect(withStateLock(lockDir, 'p', async () => 'taken over', 1_000)).resolves.toBe('taken over');
+    expect(existsSync(path.join(lockDir, 'p', 'state.lock'))).toBe(false);
   });
 });
