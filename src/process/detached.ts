@@ -5,7 +5,7 @@
  * its start time. This module and run.ts are the only places that spawn processes.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 
 /** How to start one detached process. */
 export interface DetachedSpec {
@@ -74,11 +74,16 @@ export function processStartTicks(pid: number): number | undefined {
   return fields === undefined ? undefined : Number(fields[19]);
 }
 
+/** Whether this system has Linux's /proc, which tells a process's start time and command line. */
+const HAS_PROC = existsSync('/proc/self/stat');
+
 /**
  * Whether `pid` is still the process that was started with `tag` at `startTicks`: alive (not a zombie), same
  * start time, and its command line carries the tag. Anything else is a process that has ended (or a stale PID).
+ * Without /proc (macOS, the BSDs) only "alive" can be checked, so a reused PID is not recognised there.
  */
 export function isSameProcess(pid: number, startTicks: number, tag: string): boolean {
+  if (!HAS_PROC) return groupAlive(pid) && pidAlive(pid);
   const fields = statFields(pid);
   if (fields === undefined || fields[0] === 'Z' || fields[0] === 'X') return false;
   if (startTicks !== 0 && Number(fields[19]) !== startTicks) return false;
@@ -86,6 +91,15 @@ export function isSameProcess(pid: number, startTicks: number, tag: string): boo
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(tag);
   } catch {
     return false;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
