@@ -113,7 +113,7 @@ export function treeView(plan: LaunchPlan): LaunchView {
 /** The report printed after a launch: each failure with its evidence, then one summary line. */
 export function renderLaunchSummary(result: LaunchResult): string {
   const lines: string[] = [];
-  const degraded = result.degraded.map((d) => chalk.yellow(`degraded: ${d.service}: ${d.reason}`));
+  const degraded = [...result.degraded.map((d) => `degraded: ${d.service}: ${d.reason}`), ...result.notices.map((n) => `note: ${n}`)].map((line) => chalk.yellow(line));
   if (result.noOp) {
     lines.push(`Nothing to do: all ${result.services.length} services of project ${result.project} are up to date and healthy (checked in ${seconds(result.durationMs)}).`);
     if (degraded.length > 0) lines[0] = `Nothing to do: all ${result.services.length} services of project ${result.project} are up to date; ${result.degraded.length} degraded, the others healthy (checked in ${seconds(result.durationMs)}).`;

@@ -54,6 +54,11 @@ export interface FleetDriver {
   inspect(id: string): Promise<Instance>;
   /** The last `tailLines` lines the instance printed, stdout and stderr interleaved as far as the driver knows. */
   logs(id: string, tailLines: number): Promise<string[]>;
+  /**
+   * What the user should know about how this driver runs the fleet (a stand-in for a server that is not
+   * installed, for example), one sentence each, for the launch report; optional.
+   */
+  notices?(): string[];
   /** Removes the project's networks (and with `volumes`, its volumes); returns what it removed. */
   removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
 }

@@ -80,6 +80,8 @@ export interface LaunchResult {
   failures: LaunchFailure[];
   /** Services the fleet runs without, and why (see Instance.degraded). */
   degraded: { service: string; reason: string }[];
+  /** What the driver says the user should know (see FleetDriver.notices). */
+  notices: string[];
   orphans: { service: string; name: string }[];
   /** The reconciliation as text (see renderSteps). */
   changes: Reconciliation;
@@ -233,6 +235,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const base = {
     project,
     driver: driver.kind,
+    notices: driver.notices?.() ?? [],
     dryRun: options.dryRun ?? false,
     changes: reconciliation,
     orphans: reconciliation.orphans.map((o) => ({ service: o.service, name: o.name })),

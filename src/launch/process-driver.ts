@@ -75,6 +75,15 @@ export interface ProcessDriverOptions {
 /** The forwarder the driver runs for a server given by URL: this module's sibling, .ts from source, .js built. */
 const FORWARDER = fileURLToPath(new URL(`../process/tcp-forward${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
+/**
+ * Why the embedded PostgreSQL is a stand-in, not the real thing: pglite-socket runs every client connection in
+ * PGlite's one session, so the search_path each service sets for its connections (its own schema) is not kept,
+ * and services whose tables share a name collide (measured: the full fleet stops at data-residency, `relation
+ * "rules" already exists`).
+ */
+export const EMBEDDED_POSTGRES_NOTICE =
+  'PostgreSQL is the embedded PGlite (no postgres installed): it runs all connections in one session, so services whose tables share a name collide and the full fleet does not come up on it; install PostgreSQL (apt-get install postgresql) or give one with N3XUS_POSTGRES_URL.';
+
 /** A server URL from the environment, checked. */
 function serverUrl(value: string, variable: string): URL {
   let url: URL;
@@ -122,6 +131,7 @@ export class ProcessDriver implements FleetDriver {
   readonly #fleet: Fleet | undefined;
   readonly #env: NodeJS.ProcessEnv;
   readonly #runnables = new Map<string, Runnable>();
+  readonly #notices = new Set<string>();
   /** State changes are made one at a time: read, change, write. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -213,7 +223,10 @@ export class ProcessDriver implements FleetDriver {
         const install = this.#env.N3XUS_POSTGRES === 'embedded' ? undefined : findPostgres(this.#env);
         const embedded = install === undefined ? findEmbeddedPostgres() : undefined;
         if (install !== undefined) runnable = { kind: 'postgres', install, imageId: binaryId(path.join(install.binDir, 'postgres')) };
-        else if (embedded !== undefined) runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.script) };
+        else if (embedded !== undefined) {
+          runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.script) };
+          this.#notices.add(EMBEDDED_POSTGRES_NOTICE);
+        }
         else throw new LocalServerMissingError('postgres', service.name);
       } else if (kind === 'redis') {
         const binary = this.#env.N3XUS_REDIS === 'none' ? undefined : findRedis(this.#env);
@@ -262,6 +275,10 @@ export class ProcessDriver implements FleetDriver {
       if (given !== undefined && given !== '') urls.set(s.name, given);
     }
     return urls;
+  }
+
+  notices(): string[] {
+    return [...this.#notices];
   }
 
   async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
