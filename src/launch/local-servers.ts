@@ -4,7 +4,7 @@
  * 127.0.0.1 at the port the fleet file publishes.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FleetService } from '../fleet/model.ts';
@@ -17,7 +17,7 @@ export class LocalServerMissingError extends Error {
   readonly suggestions: readonly string[];
 
   constructor(kind: 'postgres' | 'redis', service: string) {
-    const what = kind === 'postgres' ? 'PostgreSQL (postgres and initdb, or the embedded @electric-sql/pglite-socket)' : 'Redis (redis-server)';
+    const what = kind === 'postgres' ? 'PostgreSQL (postgres and initdb, or the embedded @electric-sql/pglite)' : 'Redis (redis-server)';
     super(`Service "${service}" needs ${what}, which is not installed on this machine, and the process driver runs it as a local server. Nothing was started.`);
     this.suggestions =
       kind === 'postgres'
@@ -62,42 +62,37 @@ export function findPostgres(env: NodeJS.ProcessEnv = process.env): PostgresInst
 
 /**
  * The embedded PostgreSQL, for a machine without one: PGlite (PostgreSQL compiled to WebAssembly, run by this
- * Node) behind pglite-socket's server, which speaks the wire protocol on a TCP port and multiplexes many client
- * connections onto PGlite's one (measured: 98 pools of 2 clients, each creating a schema and a table, served at
- * once). Undefined when the optional packages are not installed. `N3XUS_POSTGRES=embedded` prefers it to an
- * installed PostgreSQL.
+ * Node) behind our own wire-protocol server (src/process/pglite-server.ts), which shares PGlite's one session
+ * among the fleet's connections while keeping each connection's search_path, extended-protocol sequences and
+ * transactions apart. Undefined when the optional package is not installed. `N3XUS_POSTGRES=embedded` prefers it
+ * to an installed PostgreSQL.
  */
 export interface EmbeddedPostgres {
-  /** pglite-socket's server script, run with this Node. */
+  /** The server script, run with this Node. */
   script: string;
-  version: string;
+  /** PGlite's package.json, whose version decides a recreate. */
+  manifest: string;
 }
 
-/** Finds the embedded PostgreSQL's server script (see {@link EmbeddedPostgres}). */
+/** The server script: this module's sibling in src/process, .ts from source, .js built. */
+const PGLITE_SERVER = fileURLToPath(new URL(`../process/pglite-server${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+/** Finds the embedded PostgreSQL (see {@link EmbeddedPostgres}). */
 export function findEmbeddedPostgres(): EmbeddedPostgres | undefined {
   try {
-    const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite-socket'));
-    const script = path.join(path.dirname(entry), 'scripts', 'server.js');
-    if (!existsSync(script)) return undefined;
-    const manifest = JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: string };
-    return { script, version: manifest.version ?? 'unknown' };
+    const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
+    let dir = path.dirname(entry);
+    while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    const manifest = path.join(dir, 'package.json');
+    return existsSync(manifest) && existsSync(PGLITE_SERVER) ? { script: PGLITE_SERVER, manifest } : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The `max_connections` the compose command asks of PostgreSQL (`-c max_connections=500`), if any. */
-export function maxConnections(service: FleetService): number | undefined {
-  const setting = postgresSettings(service.command).find((a) => a.startsWith('max_connections='));
-  return setting === undefined ? undefined : Number(setting.slice('max_connections='.length)) || undefined;
-}
-
-/**
- * The argv of the embedded PostgreSQL on 127.0.0.1:`port`, its data in `dataDir`. It takes any user, password and
- * database name, so the services' DATABASE_URL works as it is; all of them share its one database.
- */
-export function embeddedPostgresArgv(embedded: EmbeddedPostgres, dataDir: string, service: FleetService, port: number): string[] {
-  return [process.execPath, embedded.script, `--db=${dataDir}`, '--host=127.0.0.1', `--port=${port}`, `--max-connections=${maxConnections(service) ?? 200}`];
+/** The argv of the embedded PostgreSQL on 127.0.0.1:`port`, its data in `dataDir`; it takes any user and password. */
+export function embeddedPostgresArgv(embedded: EmbeddedPostgres, dataDir: string, port: number): string[] {
+  return [process.execPath, embedded.script, `--db=${dataDir}`, '--host=127.0.0.1', `--port=${port}`];
 }
 
 /** Finds redis-server: `N3XUS_REDIS_SERVER`, else `PATH`, else /usr/bin. */

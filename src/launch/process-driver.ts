@@ -75,14 +75,9 @@ export interface ProcessDriverOptions {
 /** The forwarder the driver runs for a server given by URL: this module's sibling, .ts from source, .js built. */
 const FORWARDER = fileURLToPath(new URL(`../process/tcp-forward${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-/**
- * Why the embedded PostgreSQL is a stand-in, not the real thing: pglite-socket runs every client connection in
- * PGlite's one session, so the search_path each service sets for its connections (its own schema) is not kept,
- * and services whose tables share a name collide (measured: the full fleet stops at data-residency, `relation
- * "rules" already exists`).
- */
+/** What launch says when the fleet's PostgreSQL is the embedded one. */
 export const EMBEDDED_POSTGRES_NOTICE =
-  'PostgreSQL is the embedded PGlite (no postgres installed): it runs all connections in one session, so services whose tables share a name collide and the full fleet does not come up on it; install PostgreSQL (apt-get install postgresql) or give one with N3XUS_POSTGRES_URL.';
+  'PostgreSQL is the embedded PGlite (no postgres installed): one WebAssembly session shared by all services, slower than a real server; install PostgreSQL (apt-get install postgresql) or give one with N3XUS_POSTGRES_URL for more.';
 
 /** A server URL from the environment, checked. */
 function serverUrl(value: string, variable: string): URL {
@@ -224,7 +219,7 @@ export class ProcessDriver implements FleetDriver {
         const embedded = install === undefined ? findEmbeddedPostgres() : undefined;
         if (install !== undefined) runnable = { kind: 'postgres', install, imageId: binaryId(path.join(install.binDir, 'postgres')) };
         else if (embedded !== undefined) {
-          runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.script) };
+          runnable = { kind: 'embedded-postgres', embedded, imageId: binaryId(embedded.manifest) };
           this.#notices.add(EMBEDDED_POSTGRES_NOTICE);
         }
         else throw new LocalServerMissingError('postgres', service.name);
@@ -310,7 +305,7 @@ export class ProcessDriver implements FleetDriver {
       env = base;
     } else if (runnable.kind === 'embedded-postgres') {
       mkdirSync(path.join(dir, 'data'), { recursive: true });
-      argv = embeddedPostgresArgv(runnable.embedded, path.join(dir, 'data', `${service.name}-embedded`), service, port);
+      argv = embeddedPostgresArgv(runnable.embedded, path.join(dir, 'data', `${service.name}-embedded`), port);
       env = base;
     } else if (runnable.kind === 'redis') {
       argv = redisArgv(runnable.binary, service, port);

@@ -1,7 +1,8 @@
 /**
  * The embedded PostgreSQL fallback (PGlite behind pglite-socket), as the process driver runs it when no PostgreSQL
  * is installed (forced here with N3XUS_POSTGRES=embedded): the infra stage comes up on it, a service reaches /ready
- * through it, and it serves many pooled clients at once; and the limit launch warns about.
+ * through it, and it serves many pooled clients at once, each connection with its own search_path and
+ * transactions, as the services need.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -59,37 +60,46 @@ describe.skipIf(missing.length > 0)(`the embedded PostgreSQL${missing.length > 0
     expect(readFileSync(`/proc/${postgres.pid}/cmdline`, 'utf8')).toContain('pglite');
   }, 240_000);
 
-  it('serves 98 pooled clients at once, each in a schema it names in its queries, with the fleet\'s credentials', async () => {
-    const pools = Array.from({ length: 98 }, () => new pg.Pool({ connectionString: `postgres://n3xus:n3xus@127.0.0.1:${pgPort}/n3xus`, max: 2 }));
+  it('serves 98 pooled clients at once, each in the schema its connections ask for, with same-named tables apart', async () => {
+    // As the kit connects: options=-c search_path=<its schema>, then unqualified table names.
+    const pools = Array.from({ length: 98 }, (_, i) => new pg.Pool({ connectionString: `postgres://n3xus:n3xus@127.0.0.1:${pgPort}/n3xus`, options: `-c search_path=embedded_${i}`, max: 2 }));
     try {
-      const counts = await Promise.all(
+      const rows = await Promise.all(
         pools.map(async (pool, i) => {
           await pool.query(`CREATE SCHEMA IF NOT EXISTS embedded_${i}`);
-          await pool.query(`CREATE TABLE IF NOT EXISTS embedded_${i}.t (id serial PRIMARY KEY, v text NOT NULL)`);
-          await Promise.all([pool.query(`INSERT INTO embedded_${i}.t (v) VALUES ($1)`, [`row ${i}`]), pool.query('SELECT 1')]);
-          return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM embedded_${i}.t`)).rows[0]!.n;
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query('CREATE TABLE IF NOT EXISTS rules (id serial PRIMARY KEY, v text NOT NULL)');
+            await client.query('INSERT INTO rules (v) VALUES ($1)', [`service ${i}`]);
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+          await Promise.all([pool.query('INSERT INTO rules (v) VALUES ($1)', [`service ${i}`]), pool.query('SELECT 1')]);
+          return (await pool.query<{ n: number; v: string }>('SELECT count(*)::int AS n, min(v) AS v FROM rules')).rows[0]!;
         }),
       );
-      expect(counts).toEqual(Array.from({ length: 98 }, () => 1));
+      expect(rows).toEqual(Array.from({ length: 98 }, (_, i) => ({ n: 2, v: `service ${i}` })));
     } finally {
       await Promise.all(pools.map((p) => p.end()));
     }
   }, 120_000);
 
-  // Why launch prints EMBEDDED_POSTGRES_NOTICE: should pglite-socket ever keep per-connection settings, this fails,
-  // and the notice (and the README's caveat) can go.
-  it('does not keep the search_path a client asks for at connect time: all connections share one session', async () => {
-    const connect = async (schema: string): Promise<pg.Client> => {
-      const client = new pg.Client({ connectionString: `postgres://n3xus:n3xus@127.0.0.1:${pgPort}/n3xus`, options: `-c search_path=${schema}` });
-      await client.connect();
-      return client;
-    };
-    const [a, b] = [await connect('service_a'), await connect('service_b')];
-    try {
-      expect((await a.query<{ search_path: string }>('SHOW search_path')).rows[0]!.search_path).toBe('public');
-      expect((await b.query<{ search_path: string }>('SHOW search_path')).rows[0]!.search_path).toBe('public');
-    } finally {
-      await Promise.all([a.end(), b.end()]);
-    }
+  it('rolls back what a client began when its connection drops mid-transaction', async () => {
+    const url = `postgres://n3xus:n3xus@127.0.0.1:${pgPort}/n3xus`;
+    const setup = new pg.Client({ connectionString: url });
+    await setup.connect();
+    await setup.query('CREATE TABLE IF NOT EXISTS public.dropped (v text)');
+    const dropper = new pg.Client({ connectionString: url });
+    await dropper.connect();
+    await dropper.query('BEGIN');
+    await dropper.query("INSERT INTO public.dropped VALUES ('uncommitted')");
+    dropper.on('error', () => undefined); // the dropped connection is the point
+    (dropper as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    // The next client is served (the dead one no longer holds the session) and sees nothing of its transaction.
+    const { rows } = await setup.query<{ n: number }>('SELECT count(*)::int AS n FROM public.dropped');
+    expect(rows[0]!.n).toBe(0);
+    await setup.end();
   }, 30_000);
 });
