@@ -34,6 +34,9 @@ export function plainView(log: (line: string) => void): LaunchView {
         case 'service-blocked':
           log(`  skip ${event.service}: blocked by ${event.by.join(', ')}`);
           break;
+        case 'service-degraded':
+          log(`  warn ${event.service}: degraded: ${event.reason}`);
+          break;
         case 'stage-done':
           log(`${stageLabel(event.stage)}: done in ${seconds(event.durationMs)}${event.failed > 0 ? `, ${event.failed} failed` : ''}`);
           break;
@@ -45,7 +48,7 @@ export function plainView(log: (line: string) => void): LaunchView {
   };
 }
 
-type Settled = { kind: 'healthy'; text: string } | { kind: 'failed'; message: string } | { kind: 'skipped'; reason: string };
+type Settled = { kind: 'healthy'; text: string } | { kind: 'degraded'; reason: string } | { kind: 'failed'; message: string } | { kind: 'skipped'; reason: string };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -80,6 +83,7 @@ export function treeView(plan: LaunchPlan): LaunchView {
           task: async (_c, sub) => {
             const settled = await services.get(name)!.promise;
             if (settled.kind === 'healthy') sub.title = `${name} ${chalk.dim(settled.text)}`;
+            else if (settled.kind === 'degraded') sub.title = `${name} ${chalk.yellow(`degraded: ${settled.reason}`)}`;
             else if (settled.kind === 'skipped') sub.skip(`${name}: ${settled.reason}`);
             else throw new Error(`${name}: ${settled.message}`);
           },
@@ -94,6 +98,7 @@ export function treeView(plan: LaunchPlan): LaunchView {
     onEvent(event) {
       if (event.type === 'service-healthy') services.get(event.service)?.resolve({ kind: 'healthy', text: `healthy after ${seconds(event.afterMs)} (${event.action})` });
       else if (event.type === 'service-failed') services.get(event.failure.service)?.resolve({ kind: 'failed', message: event.failure.message });
+      else if (event.type === 'service-degraded') services.get(event.service)?.resolve({ kind: 'degraded', reason: event.reason });
       else if (event.type === 'service-blocked') services.get(event.service)?.resolve({ kind: 'skipped', reason: `blocked by ${event.by.join(', ')}` });
       else if (event.type === 'stage-done') stageDone.get(event.stage)?.resolve(chalk.dim(`done in ${seconds(event.durationMs)}`));
     },
@@ -108,9 +113,11 @@ export function treeView(plan: LaunchPlan): LaunchView {
 /** The report printed after a launch: each failure with its evidence, then one summary line. */
 export function renderLaunchSummary(result: LaunchResult): string {
   const lines: string[] = [];
+  const degraded = [...result.degraded.map((d) => `degraded: ${d.service}: ${d.reason}`), ...result.notices.map((n) => `note: ${n}`)].map((line) => chalk.yellow(line));
   if (result.noOp) {
     lines.push(`Nothing to do: all ${result.services.length} services of project ${result.project} are up to date and healthy (checked in ${seconds(result.durationMs)}).`);
-    return lines.join('\n');
+    if (degraded.length > 0) lines[0] = `Nothing to do: all ${result.services.length} services of project ${result.project} are up to date; ${result.degraded.length} degraded, the others healthy (checked in ${seconds(result.durationMs)}).`;
+    return [...lines, ...degraded].join('\n');
   }
   for (const f of result.failures) lines.push(...renderFailure(f));
   const count = (outcome: string): number => result.services.filter((s) => s.outcome === outcome).length;
@@ -120,11 +127,12 @@ export function renderLaunchSummary(result: LaunchResult): string {
     .filter(([, n]) => n > 0)
     .map(([a, n]) => `${n} ${a === 'keep' ? 'kept' : a === 'create' ? 'created' : a === 'recreate' ? 'recreated' : 'started'}`);
   const healthy = count('healthy');
-  const notUp = result.services.length - healthy;
+  const notUp = result.services.length - healthy - count('degraded');
   let summary = `${healthy} of ${result.services.length} services healthy in ${seconds(result.durationMs)}${byAction.length > 0 ? ` (${byAction.join(', ')})` : ''}`;
   if (notUp > 0) summary += `; ${count('failed')} failed, ${count('blocked')} blocked, ${count('not-reached')} not started`;
+  if (count('degraded') > 0) summary += `; ${count('degraded')} degraded`;
   if (result.interrupted) summary += '; interrupted: run n3xus launch again to finish';
-  lines.push(summary);
+  lines.push(summary, ...degraded);
   for (const o of result.orphans) lines.push(chalk.yellow(`note: container ${o.name} (service ${o.service}) is not in the fleet file; left alone`));
   return lines.join('\n');
 }

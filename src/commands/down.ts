@@ -1,11 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { fleetFlags } from '../cli/fleet-flags.ts';
-import { DockerEngine } from '../docker/engine.ts';
-import { DockerDriver } from '../launch/docker-driver.ts';
+import { driverFlags, fleetFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
 import { down, type DownResult } from '../launch/down.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
-import { DEFAULT_PROJECT } from '../launch/labels.ts';
 
 export default class Down extends BaseCommand {
   static override summary = 'Stop and remove the fleet, in reverse stage order.';
@@ -14,6 +11,7 @@ export default class Down extends BaseCommand {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --volumes', '<%= config.bin %> <%= command.id %> --project staging --json'];
   static override flags = {
     ...fleetFlags,
+    ...driverFlags,
     volumes: Flags.boolean({ description: 'Remove the project\'s volumes too (the database is lost).', default: false }),
     timeout: Flags.integer({ description: 'Seconds each container gets to stop before it is killed.', default: 10, min: 0 }),
   };
@@ -21,28 +19,29 @@ export default class Down extends BaseCommand {
   async run(): Promise<DownResult> {
     const { flags } = await this.parse(Down);
     // The project name may come from the file; a missing or broken file must not keep anyone from tearing down.
-    let project = flags.project;
-    if (project === undefined) {
+    let fromFile: string | undefined;
+    if (flags.project === undefined) {
       try {
-        project = loadFleetCached(flags.file, { env: process.env }).project;
+        fromFile = loadFleetCached(flags.file, { env: process.env }).project;
       } catch {
-        project = undefined;
+        fromFile = undefined;
       }
     }
-    project ??= DEFAULT_PROJECT;
-    const engine = new DockerEngine();
-    await engine.ping();
+    const project = projectName(flags.project, fromFile);
+    // The process driver stops only what its state lists: the processes it started, by PID and start time.
+    const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
+    await engine?.ping();
     const startedAt = performance.now();
-    const result = await down(new DockerDriver(engine), project, {
+    const result = await down(driver, project, {
       volumes: flags.volumes,
       timeoutS: flags.timeout,
       onStage: (stage, count) => {
-        if (!this.jsonEnabled()) this.log(`${stage}: removing ${count} container${count === 1 ? '' : 's'}`);
+        if (!this.jsonEnabled()) this.log(`${stage}: removing ${count} ${driver.kind === 'process' ? 'process' : 'container'}${count === 1 ? '' : driver.kind === 'process' ? 'es' : 's'}`);
       },
     });
     if (!this.jsonEnabled()) {
       const extra = [...result.networks.map((n) => `network ${n}`), ...result.volumes.map((v) => `volume ${v}`)];
-      this.log(`Removed ${result.removed.length} containers${extra.length > 0 ? `, ${extra.join(', ')}` : ''} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (project ${project}).`);
+      this.log(`Removed ${result.removed.length} ${driver.kind === 'process' ? 'processes' : 'containers'}${extra.length > 0 ? `, ${extra.join(', ')}` : ''} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (project ${project}).`);
     }
     return result;
   }

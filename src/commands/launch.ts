@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
 import { plainView, renderLaunchSummary, treeView, type LaunchView } from '../cli/launch-view.ts';
 import { stageIndex } from '../fleet/stages.ts';
 import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.ts';
@@ -12,13 +12,14 @@ import { renderPlan } from '../plan/render.ts';
 
 export default class Launch extends BaseCommand {
   static override summary = 'Start the fleet stage by stage and wait until every service is healthy.';
-  static override description = `Stages start in the seed's order: infra, core, federation, domain, compliance, puabo, vsuite, extended (in batches). Each service is created (or kept, started, recreated) through the Docker engine, then probed on its published 127.0.0.1 port until /ready answers.
+  static override description = `Stages start in the seed's order: infra, core, federation, domain, compliance, puabo, vsuite, extended (in batches). Each service is created (or kept, started, recreated) through the Docker engine (or, with --driver process, as a local process: no Docker needed), then probed on its published 127.0.0.1 port until /ready answers.
 
 Launch converges, as compose does: containers carry the project, service and a hash of their configuration, so a second launch on a healthy, unchanged fleet does nothing, a changed service is recreated alone, and an interrupted launch is finished by running it again.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --driver process',
     '<%= config.bin %> <%= command.id %> --phase federation',
     '<%= config.bin %> <%= command.id %> --phase 3 --with-deps --keep-going',
     '<%= config.bin %> <%= command.id %> -f other-fleet.yml --project staging --json',
@@ -26,6 +27,7 @@ Launch converges, as compose does: containers carry the project, service and a h
 
   static override flags = {
     ...fleetFlags,
+    ...driverFlags,
     phase: Flags.string({ description: 'Ignite one stage only: a name (federation), its number 1-8, or a seed phase (phase-5).' }),
     'with-deps': Flags.boolean({ description: 'With --phase: bring up the earlier stages too.', default: false }),
     'keep-going': Flags.boolean({ description: 'Go on after a failure with every service that does not depend on the failed one.', default: false }),
@@ -39,16 +41,22 @@ Launch converges, as compose does: containers carry the project, service and a h
 
   async run(): Promise<LaunchResult> {
     const { flags } = await this.parse(Launch);
-    const { fleet, project, driver, engine } = fleetContext(flags);
+    const { fleet, project, driver, engine } = await fleetContext(flags);
     const onlyStage = flags.phase === undefined ? undefined : parseStage(flags.phase);
     const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(onlyStage ? { onlyStage, withDeps: flags['with-deps'] } : {}) });
 
-    await engine.ping();
+    await engine?.ping();
+    if (flags.build && engine === undefined) {
+      throw Object.assign(new Error('--build builds Docker images; the process driver runs the bundles in dist/fleet instead.'), {
+        code: 'INVALID_ARGUMENT',
+        suggestions: ['Build the bundles with npm run build, then launch without --build (or launch on Docker: --driver docker --build).'],
+      });
+    }
     if (onlyStage && !flags['with-deps'] && !flags['dry-run']) {
       const earlier = fleet.services.filter((s) => stageIndex(s.stage) < stageIndex(onlyStage));
       await checkPrerequisites(fleet, onlyStage, driver, project, earlier);
     }
-    if (flags.build && !flags['dry-run']) {
+    if (flags.build && !flags['dry-run'] && engine !== undefined) {
       const planned = new Set(plan.stages.flatMap((s) => s.batches.flat()));
       await buildFleetImages(engine, fleet.services.filter((s) => planned.has(s.name)), {
         onLine: (line) => {

@@ -1,10 +1,13 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { DockerEngine } from '../docker/engine.ts';
+import { driverFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
 import { DEFAULT_FLEET_FILE } from '../fleet/model.ts';
-import { DEFAULT_PROJECT } from '../launch/labels.ts';
+import { DockerEngine } from '../docker/engine.ts';
+import { DEFAULT_PROJECT, STATE_LABELS } from '../launch/labels.ts';
+import { ProcessDriver } from '../launch/process-driver.ts';
+import { streamProcessLogs } from '../logs/process-logs.ts';
 import { findServiceContainer, streamServiceLogs } from '../logs/service-logs.ts';
 
 /** What `n3xus logs --json` returns. */
@@ -36,13 +39,19 @@ export default class Logs extends BaseCommand {
     timestamps: Flags.boolean({ char: 't', description: "Prefix each line with the engine's timestamp.", default: false }),
     project: Flags.string({ description: `Project the fleet was launched as [default: the compose file's name, else ${DEFAULT_PROJECT}].` }),
     file: Flags.string({ char: 'f', description: 'Compose file of the fleet [default: compose/docker-compose.full.yml].' }),
+    ...driverFlags,
   };
 
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
     const fleet = loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
-    const project = flags.project ?? fleet.project ?? DEFAULT_PROJECT;
-    const engine = new DockerEngine();
+    const project = projectName(flags.project, fleet.project);
+    const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
+    // The process driver's instances are found by the same labels, through its state instead of the engine.
+    const engine =
+      driver instanceof ProcessDriver
+        ? { container: { list: async ({ labels }: { labels: Record<string, string> }) => (await driver.observe(project)).filter((i) => i.labels[STATE_LABELS.service] === labels[STATE_LABELS.service]) } }
+        : new DockerEngine();
     const container = await findServiceContainer(engine, fleet, args.service, project);
 
     const json = this.jsonEnabled();
@@ -54,7 +63,22 @@ export default class Logs extends BaseCommand {
     process.once('SIGINT', abort);
     process.once('SIGTERM', abort);
     try {
-      const { interrupted } = await streamServiceLogs(engine, container.id, {
+      if (driver instanceof ProcessDriver) {
+        // One file holds both streams, as the process wrote them: it is printed to stdout.
+        const { interrupted } = await streamProcessLogs(driver.logFile(project, args.service), {
+          follow: flags.follow,
+          ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
+          signal: controller.signal,
+          isRunning: async () => (await driver.inspect(container.id).catch(() => undefined))?.running ?? false,
+          onOutput: (payload) => {
+            if (json) text.stdout += decoders.stdout.write(payload);
+            else process.stdout.write(payload);
+          },
+        });
+        if (json) text.stdout += decoders.stdout.end();
+        return { service: args.service, project, container: { id: container.id, name: container.name, status: container.status }, ...text, interrupted };
+      }
+      const { interrupted } = await streamServiceLogs(engine as DockerEngine, container.id, {
         follow: flags.follow,
         ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
         timestamps: flags.timestamps,

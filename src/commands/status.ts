@@ -1,17 +1,17 @@
 import { BaseCommand } from '../cli/base-command.ts';
-import { fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
 import { fleetStatus, renderStatus, type FleetStatus } from '../launch/status.ts';
 
 export default class Status extends BaseCommand {
   static override summary = 'Show every service of the fleet: state, health, port, restarts, uptime.';
-  static override description = 'Finds the containers by their project label and probes each service on its published 127.0.0.1 port, as launch does. Changes nothing.';
+  static override description = 'Finds the containers (or, with the process driver, the processes in its state directory) by their project label and probes each service on its published 127.0.0.1 port, as launch does. Changes nothing.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json', '<%= config.bin %> <%= command.id %> --project staging'];
-  static override flags = { ...fleetFlags };
+  static override flags = { ...fleetFlags, ...driverFlags };
 
   async run(): Promise<FleetStatus> {
     const { flags } = await this.parse(Status);
-    const { fleet, project, driver, engine } = fleetContext(flags);
-    await engine.ping();
+    const { fleet, project, driver, engine } = await fleetContext({ ...flags, requireState: true });
+    await engine?.ping();
     const status = await fleetStatus(fleet, project, driver);
     if (!this.jsonEnabled()) this.log(renderStatus(status));
     return status;

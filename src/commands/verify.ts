@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_CODES } from '../cli/base-command.ts';
+import { driverFlags } from '../cli/fleet-flags.ts';
+import { DEFAULT_PROJECT } from '../launch/labels.ts';
+import type { InstanceSource } from '../verify/containers.ts';
 import type { VerifyReport } from '../verify/types.ts';
 
 export default class Verify extends BaseCommand {
@@ -16,6 +19,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> <%= command.id %> --full --threshold 100 --json',
     '<%= config.bin %> <%= command.id %> --host staging.example.com --no-docker',
     '<%= config.bin %> <%= command.id %> --full --bench',
+    '<%= config.bin %> <%= command.id %> --full --driver process',
   ];
   static override flags = {
     file: Flags.string({ char: 'f', description: "The fleet's compose file [default: compose/docker-compose.full.yml]." }),
@@ -32,6 +36,7 @@ export default class Verify extends BaseCommand {
     }),
     'env-file': Flags.string({ description: "KEY=VALUE file for the compose file's variables [default: airgap.env next to it, when present; the environment wins]." }),
     project: Flags.string({ char: 'p', description: 'The n3xus.project label of the fleet\'s containers [default: the compose project, else "n3xus"].' }),
+    ...driverFlags,
   };
 
   async run(): Promise<VerifyReport> {
@@ -49,6 +54,7 @@ export default class Verify extends BaseCommand {
     const host = parseHost(flags.host);
     const project = parseProject(flags.project);
     if (flags.junit !== undefined) await prepareJunitFile(flags.junit);
+    const instances = await this.instanceSource(flags, project);
 
     const progress = this.jsonEnabled() ? undefined : createProgress(process.stderr);
     let report: VerifyReport;
@@ -63,6 +69,7 @@ export default class Verify extends BaseCommand {
         docker: flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off',
         ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
         ...(project === undefined ? {} : { project }),
+        ...(instances === undefined ? {} : { instances }),
         ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }),
         ...(progress ? { onProgress: progress.update } : {}),
       });
@@ -78,5 +85,19 @@ export default class Verify extends BaseCommand {
     // Below the threshold is a verdict, not an error: the report is still printed (and returned for --json).
     if (!report.passed) process.exitCode = EXIT_CODES.VERIFY_BELOW_THRESHOLD;
     return report;
+  }
+
+  /**
+   * Where the container checks read the fleet's instances: the process driver's state when `--driver` (or `auto`,
+   * finding no Docker engine or finding this project in the state directory) chooses processes; undefined for Docker.
+   */
+  private async instanceSource(flags: { driver: 'auto' | 'docker' | 'process'; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<InstanceSource | undefined> {
+    if (flags.driver === 'docker') return undefined;
+    const [{ selectDriver }, { loadVerifyFleet }] = await Promise.all([import('../cli/fleet-flags.ts'), import('../verify/fleet-source.ts')]);
+    const fleet = await loadVerifyFleet(flags.file, flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] });
+    const name = project ?? fleet.project ?? DEFAULT_PROJECT;
+    const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project: name, requireState: flags.driver === 'process' });
+    if (driver.kind !== 'process') return undefined;
+    return { kind: 'process', where: `the process driver's state (${flags['state-dir']})`, list: (p) => driver.observe(p) };
   }
 }

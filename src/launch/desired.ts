@@ -48,7 +48,8 @@ export function volumeName(fleet: Fleet, project: string, key: string): string {
   return fleet.volumes[key]?.name ?? `${project}_${key}`;
 }
 
-function probeKind(service: FleetService): ProbeKind {
+/** How launch probes `service`; see {@link ProbeKind}. */
+export function probeKind(service: FleetService): ProbeKind {
   // PostgreSQL and Redis do not speak HTTP; their own checks (pg_isready, redis-cli ping) say when they accept work.
   if (service.stage === 'infra') {
     const test = service.healthcheck?.test ?? [];

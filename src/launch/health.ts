@@ -52,11 +52,13 @@ function briefBody(body: string): string {
  * `GET /ready` on 127.0.0.1:`hostPort`: 200 is up; 404 means the service has no readiness route, and `GET
  * /health` decides; anything else is "not yet", with the answer kept as the detail.
  */
-export async function probeHttp(hostPort: number, timeoutMs: number): Promise<ProbeResult> {
+export async function probeHttp(hostPort: number, timeoutMs: number, without: ReadonlySet<string> = new Set()): Promise<ProbeResult> {
   const base = `http://127.0.0.1:${hostPort}`;
   try {
     const ready = await httpRequest(`${base}/ready`, { timeoutMs, maxBodyBytes: 64 * 1024 });
     if (ready.status === 200) return { healthy: true, detail: 'ready' };
+    const degraded = ready.status === 503 && without.size > 0 ? readyWithout(ready.body, without) : undefined;
+    if (degraded !== undefined) return { healthy: true, detail: degraded };
     if (ready.status !== 404) return { healthy: false, detail: `GET /ready answered ${ready.status}: ${briefBody(ready.body)}` };
     const health = await httpRequest(`${base}/health`, { timeoutMs, maxBodyBytes: 64 * 1024 });
     return health.status === 200 ? { healthy: true, detail: 'healthy' } : { healthy: false, detail: `GET /health answered ${health.status}: ${briefBody(health.body)}` };
@@ -67,10 +69,29 @@ export async function probeHttp(hostPort: number, timeoutMs: number): Promise<Pr
 }
 
 /**
- * One look at `want`, given how it is listed now. `liveOnly` asks an HTTP service only `GET /health` (no database
- * round trip): enough to confirm that a fleet found up to date is still up, at a tenth of the cost.
+ * Reads a kit's `/ready` answer (503 `{checks: {postgres: {status}, redis: {status}}, migrations: {complete}}`):
+ * when every dependency that is down is one the fleet does without (`without`, e.g. `redis`) and the migrations
+ * are done, the service is as ready as it can be; says so, else undefined.
  */
-export async function probeService(want: DesiredContainer, instance: Instance, timeoutMs: number, liveOnly = false): Promise<ProbeResult> {
+export function readyWithout(body: string, without: ReadonlySet<string>): string | undefined {
+  let parsed: { checks?: Record<string, { status?: string }>; migrations?: { complete?: boolean } };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  const down = Object.entries(parsed.checks ?? {}).filter(([, c]) => c.status !== 'up').map(([name]) => name);
+  if (parsed.migrations?.complete !== true || down.length === 0 || !down.every((d) => without.has(d))) return undefined;
+  return `ready without ${down.join(' and ')} (degraded)`;
+}
+
+/**
+ * One look at `want`, given how it is listed now. `liveOnly` asks an HTTP service only `GET /health` (no database
+ * round trip): enough to confirm that a fleet found up to date is still up, at a tenth of the cost. `without`
+ * names the dependencies the fleet runs without (see {@link readyWithout}); a degraded instance is never healthy.
+ */
+export async function probeService(want: DesiredContainer, instance: Instance, timeoutMs: number, liveOnly = false, without: ReadonlySet<string> = new Set()): Promise<ProbeResult> {
+  if (instance.degraded !== undefined) return { healthy: false, detail: `unavailable: ${instance.degraded}` };
   if (!instance.running) return { healthy: false, detail: `not running (${instance.status})` };
   if (want.probe === 'running') return { healthy: true, detail: 'running' };
   if (want.probe === 'docker') return { healthy: instance.health === 'healthy', detail: `engine healthcheck: ${instance.health ?? 'none yet'}` };
@@ -79,7 +100,7 @@ export async function probeService(want: DesiredContainer, instance: Instance, t
     return probePostgres(want.service.hostPort, env.POSTGRES_USER ?? 'postgres', env.POSTGRES_DB ?? env.POSTGRES_USER ?? 'postgres', timeoutMs);
   }
   if (want.probe === 'redis') return probeRedis(want.service.hostPort, timeoutMs);
-  return liveOnly ? probeLive(want.service.hostPort, timeoutMs) : probeHttp(want.service.hostPort, timeoutMs);
+  return liveOnly ? probeLive(want.service.hostPort, timeoutMs) : probeHttp(want.service.hostPort, timeoutMs, without);
 }
 
 /** `GET /health` on 127.0.0.1:`hostPort` answers 200. */

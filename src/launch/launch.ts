@@ -8,7 +8,7 @@ import type { Fleet, FleetService } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import type { LaunchPlan } from '../plan/plan.ts';
 import { desiredContainers, desiredResources, type DesiredContainer } from './desired.ts';
-import { instancesByService, type FleetDriver, type Instance } from './driver.ts';
+import { degradedKinds, instancesByService, type FleetDriver, type Instance } from './driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
 import { busyPorts, missingImages, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
@@ -54,7 +54,8 @@ export interface LaunchFailure {
   blocks: string[];
 }
 
-export type ServiceOutcome = 'healthy' | 'failed' | 'blocked' | 'not-reached';
+/** `degraded`: the driver runs the fleet without it (see Instance.degraded); the services that need it go on. */
+export type ServiceOutcome = 'healthy' | 'degraded' | 'failed' | 'blocked' | 'not-reached';
 
 export interface ServiceReport {
   service: string;
@@ -77,6 +78,10 @@ export interface LaunchResult {
   stages: { stage: Stage; services: number; durationMs?: number }[];
   services: ServiceReport[];
   failures: LaunchFailure[];
+  /** Services the fleet runs without, and why (see Instance.degraded). */
+  degraded: { service: string; reason: string }[];
+  /** What the driver says the user should know (see FleetDriver.notices). */
+  notices: string[];
   orphans: { service: string; name: string }[];
   /** The reconciliation as text (see renderSteps). */
   changes: Reconciliation;
@@ -88,6 +93,7 @@ export type LaunchEvent =
   | { type: 'service-step'; service: string; stage: Stage; action: StepAction; cause: string }
   | { type: 'service-healthy'; service: string; stage: Stage; action: StepAction; afterMs: number }
   | { type: 'service-failed'; failure: LaunchFailure }
+  | { type: 'service-degraded'; service: string; stage: Stage; reason: string }
   | { type: 'service-blocked'; service: string; stage: Stage; by: string[] }
   | { type: 'stage-done'; stage: Stage; durationMs: number; failed: number };
 
@@ -229,6 +235,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const base = {
     project,
     driver: driver.kind,
+    notices: driver.notices?.() ?? [],
     dryRun: options.dryRun ?? false,
     changes: reconciliation,
     orphans: reconciliation.orphans.map((o) => ({ service: o.service, name: o.name })),
@@ -245,6 +252,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   if (options.dryRun) {
     return {
       ...base,
+      degraded: [],
       noOp: isNoOp(reconciliation),
       interrupted: false,
       durationMs: performance.now() - startedAt,
@@ -256,20 +264,26 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   const observedByService = instancesByService(observed);
   const watch = new InstanceWatch(driver, project, observed);
+  // What the fleet does without (a degraded Redis): services are healthy when only that is missing from /ready.
+  const without = degradedKinds(observed, (service) => wantByName.get(service)?.probe);
+  const degradedSeen = new Map<string, string>();
+  for (const [service, instance] of observedByService) if (instance.degraded !== undefined && wantByName.has(service)) degradedSeen.set(service, instance.degraded);
+  const degradedReport = (): LaunchResult['degraded'] => [...degradedSeen].map(([service, reason]) => ({ service, reason }));
 
   // A fleet that is up to date and answering is left alone: one list, one liveness probe each, no change. Its
   // containers are the ones that were healthy when launched, PostgreSQL and Redis are asked by their protocol, and
   // each service answers /health; `n3xus verify` is the deeper check.
   if (isNoOp(reconciliation)) {
-    const probes = await Promise.all(desired.map((want) => probeService(want, observedByService.get(want.service.name)!, 2_000, true)));
-    if (probes.every((p) => p.healthy)) {
+    const probes = await Promise.all(desired.map((want) => probeService(want, observedByService.get(want.service.name)!, 2_000, true, without)));
+    if (probes.every((p, i) => p.healthy || observedByService.get(desired[i]!.service.name)?.degraded !== undefined)) {
       return {
         ...base,
+        degraded: degradedReport(),
         noOp: true,
         interrupted: false,
         durationMs: performance.now() - startedAt,
         stages: plan.stages.map((s) => ({ stage: s.stage, services: s.batches.flat().length })),
-        services: reconciliation.steps.map((s) => report(s, 'healthy')),
+        services: reconciliation.steps.map((s) => report(s, observedByService.get(s.service)?.degraded === undefined ? 'healthy' : 'degraded')),
         failures: [],
       };
     }
@@ -360,9 +374,16 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     for (;;) {
       const instance = await watch.get(name, 1_000);
       if (instance === undefined) return fail(want, 'exited', 'its container disappeared (removed by someone else?)', undefined);
+      if (instance.degraded !== undefined) {
+        degradedSeen.set(name, instance.degraded);
+        without.add(want.probe);
+        reports.set(name, report(step, 'degraded'));
+        emit({ type: 'service-degraded', service: name, stage: want.service.stage, reason: instance.degraded });
+        return true;
+      }
       const failure = instanceFailure(instance);
       if (failure && failure.kind !== 'unhealthy') return fail(want, failure.kind, failure.reason, instance.id, failure.exitCode);
-      const probe = await probeService(want, instance, 2_000);
+      const probe = await probeService(want, instance, 2_000, false, without);
       // The engine's "unhealthy" alone is not final: on a saturated machine its exec can time out while the
       // service answers. It is final when the probe agrees.
       if (failure && !probe.healthy) return fail(want, failure.kind, `${failure.reason}; ${probe.detail}`, instance.id);
@@ -411,6 +432,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   return {
     ...base,
+    degraded: degradedReport(),
     noOp: false,
     interrupted: signal?.aborted ?? false,
     durationMs: performance.now() - startedAt,

@@ -40,6 +40,9 @@ function stepFor(want: DesiredContainer, have: ContainerInfo): Step {
   const hash = have.labels[STATE_LABELS.configHash];
   if (hash !== want.configHash) return { ...base, action: 'recreate', cause: hash === undefined ? 'no config hash label' : 'config changed' };
   if (have.imageId !== '' && want.imageId !== '' && have.imageId !== want.imageId) return { ...base, action: 'recreate', cause: 'image changed' };
+  // A service the driver runs without (see Instance.degraded) stays so until what it lacks is installed, which
+  // changes its image ID above.
+  if (have.status === 'degraded') return { ...base, action: 'keep', cause: 'up to date, degraded' };
   if (have.status === 'running' || have.status === 'restarting') return { ...base, action: 'keep', cause: have.status === 'running' ? 'up to date' : 'up to date, restarting' };
   if (STARTABLE.has(have.status)) {
     return { ...base, action: 'start', cause: have.status === 'created' ? 'created, never started' : `exited (${have.exitCode})` };

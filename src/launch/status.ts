@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import type { Fleet } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import { desiredContainers } from './desired.ts';
-import { instancesByService, type FleetDriver } from './driver.ts';
+import { degradedKinds, instancesByService, type FleetDriver } from './driver.ts';
 import { probeService } from './health.ts';
 import { STATE_LABELS } from './labels.ts';
 
@@ -41,6 +41,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
   const instances = await driver.observe(project);
   const byService = instancesByService(instances);
   const desired = desiredContainers(fleet, project, fleet.services, new Map());
+  const without = degradedKinds(instances, (service) => desired.find((d) => d.service.name === service)?.probe);
   const limit = pLimit(16);
   const services = await Promise.all(
     desired.map((want) =>
@@ -49,7 +50,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
         const listed = byService.get(want.service.name);
         if (listed === undefined) return { ...base, state: 'not launched', healthy: false, detail: 'no container with its label', configChanged: false };
         const instance = await driver.inspect(listed.id).catch(() => listed);
-        const probe = await probeService(want, instance, 2_000);
+        const probe = await probeService(want, instance, 2_000, false, without);
         const started = instance.startedAt === undefined ? undefined : Date.parse(instance.startedAt);
         return {
           ...base,

@@ -44,14 +44,37 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Instances listed by another driver than Docker (the process driver's state), for the same checks. */
+export interface InstanceSource {
+  kind: 'process';
+  /** Where they are listed, for messages. */
+  where: string;
+  list(project: string): Promise<ContainerInfo[]>;
+}
+
 /**
- * Lists the project's containers. In `auto` mode an engine that does not answer, or that has no container of the
+ * The process driver's instances as container state: a crashed process is judged like an exited container. In
+ * `auto` mode a project without instances turns the checks off with the reason, as for Docker.
+ */
+async function observeInstances(source: InstanceSource, mode: DockerMode, project: string): Promise<ContainerState> {
+  const byService = new Map<string, ContainerInfo>();
+  const ours = (await source.list(project)).filter((c) => c.labels[STATE_LABELS.service] !== undefined);
+  if (ours.length === 0 && mode === 'auto') {
+    return { docker: { used: false, reason: `no process of project ${project} in ${source.where}`, project, containers: 0, driver: 'process' }, byService };
+  }
+  for (const instance of ours) if (instance.running || !byService.has(instance.labels[STATE_LABELS.service]!)) byService.set(instance.labels[STATE_LABELS.service]!, instance);
+  return { docker: { used: true, project, containers: ours.length, driver: 'process' }, byService };
+}
+
+/**
+ * Lists the project's containers (or, given a `source`, its process instances). In `auto` mode an engine that does not answer, or that has no container of the
  * project, or a `host` that is not this machine (see {@link autoDockerVeto}), turns container checks off with the
  * reason; in `on` mode an engine that does not answer is a {@link VerifyUnavailableError}.
  */
-export async function observeContainers(mode: DockerMode, project: string, timeoutMs: number, host = '127.0.0.1'): Promise<ContainerState> {
+export async function observeContainers(mode: DockerMode, project: string, timeoutMs: number, host = '127.0.0.1', source?: InstanceSource): Promise<ContainerState> {
   const byService = new Map<string, ContainerInfo>();
   if (mode === 'off') return { docker: { used: false, reason: 'container checks turned off (--no-docker)', project }, byService };
+  if (source !== undefined) return observeInstances(source, mode, project);
   const veto = mode === 'auto' ? autoDockerVeto(host, process.env) : undefined;
   if (veto !== undefined) return { docker: { used: false, reason: veto, project }, byService };
   let containers: ContainerInfo[];

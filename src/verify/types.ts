@@ -120,6 +120,8 @@ export interface DockerUse {
   project: string;
   /** Containers of the project the engine listed. */
   containers?: number;
+  /** Set to `process` when the instances came from the process driver's state, not a Docker engine. */
+  driver?: 'process';
 }
 
 /** Latency percentiles of one service from the `--bench` burst. */

@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
-import { observeContainers, type ContainerState, type DockerMode } from './containers.ts';
+import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { VerifyUnavailableError } from './errors.ts';
 import { loadVerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
@@ -48,6 +48,8 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Container checks: `auto` (default), `on` (required), `off`. */
   docker?: DockerMode;
+  /** Where the instances are listed when not on a Docker engine (the process driver's state); default Docker. */
+  instances?: InstanceSource;
   /** The `n3xus.project` label value; default the fleet file's project name, else `n3xus`. */
   project?: string;
   /** Measure latency percentiles with a short burst per service. */
@@ -135,6 +137,7 @@ function interServiceChecks(
   fleet: readonly VerifyFleetService[],
   own: ReadonlyMap<string, Promise<CheckResult[]>>,
   deliveryWaitMs: number,
+  local: boolean,
 ): Map<string, Promise<CheckResult>> {
   const checks = new Map<string, Promise<CheckResult>>();
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -165,7 +168,8 @@ function interServiceChecks(
   }
 
   const [bus, dispatcher, audit] = ['event-bus', 'webhook-dispatcher', 'audit-trail'].map((name) => byName.get(name));
-  const auditUrl = internalUrl(fleet, 'audit-trail');
+  // Processes have no service DNS names: they reach each other where the fleet publishes them, as verify does.
+  const auditUrl = local ? audit?.url : internalUrl(fleet, 'audit-trail');
   if (bus && dispatcher && audit && auditUrl) {
     checks.set(
       dispatcher.name,
@@ -226,7 +230,7 @@ async function collect(ask: Ask, targets: readonly VerifyTarget[], fleet: readon
       }),
     );
   }
-  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000) : new Map<string, Promise<CheckResult>>();
+  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, options.instances?.kind === 'process') : new Map<string, Promise<CheckResult>>();
   if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
 
   const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };
@@ -263,7 +267,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
   // The engine is asked once, while the services are being probed.
-  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host);
+  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, options.instances);
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
 
   const { ask, close } = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
