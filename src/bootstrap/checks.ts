@@ -157,17 +157,19 @@ export const CPUS_PER_CONTAINER = 0.1;
 /** Memory per container the seed asks for (~10 GB for the 100 containers), in bytes. */
 export const MEMORY_PER_CONTAINER_BYTES = (10 * 1024 ** 3) / 100;
 /**
- * Memory one idle container takes, in bytes, as measured here: the node process ~11 MiB, its containerd-shim
- * ~13 MiB, docker-proxy ~3.4 MiB (see docker-here.md).
+ * Memory one idle container of the fleet takes, in bytes, as measured here (bench/fleet-footprint.ts): an idle
+ * service's own memory (PSS) ~32 MiB, its containerd-shim ~13 MiB, docker-proxy ~3.4 MiB.
  */
-export const IDLE_MEMORY_PER_CONTAINER_BYTES = 28 * 1024 ** 2;
+export const IDLE_MEMORY_PER_CONTAINER_BYTES = 48 * 1024 ** 2;
 /**
- * CPU-seconds a container costs to reach healthy: 100 containers saturate 2 cores for 29-34 s here (engine
- * iptables work, runc and shims; ~0.65 CPU-s each), and the 8 stages' waits add about a fifth, so ~40 s on 2 cores.
+ * CPU-seconds a container of the fleet costs to reach healthy, as measured here (bench/launch.ts, CI): launching
+ * the 100 takes ~250 CPU-s (the services' own start ~100, dockerd ~85, shims and runc ~50, PostgreSQL ~15) and
+ * keeps 2 cores busy for 125-145 s, stage waits included. A bare container costs ~0.65 (docker-here.md); a kit
+ * service's start (its bundle, PostgreSQL pool and migrations, Redis) most of the rest.
  */
-export const CPU_SECONDS_PER_CONTAINER = 0.8;
+export const CPU_SECONDS_PER_CONTAINER = 2.7;
 
-/** Seconds until every container of the fleet is healthy, roughly: CPU-bound, so containers × 0.8 CPU-s / cores. */
+/** Seconds until every container of the fleet is healthy, roughly: CPU-bound, so containers × 2.7 CPU-s / cores. */
 export function expectedLaunchSeconds(containers: number, cpus: number): number {
   return Math.max(1, Math.round((containers * CPU_SECONDS_PER_CONTAINER) / Math.max(cpus, 1)));
 }
@@ -207,7 +209,7 @@ export function checkMemory(facts: ResourceFacts): Evaluation {
   const recommended = facts.containers * MEMORY_PER_CONTAINER_BYTES;
   const idle = facts.containers * IDLE_MEMORY_PER_CONTAINER_BYTES;
   const available = facts.memAvailableBytes === undefined ? '' : `, ${formatBytes(facts.memAvailableBytes)} available`;
-  const head = `${formatBytes(facts.memTotalBytes)} total${available}${sourceNote(facts)}; the idle fleet takes ~${formatBytes(idle)} (~28 MiB a container)`;
+  const head = `${formatBytes(facts.memTotalBytes)} total${available}${sourceNote(facts)}; the idle fleet takes ~${formatBytes(idle)} (~${Math.round(IDLE_MEMORY_PER_CONTAINER_BYTES / 1024 ** 2)} MiB a container)`;
   const fix = 'Free memory, or give the engine more (Docker Desktop: Settings → Resources).';
   if (facts.memAvailableBytes !== undefined && facts.memAvailableBytes < idle) {
     return { result: result('memory', 'warn', `${head}: not enough available now, expect swapping, and services killed for memory (exit 137)`, fix) };

@@ -103,22 +103,22 @@ describe('checkComposeFile', () => {
 describe('resources', () => {
   const facts = (patch: Partial<ResourceFacts>): ResourceFacts => ({ containers: 100, cpus: 16, memTotalBytes: 24 * GiB, memAvailableBytes: 20 * GiB, source: 'engine', ...patch });
 
-  it('estimates launch time as CPU-bound: ~40 s for 100 containers on 2 cores', () => {
-    expect(expectedLaunchSeconds(100, 2)).toBe(40);
-    expect(expectedLaunchSeconds(100, 10)).toBe(8);
+  it('estimates launch time as CPU-bound: ~135 s for 100 containers on 2 cores', () => {
+    expect(expectedLaunchSeconds(100, 2)).toBe(135);
+    expect(expectedLaunchSeconds(100, 10)).toBe(27);
     expect(expectedLaunchSeconds(1, 16)).toBe(1);
-    expect(expectedLaunchSeconds(100, 0)).toBe(80);
+    expect(expectedLaunchSeconds(100, 0)).toBe(270);
   });
 
   it('warns, never fails, with 2 CPUs for 100 containers, and says what to expect', () => {
     const { result } = checkCpu(facts({ cpus: 2 }));
     expect(result.status).toBe('warn');
-    expect(result.detail).toBe('2 CPUs for 100 containers, fewer than the ~10 the seed asks for: launch will take longer, expect ~40 s until all are healthy');
+    expect(result.detail).toBe('2 CPUs for 100 containers, fewer than the ~10 the seed asks for: launch will take longer, expect ~135 s until all are healthy');
   });
 
   it('passes with 10 CPUs or more for 100 containers', () => {
     expect(checkCpu(facts({ cpus: 10 })).result.status).toBe('ok');
-    expect(checkCpu(facts({ cpus: 16 })).result.detail).toBe('16 CPUs for 100 containers: expect ~5 s until all are healthy');
+    expect(checkCpu(facts({ cpus: 16 })).result.detail).toBe('16 CPUs for 100 containers: expect ~17 s until all are healthy');
   });
 
   it("scales what it asks for with the fleet's size", () => {
@@ -133,7 +133,7 @@ describe('resources', () => {
   it('passes with 24 GiB total and 20 GiB available', () => {
     const { result } = checkMemory(facts({}));
     expect(result.status).toBe('ok');
-    expect(result.detail).toBe('24.0 GiB total, 20.0 GiB available; the idle fleet takes ~2.7 GiB (~28 MiB a container)');
+    expect(result.detail).toBe('24.0 GiB total, 20.0 GiB available; the idle fleet takes ~4.7 GiB (~48 MiB a container)');
   });
 
   it('warns below the seed\'s ~10 GB for 100 containers and says what to expect', () => {
@@ -151,7 +151,7 @@ describe('resources', () => {
 
   it('judges total memory alone when available memory is unknown (remote engine)', () => {
     const { memAvailableBytes: _, ...remote } = facts({});
-    expect(checkMemory(remote).result).toMatchObject({ status: 'ok', detail: '24.0 GiB total; the idle fleet takes ~2.7 GiB (~28 MiB a container)' });
+    expect(checkMemory(remote).result).toMatchObject({ status: 'ok', detail: '24.0 GiB total; the idle fleet takes ~4.7 GiB (~48 MiB a container)' });
   });
 });
 
