@@ -58,7 +58,15 @@ export interface DriverContext {
  * DOCKER_HOST is set or the engine answers a ping within 1 s, else processes. `requireState` makes a missing project
  * state directory an error for the process driver (status, logs and down have nothing to work on without it).
  */
-export async function selectDriver(options: { driver: DriverChoice; stateDir: string; project: string; fleet?: Fleet; requireState?: boolean }): Promise<DriverContext> {
+export async function selectDriver(options: {
+  driver: DriverChoice;
+  stateDir: string;
+  project: string;
+  fleet?: Fleet;
+  requireState?: boolean;
+  /** The engine to try; default the one DOCKER_HOST or /var/run/docker.sock names. */
+  engine?: DockerEngine;
+}): Promise<DriverContext> {
   const processDriver = (): DriverContext => {
     const driver = new ProcessDriver({ stateDir: options.stateDir, ...(options.fleet === undefined ? {} : { fleet: options.fleet }) });
     const dir = projectDir(driver.stateDir, options.project);
@@ -66,7 +74,7 @@ export async function selectDriver(options: { driver: DriverChoice; stateDir: st
     return { driver };
   };
   if (options.driver === 'process') return processDriver();
-  const engine = new DockerEngine();
+  const engine = options.engine ?? new DockerEngine();
   if (options.driver === 'docker') return { driver: new DockerDriver(engine), engine };
   if (new ProcessDriver({ stateDir: options.stateDir }).hasInstances(options.project)) return processDriver();
   // DOCKER_HOST names an engine on purpose: when it does not answer, that is the error to report, not a reason
