@@ -5,7 +5,7 @@ import { driverFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
 import { DEFAULT_FLEET_FILE } from '../fleet/model.ts';
 import { DockerEngine } from '../docker/engine.ts';
-import { DEFAULT_PROJECT, STATE_LABELS } from '../launch/labels.ts';
+import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { ProcessDriver } from '../launch/process-driver.ts';
 import { streamProcessLogs } from '../logs/process-logs.ts';
 import { findServiceContainer, streamServiceLogs } from '../logs/service-logs.ts';
@@ -46,13 +46,8 @@ export default class Logs extends BaseCommand {
     const { args, flags } = await this.parse(Logs);
     const fleet = loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
     const project = projectName(flags.project, fleet.project);
-    const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
-    // The process driver's instances are found by the same labels, through its state instead of the engine.
-    const engine =
-      driver instanceof ProcessDriver
-        ? { container: { list: async ({ labels }: { labels: Record<string, string> }) => (await driver.observe(project)).filter((i) => i.labels[STATE_LABELS.service] === labels[STATE_LABELS.service]) } }
-        : new DockerEngine();
-    const container = await findServiceContainer(engine, fleet, args.service, project);
+    const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
+    const container = await findServiceContainer(driver, fleet, args.service, project);
 
     const json = this.jsonEnabled();
     const text = { stdout: '', stderr: '' };
@@ -78,7 +73,7 @@ export default class Logs extends BaseCommand {
         if (json) text.stdout += decoders.stdout.end();
         return { service: args.service, project, container: { id: container.id, name: container.name, status: container.status }, ...text, interrupted };
       }
-      const { interrupted } = await streamServiceLogs(engine as DockerEngine, container.id, {
+      const { interrupted } = await streamServiceLogs(engine ?? new DockerEngine(), container.id, {
         follow: flags.follow,
         ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
         timestamps: flags.timestamps,

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerClient, ContainerInfo } from '../docker/engine.ts';
 import type { Fleet } from '../fleet/model.ts';
+import type { FleetDriver } from '../launch/driver.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 import { LogFrameDecoder, type LogStreamName } from './log-frames.ts';
 
@@ -53,24 +54,25 @@ export class NotLaunchedError extends Error {
 }
 
 /**
- * The container of `service` in `project`, found by the labels launch puts on it.
+ * The instance of `service` in `project` (a container, or a process of the process driver), found by the labels
+ * launch puts on it, through whichever driver runs the fleet.
  * @throws ServiceNotInFleetError when the fleet file has no such service (exit 10).
- * @throws NotLaunchedError when no container carries the labels (exit 14).
+ * @throws NotLaunchedError when no instance carries the labels (exit 14).
  */
 export async function findServiceContainer(
-  engine: { container: Pick<ContainerClient, 'list'> },
+  driver: Pick<FleetDriver, 'observe'>,
   fleet: Pick<Fleet, 'file' | 'services'>,
   service: string,
   project: string,
 ): Promise<ContainerInfo> {
   const entry = fleet.services.find((s) => s.name === service);
   if (entry === undefined) throw new ServiceNotInFleetError(service, fleet.file, fleet.services.map((s) => s.name));
-  const containers = await engine.container.list({ labels: { [STATE_LABELS.project]: project, [STATE_LABELS.service]: service } });
-  // Launch keeps one container per service (its name is fixed), so more than one means a foreign copy with the
+  const instances = (await driver.observe(project)).filter((i) => i.labels[STATE_LABELS.service] === service);
+  // Launch keeps one instance per service (its name is fixed), so more than one means a foreign copy with the
   // same labels; the running one is the one whose output is wanted.
-  const container = containers.find((c) => c.running) ?? containers[0];
-  if (container === undefined) throw new NotLaunchedError(service, project, entry.stage);
-  return container;
+  const instance = instances.find((c) => c.running) ?? instances[0];
+  if (instance === undefined) throw new NotLaunchedError(service, project, entry.stage);
+  return instance;
 }
 
 /** Options of {@link streamServiceLogs}. */

@@ -7,6 +7,7 @@ import { BASE_IMAGE_TAGS } from '../../src/images/bases.ts';
 import { loadFleet } from '../../src/fleet/model.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { LogFrameDecoder, type LogChunk } from '../../src/logs/log-frames.ts';
+import { DockerDriver } from '../../src/launch/docker-driver.ts';
 import { findServiceContainer, NotLaunchedError, ServiceNotInFleetError, streamServiceLogs } from '../../src/logs/service-logs.ts';
 import { describeWithImage, removeTestResources, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
 
@@ -76,7 +77,7 @@ describe('finding a service', () => {
   const fleet = loadFleet();
 
   it('a service the fleet file does not have is a ServiceNotInFleetError (exit 10) with the closest names', async () => {
-    const error = await findServiceContainer({ container: { list: () => Promise.reject(new Error('not asked')) } }, fleet, 'audit-trial', 'n3xus').catch((e: unknown) => e);
+    const error = await findServiceContainer({ observe: () => Promise.reject(new Error('not asked')) }, fleet, 'audit-trial', 'n3xus').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceNotInFleetError);
     expect((error as ServiceNotInFleetError).code).toBe('UNKNOWN_SERVICE');
     expect((error as Error).message).toBe('Unknown service "audit-trial": compose/docker-compose.full.yml has no such service. Did you mean "audit-trail"?');
@@ -125,11 +126,11 @@ await describeWithImage(BASE_IMAGE_TAGS.debian, 'n3xus logs on a real engine', (
   }
 
   it('finds the container by its project and service labels', async () => {
-    expect((await findServiceContainer(engine, fleet, service, project)).id).toBe(exitedId);
+    expect((await findServiceContainer(new DockerDriver(engine), fleet, service, project)).id).toBe(exitedId);
   });
 
   it('a service with no container in the project is a NotLaunchedError (exit 14) saying to run n3xus launch', async () => {
-    const error = await findServiceContainer(engine, fleet, 'identity-registry', project).catch((e: unknown) => e);
+    const error = await findServiceContainer(new DockerDriver(engine), fleet, 'identity-registry', project).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotLaunchedError);
     expect((error as NotLaunchedError).code).toBe('NOT_LAUNCHED');
     expect((error as Error).message).toMatch(new RegExp(`^Service "identity-registry" is not launched in project "${project}" .*; run n3xus launch$`));
