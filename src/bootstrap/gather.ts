@@ -31,6 +31,7 @@ import type {
   ResourceFacts,
 } from './checks.ts';
 import { blocksLoopbackPort, parseProcNet, type SocketEntry } from './proc-net.ts';
+import { displayPath } from '../util/display-path.ts';
 
 /** The bases every n3xus fleet is built on, checked whatever the compose file says. */
 export const REQUIRED_BASE_IMAGES: readonly string[] = [BASE_IMAGE_TAGS.node, BASE_IMAGE_TAGS.postgres, BASE_IMAGE_TAGS.redis];
@@ -73,12 +74,6 @@ export function gatherFleet(file: string | undefined, envFile: string | undefine
     const err = error instanceof Error ? error : new Error(String(error));
     return { file: file ?? 'the default compose file', error: err as Error & { suggestions?: readonly string[] } };
   }
-}
-
-/** A path relative to the working directory when it is inside it, as the fleet model shows files. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** The project launch would use: `--project`, else the compose file's name, else {@link DEFAULT_PROJECT}. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fleetCacheDirectory, fleetCacheKey, readCacheEntry, writeCacheEntry } from './cache.ts';
 import { loadFleet, type Env, type Fleet } from './model.ts';
+import { displayPath } from '../util/display-path.ts';
 
 const CACHE_KIND = 'model';
 /** The modules whose code decides what parseFleet returns, next to this one. */
@@ -25,11 +26,6 @@ function parser(): string {
     parserFingerprint = hash.digest('hex');
   }
   return parserFingerprint;
-}
-
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** True when `value` has the shape of a {@link Fleet} (what a cache entry must read back as; the rest is JSON). */

@@ -12,6 +12,7 @@ import { projectRoot } from '../util/project-root.ts';
 import { LABELS } from './compose.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { STAGES, type Stage } from './stages.ts';
+import { displayPath } from '../util/display-path.ts';
 
 /** The compose file of this repository's fleet, used when no `-f/--file` is given. */
 export const DEFAULT_FLEET_FILE = path.join(projectRoot(), 'compose', 'docker-compose.full.yml');
@@ -919,12 +920,6 @@ export function parseFleet(text: string, file: string, options: FleetOptions = {
     throw new FleetFileError(file, problems, labelProblem ? [LABEL_SUGGESTION, FIX_SUGGESTION] : [FIX_SUGGESTION]);
   }
   return { ...fleet, warnings: [...warned.values()] };
-}
-
-/** How a path reads in messages: relative to the working directory when it is inside it, else as given. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /**

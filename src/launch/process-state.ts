@@ -7,6 +7,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { pidAlive } from '../process/detached.ts';
 import type { Instance } from './driver.ts';
 
 /** Where the process driver keeps its state, unless `--state-dir` says otherwise: `.n3xus` in the current directory. */
@@ -93,55 +94,32 @@ export interface Liveness {
  * when there is nothing to run and the fleet does without it. Pure.
  */
 export function recordInstance(record: ProcessRecord, live: Liveness): Instance {
-  if (record.absent !== undefined) {
-    return {
-      id: record.id,
-      name: record.name,
-      image: record.image,
-      imageId: record.imageId,
-      labels: { ...record.labels },
-      status: 'degraded',
-      running: false,
-      exitCode: 0,
-      health: undefined,
-      lastHealthOutput: undefined,
-      ports: {},
-      pid: 0,
-      restartCount: 0,
-      oomKilled: false,
-      error: record.absent,
-      degraded: record.absent,
-    };
-  }
-  const status = record.pid === undefined ? 'created' : live.running ? 'running' : 'exited';
-  const exitCode = live.running ? 0 : (live.exitCode ?? record.killedExitCode ?? -1);
-  return {
+  const common = {
     id: record.id,
     name: record.name,
     image: record.image,
     imageId: record.imageId,
     labels: { ...record.labels },
+    health: undefined,
+    lastHealthOutput: undefined,
+    oomKilled: false,
+  };
+  if (record.absent !== undefined) {
+    return { ...common, status: 'degraded', running: false, exitCode: 0, ports: {}, pid: 0, restartCount: 0, error: record.absent, degraded: record.absent };
+  }
+  const status = record.pid === undefined ? 'created' : live.running ? 'running' : 'exited';
+  const exitCode = live.running ? 0 : (live.exitCode ?? record.killedExitCode ?? -1);
+  return {
+    ...common,
     status,
     running: live.running,
     exitCode: status === 'created' ? 0 : exitCode,
-    health: undefined,
-    lastHealthOutput: undefined,
     ports: { ...record.ports },
     pid: live.running ? record.pid! : 0,
     restartCount: record.restartCount,
-    oomKilled: false,
     ...(record.startedAt === undefined ? {} : { startedAt: record.startedAt }),
     ...(live.stale ? { error: `its PID ${record.pid} now belongs to another process (stale)` } : status === 'exited' && exitCode === -1 ? { error: 'it ended without its exit code being recorded' } : {}),
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -94,7 +94,8 @@ export function isSameProcess(pid: number, startTicks: number, tag: string): boo
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this PID exists (one of another user's counts). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -10,6 +10,7 @@ import { interpolationEnv } from '../fleet/env-file.ts';
 import { projectRoot } from '../util/project-root.ts';
 import type { PeerSource, TargetSource } from './targets.ts';
 import { STAGES } from '../fleet/stages.ts';
+import { displayPath } from '../util/display-path.ts';
 
 /** Bumped whenever what is cached changes shape, so an old entry is never read as a new one. */
 const CACHE_FORMAT = 1;
@@ -43,11 +44,6 @@ export interface FleetSourceOptions {
   envFile?: string;
   /** Where cache entries go; default `$N3XUS_CACHE_DIR`, else `$XDG_CACHE_HOME/n3xus`, else `~/.cache/n3xus`. */
   cacheDir?: string;
-}
-
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** The cache key of verify's entry for a fleet file: see {@link fileKey}. */
