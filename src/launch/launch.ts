@@ -99,43 +99,58 @@ export type LaunchEvent =
 
 /**
  * Lists the project's instances for every waiter at once: one engine call per refresh, however many services are
- * waiting, instead of one inspect each.
+ * waiting, instead of one inspect each. A waiter that has just started its instance asks for a list issued after
+ * that ({@link InstanceWatch.mark}): a list already in flight was taken before the start and may still show the
+ * instance exited from an earlier run.
  */
 class InstanceWatch {
   readonly #driver: FleetDriver;
   readonly #project: string;
+  /** When the list held now was issued, and its sequence number (lists are numbered as they are issued). */
   #at = 0;
+  #seq = 0;
+  #issued = 0;
   #byService = new Map<string, Instance>();
-  #inflight: Promise<Map<string, Instance>> | undefined;
+  #inflight: { seq: number; done: Promise<void> } | undefined;
 
   constructor(driver: FleetDriver, project: string, initial: readonly Instance[]) {
     this.#driver = driver;
     this.#project = project;
-    this.#set(initial);
-  }
-
-  #set(instances: readonly Instance[]): Map<string, Instance> {
-    this.#byService = instancesByService(instances);
+    this.#byService = instancesByService(initial);
     this.#at = Date.now();
-    return this.#byService;
   }
 
-  /** The instance of `service`, listed no longer than `maxAgeMs` ago. */
-  async get(service: string, maxAgeMs: number): Promise<Instance | undefined> {
-    if (Date.now() - this.#at > maxAgeMs) {
-      this.#inflight ??= this.#driver
+  /** A mark to pass to {@link get}: the lists issued so far are older than it. */
+  mark(): number {
+    return this.#issued;
+  }
+
+  /** The instance of `service`, from a list issued no longer than `maxAgeMs` ago and after `after` was marked. */
+  async get(service: string, maxAgeMs: number, after = 0): Promise<Instance | undefined> {
+    for (;;) {
+      if (this.#seq > after && Date.now() - this.#at <= maxAgeMs) return this.#byService.get(service);
+      // A list in flight serves when it was issued after the mark; otherwise wait for it and issue a new one.
+      if (this.#inflight !== undefined) {
+        await this.#inflight.done;
+        if (this.#seq > after) return this.#byService.get(service);
+        continue;
+      }
+      const seq = ++this.#issued;
+      const at = Date.now();
+      const done = this.#driver
         .observe(this.#project)
-        .then((list) => this.#set(list))
+        .then((list) => {
+          if (seq > this.#seq) {
+            this.#byService = instancesByService(list);
+            this.#seq = seq;
+            this.#at = at;
+          }
+        })
         .finally(() => {
-          this.#inflight = undefined;
+          if (this.#inflight?.seq === seq) this.#inflight = undefined;
         });
-      await this.#inflight;
+      this.#inflight = { seq, done };
     }
-    return this.#byService.get(service);
-  }
-
-  invalidate(): void {
-    this.#at = 0;
   }
 }
 
@@ -369,10 +384,10 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       const kind: FailureKind = step.action === 'start' ? 'start-failed' : 'create-failed';
       return fail(want, kind, `could not ${step.action === 'keep' ? 'start' : step.action} its container: ${(error as Error).message}`, undefined);
     }
-    watch.invalidate();
+    const startedMark = watch.mark();
     const deadline = Date.now() + healthTimeoutMs;
     for (;;) {
-      const instance = await watch.get(name, 1_000);
+      const instance = await watch.get(name, 1_000, startedMark);
       if (instance === undefined) return fail(want, 'exited', 'its container disappeared (removed by someone else?)', undefined);
       if (instance.degraded !== undefined) {
         degradedSeen.set(name, instance.degraded);

@@ -21,10 +21,16 @@ class ServerDriver implements FleetDriver {
   readonly instances = new Map<string, Instance>();
   readonly servers = new Map<string, Server>();
   readonly started: string[] = [];
+  /** A list is taken when asked for and handed over this much later, as an engine under load does. */
+  observeDelayMs = 0;
+  /** How long starting a service takes, by service. */
+  readonly startDelayMs = new Map<string, number>();
   constructor(private readonly crash: ReadonlySet<string> = new Set()) {}
 
   async observe(): Promise<Instance[]> {
-    return [...this.instances.values()].map((i) => ({ ...i }));
+    const list = [...this.instances.values()].map((i) => ({ ...i }));
+    if (this.observeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.observeDelayMs));
+    return list;
   }
   async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
     return new Map(images.map((i) => [i, `sha256:${i}`]));
@@ -39,6 +45,8 @@ class ServerDriver implements FleetDriver {
   async start(id: string): Promise<void> {
     const info = this.instances.get(id)!;
     const service = info.labels[STATE_LABELS.service]!;
+    const delay = this.startDelayMs.get(service);
+    if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
     this.started.push(service);
     if (this.crash.has(service)) {
       Object.assign(info, { status: 'exited', running: false, exitCode: 1 });
@@ -133,5 +141,21 @@ describe('the launch executor', () => {
     await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).rejects.toThrow(/3 of their services are not healthy: a \(core: not launched\)/);
     await launch({ fleet: f, plan: planLaunch(f, { onlyStage: 'federation', withDeps: true }), driver, project: 'p', probeIntervalMs: 20 });
     await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).resolves.toBeUndefined();
+  });
+
+  it('judges a service it has just started by a list taken after the start, not by one already in flight', async () => {
+    // The CI failure of stop 7: two stopped services of one batch were started; the first one's list was still in
+    // flight when the second's start returned, and it showed the second exited from before.
+    const f = await fleet();
+    const driver = new ServerDriver();
+    drivers.push(driver);
+    const first = await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 });
+    expect(first.failures).toEqual([]);
+    for (const service of ['b', 'c']) await driver.stop(`id-${service}`);
+    driver.observeDelayMs = 150;
+    driver.startDelayMs.set('c', 50);
+    const again = await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 });
+    expect(again.failures.map((x) => `${x.service}: ${x.message}`)).toEqual([]);
+    expect(Object.fromEntries(again.services.map((s) => [s.service, `${s.action} ${s.outcome}`]))).toEqual({ a: 'keep healthy', b: 'start healthy', c: 'start healthy', d: 'keep healthy' });
   });
 });
