@@ -59,6 +59,27 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
 
+  /**
+   * Runs `work` with a signal that Ctrl-C (or SIGTERM) aborts, so the work can stop cleanly: finish the calls in
+   * flight, remove what it half-wrote, report. A second Ctrl-C leaves at once (exit 130). The handlers are removed
+   * when `work` settles.
+   */
+  protected async interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onSignal = (): void => {
+      if (controller.signal.aborted) process.exit(EXIT_CODES.INTERRUPTED);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      return await work(controller.signal);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
   protected override async catch(error: Interfaces.CommandError): Promise<unknown> {
     const code = (error as { code?: unknown }).code;
     const exit = typeof code === 'string' ? EXIT_CODES[code] : undefined;

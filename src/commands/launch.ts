@@ -68,54 +68,45 @@ Launch converges, as compose does: containers carry the project, service and a h
       });
     }
 
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSignal = (): void => {
-      interrupts += 1;
-      // A second Ctrl-C leaves at once; what was created is labelled, so the next launch picks it up.
-      if (interrupts > 1) process.exit(130);
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    const tty = Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
-    let view: LaunchView | undefined;
-    try {
-      const result = await launch({
-        fleet,
-        plan,
-        driver,
-        project,
-        concurrency: flags.concurrency,
-        healthTimeoutMs: flags.timeout * 1000,
-        keepGoing: flags['keep-going'],
-        dryRun: flags['dry-run'],
-        signal: controller.signal,
-        onEvent: (event) => {
-          if (this.jsonEnabled() || flags['dry-run']) return;
-          // The tree starts only once there is work to show, so a no-op launch prints one line, not a frame.
-          if (event.type === 'stage-start' && view === undefined) view = tty ? treeView(plan) : plainView((line) => this.log(line));
-          view?.onEvent(event);
-        },
-      });
-      await view?.finish();
-      if (flags['dry-run']) {
-        if (!this.jsonEnabled()) {
-          this.log(renderPlan(plan, fleet).trimEnd());
-          this.log(`Changes (project ${project}):`);
-          this.log(renderSteps(result.changes).trimEnd());
+    // Ctrl-C stops scheduling and reports; a second one leaves at once. What was created is labelled, so the next
+    // launch picks it up.
+    return this.interruptible(async (signal) => {
+      const tty = Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
+      let view: LaunchView | undefined;
+      try {
+        const result = await launch({
+          fleet,
+          plan,
+          driver,
+          project,
+          concurrency: flags.concurrency,
+          healthTimeoutMs: flags.timeout * 1000,
+          keepGoing: flags['keep-going'],
+          dryRun: flags['dry-run'],
+          signal,
+          onEvent: (event) => {
+            if (this.jsonEnabled() || flags['dry-run']) return;
+            // The tree starts only once there is work to show, so a no-op launch prints one line, not a frame.
+            if (event.type === 'stage-start' && view === undefined) view = tty ? treeView(plan) : plainView((line) => this.log(line));
+            view?.onEvent(event);
+          },
+        });
+        await view?.finish();
+        if (flags['dry-run']) {
+          if (!this.jsonEnabled()) {
+            this.log(renderPlan(plan, fleet).trimEnd());
+            this.log(`Changes (project ${project}):`);
+            this.log(renderSteps(result.changes).trimEnd());
+          }
+          return result;
         }
+        if (!this.jsonEnabled()) this.log(renderLaunchSummary(result));
+        if (result.failures.length > 0) throw new LaunchFailedError(result);
+        if (result.interrupted) throw new InterruptedError(result);
         return result;
+      } finally {
+        await view?.finish();
       }
-      if (!this.jsonEnabled()) this.log(renderLaunchSummary(result));
-      if (result.failures.length > 0) throw new LaunchFailedError(result);
-      if (result.interrupted) throw new InterruptedError(result);
-      return result;
-    } finally {
-      await view?.finish();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    });
   }
 }

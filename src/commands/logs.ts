@@ -52,18 +52,14 @@ export default class Logs extends BaseCommand {
     const json = this.jsonEnabled();
     const text = { stdout: '', stderr: '' };
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const controller = new AbortController();
-    const abort = (): void => controller.abort();
     // Ctrl-C ends a --follow cleanly (exit 0) instead of killing the process mid-line.
-    process.once('SIGINT', abort);
-    process.once('SIGTERM', abort);
-    try {
+    return this.interruptible(async (signal) => {
       if (driver instanceof ProcessDriver) {
         // One file holds both streams, as the process wrote them: it is printed to stdout.
         const { interrupted } = await streamProcessLogs(driver.logFile(project, args.service), {
           follow: flags.follow,
           ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
-          signal: controller.signal,
+          signal,
           isRunning: async () => (await driver.inspect(container.id).catch(() => undefined))?.running ?? false,
           onOutput: (payload) => {
             if (json) text.stdout += decoders.stdout.write(payload);
@@ -77,7 +73,7 @@ export default class Logs extends BaseCommand {
         follow: flags.follow,
         ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
         timestamps: flags.timestamps,
-        signal: controller.signal,
+        signal,
         onOutput: (stream, payload) => {
           if (json) text[stream] += decoders[stream].write(payload);
           else (stream === 'stdout' ? process.stdout : process.stderr).write(payload);
@@ -88,9 +84,6 @@ export default class Logs extends BaseCommand {
         text.stderr += decoders.stderr.end();
       }
       return { service: args.service, project, container: { id: container.id, name: container.name, status: container.status }, ...text, interrupted };
-    } finally {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
-    }
+    });
   }
 }

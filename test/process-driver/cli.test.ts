@@ -4,7 +4,7 @@
  * seven-service cut of our compose file (with the event-bus → webhook-dispatcher → audit-trail flow) on free
  * ports; PostgreSQL and Redis are the driver's own local servers.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +100,31 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     const again = await cli(['launch', ...fleetArgs()]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^Nothing to do/m);
+  }, 60_000);
+
+  it('logs --follow ends cleanly on Ctrl-C: exit 0, what it printed kept, no stack trace', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), 'logs', 'identity-registry', ...fleetArgs(), '--follow', '--tail', '5'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`logs --follow printed nothing in 30 s: ${stderr}`)), 30_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        if (stdout.includes('"service":"identity-registry"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toContain('"service":"identity-registry"');
+    noStackTrace({ code: 0, stdout, stderr });
   }, 60_000);
 
   it('down stops every process of the project and leaves nothing running', async () => {

@@ -14,18 +14,9 @@ export default class ImagesLoad extends BaseCommand {
 
   async run(): Promise<LoadArchiveResult> {
     const { flags } = await this.parse(ImagesLoad);
-    const controller = new AbortController();
-    const abort = (): void => controller.abort();
-    process.once('SIGINT', abort);
-    process.once('SIGTERM', abort);
-    try {
-      const result = await loadImageArchive(new DockerEngine(), { inputPath: flags.input, signal: controller.signal });
-      for (const tag of result.loaded) this.log(`Loaded ${tag}`);
-      this.log(`Loaded ${result.loaded.length} images from ${result.file} (${(result.sizeBytes / 1e6).toFixed(1)} MB) in ${(result.durationMs / 1000).toFixed(1)} s`);
-      return result;
-    } finally {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
-    }
+    const result = await this.interruptible((signal) => loadImageArchive(new DockerEngine(), { inputPath: flags.input, signal }));
+    for (const tag of result.loaded) this.log(`Loaded ${tag}`);
+    this.log(`Loaded ${result.loaded.length} images from ${result.file} (${(result.sizeBytes / 1e6).toFixed(1)} MB) in ${(result.durationMs / 1000).toFixed(1)} s`);
+    return result;
   }
 }

@@ -22,19 +22,10 @@ export default class ImagesSave extends BaseCommand {
     const { flags } = await this.parse(ImagesSave);
     const { images, envFile } = loadFleetImages({ file: flags.file, envFile: flags['env-file'] });
     this.log(`Saving ${images.length} images to ${flags.output}${envFile === undefined ? '' : ` (variables from ${envFile})`}…`);
-    const controller = new AbortController();
-    const abort = (): void => controller.abort();
     // Ctrl-C must not kill the process mid-write: aborting lets the save remove its temporary file first.
-    process.once('SIGINT', abort);
-    process.once('SIGTERM', abort);
-    try {
-      const result = await saveImageArchive(new DockerEngine(), { images, outputPath: flags.output, signal: controller.signal });
-      this.log(`Saved ${result.images.length} images to ${result.file}: ${formatBytes(result.sizeBytes)} in ${(result.durationMs / 1000).toFixed(1)} s`);
-      return result;
-    } finally {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
-    }
+    const result = await this.interruptible((signal) => saveImageArchive(new DockerEngine(), { images, outputPath: flags.output, signal }));
+    this.log(`Saved ${result.images.length} images to ${result.file}: ${formatBytes(result.sizeBytes)} in ${(result.durationMs / 1000).toFixed(1)} s`);
+    return result;
   }
 }
 
