@@ -7,9 +7,12 @@
  * 2. `n3xus launch` again on the unchanged, healthy fleet: the no-op relaunch;
  * 3. `docker-compose up -d` (Debian's 1.29) on the same compose file, then polling until all 100 are healthy by
  *    the same probes launch uses, so both are timed to the same finish line.
- * Each run starts from nothing (no containers, no volume) and is torn down after. Prints the times and the ratio.
- * The floor measured on this machine (../shared/docker-here.md): 100 bare containers started in parallel answer
- * after 29-34 s.
+ * 4. The floor, measured in the same run: 100 containers from the fleet's own images that run only a bare node HTTP
+ *    server (no kit, no database), created and started 8 at a time through the engine API, timed until each answers
+ *    on its published port. Twice: on the default bridge (the floor of ../shared/docker-here.md, which measured
+ *    29-34 s there), and with what the fleet's containers must carry (a user-defined bridge like nexus-net, a
+ *    read-only root with a tmpfs, all capabilities dropped, no-new-privileges, a memory limit, a restart policy).
+ * Each run starts from nothing (no containers, no volume) and is torn down after. Prints the times and the ratios.
  */
 import { DockerEngine } from '../src/docker/engine.ts';
 import { loadFleetImages } from '../src/images/archive.ts';
@@ -17,6 +20,8 @@ import { desiredContainers } from '../src/launch/desired.ts';
 import { DockerDriver } from '../src/launch/docker-driver.ts';
 import { down } from '../src/launch/down.ts';
 import { probeService } from '../src/launch/health.ts';
+import pLimit from 'p-limit';
+import { httpRequest, HttpError } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
 
 const { fleet } = loadFleetImages();
@@ -60,6 +65,61 @@ async function clean(project: string): Promise<void> {
   await down(driver, project, { volumes: true, timeoutS: 2 });
 }
 
+const FLOOR_LABEL = 'n3xus.bench-floor';
+const FLOOR_NETWORK = 'n3xus-bench-floor';
+
+async function cleanFloor(): Promise<void> {
+  const left = await engine.container.list({ labels: { [FLOOR_LABEL]: undefined } });
+  await Promise.all(left.map((c) => engine.container.remove(c.id)));
+  await engine.network.remove(FLOOR_NETWORK);
+}
+
+/** Item 4 above: 100 bare node servers, one per fleet entry (postgres and redis get the first service's image). */
+async function floor(hardened: boolean): Promise<number> {
+  await cleanFloor();
+  if (hardened) await engine.network.create({ name: FLOOR_NETWORK, labels: { [FLOOR_LABEL]: '1' } });
+  const nodeImage = fleet.services.find((s) => s.stage !== 'infra')!.image;
+  const limit = pLimit(8);
+  const startedAt = performance.now();
+  await Promise.all(
+    fleet.services.map((s) =>
+      limit(async () => {
+        const id = await engine.container.create({
+          image: s.stage === 'infra' ? nodeImage : s.image,
+          name: `n3xus-floor-${s.name}`,
+          labels: { [FLOOR_LABEL]: '1' },
+          entrypoint: ['node'],
+          cmd: ['-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${s.port})`],
+          publish: [{ containerPort: s.port, hostPort: s.hostPort }],
+          ...(hardened
+            ? { network: FLOOR_NETWORK, readOnlyRootfs: true, tmpfs: { '/tmp': '' }, capDrop: ['ALL'], securityOpt: ['no-new-privileges:true'], memoryBytes: 128 * 1024 * 1024, restartPolicy: { name: 'unless-stopped' as const } }
+            : {}),
+        });
+        await engine.container.start(id);
+      }),
+    ),
+  );
+  const pending = new Set(fleet.services.map((s) => s.hostPort));
+  const deadline = Date.now() + 600_000;
+  while (pending.size > 0) {
+    await Promise.all(
+      [...pending].map(async (port) => {
+        try {
+          if ((await httpRequest(`http://127.0.0.1:${port}/`, { timeoutMs: 2_000 })).status === 200) pending.delete(port);
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+        }
+      }),
+    );
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) throw new Error(`floor containers not answering after 600 s on ports ${[...pending].slice(0, 10).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const ms = performance.now() - startedAt;
+  await cleanFloor();
+  return ms;
+}
+
 const ours = 'n3xus-bench';
 const theirs = 'n3xus-compose-bench';
 await clean(ours);
@@ -78,9 +138,16 @@ await allHealthy(theirs, 'com.docker.compose.project', 900_000);
 const composeMs = performance.now() - composeStartedAt;
 await run('docker-compose', [...compose, 'down', '-v', '--timeout', '2'], { timeoutMs: 300_000 });
 
+console.log('the floor: 100 bare node servers, default bridge, then with what the fleet carries…');
+const floorMs = await floor(false);
+const hardenedFloorMs = await floor(true);
+
 console.log(`n3xus launch, all 100 healthy:                   ${seconds(launchMs)}`);
 console.log(`n3xus launch again, no-op on the healthy fleet:   ${seconds(noOpMs)}`);
 console.log(`docker-compose up -d:                             ${seconds(upMs)}`);
 console.log(`docker-compose up -d, then all 100 healthy:       ${seconds(composeMs)}`);
 console.log(`ratio docker-compose / n3xus launch:              ${(composeMs / launchMs).toFixed(2)}x`);
-console.log(`n3xus launch against the floor (29-34 s):         ${(launchMs / 31_500).toFixed(2)}x`);
+console.log(`floor: 100 bare servers answering, default bridge: ${seconds(floorMs)}`);
+console.log(`floor with the fleet's network and hardening:     ${seconds(hardenedFloorMs)}`);
+console.log(`n3xus launch / floor (default bridge):            ${(launchMs / floorMs).toFixed(2)}x`);
+console.log(`n3xus launch / floor (network and hardening):     ${(launchMs / hardenedFloorMs).toFixed(2)}x`);
