@@ -2,7 +2,7 @@
  * What the process driver must not do: signal a process it did not start (a PID from its state that now belongs
  * to someone else), or start a service whose bundle is not built. And `logs --follow` reads a log as it grows.
  */
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,49 @@ describe('a service whose bundle is not built', () => {
     expect(error).toMatchObject({ name: 'ProcessDriverError', code: 'IMAGE_MISSING' });
     expect((error as Error).message).toBe(`The bundle of service "audit" is not built: ${path.join(dir, 'services', 'audit', 'main.mjs')} is missing. Nothing was started.`);
     expect((error as { suggestions: string[] }).suggestions[0]).toContain('npm run build');
+  });
+});
+
+describe('the "image" of a bundled service', () => {
+  it('is its own bundle, the start script and the kit: a change to any of them is a new image, for that service or all', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-bundle-id-'));
+    const files = {
+      a: path.join(dir, 'services', 'a', 'main.mjs'),
+      b: path.join(dir, 'services', 'b', 'main.mjs'),
+      start: path.join(dir, 'runtime', 'bin', 'start.mjs'),
+      kit: path.join(dir, 'runtime', 'node_modules', '@n3xus', 'kit', 'index.mjs'),
+    };
+    for (const [name, file] of Object.entries(files)) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `// ${name}\n`);
+    }
+    const service = (name: string, port: number) => ({
+      image: `n3xus/${name}:3.0`,
+      build: { context: dir, dockerfile: `services/${name}/Dockerfile` },
+      ports: [`127.0.0.1:${port}:${port}`],
+      labels: { 'n3xus.stage': 'core', 'n3xus.group': 'core', 'n3xus.category': 'api', 'n3xus.port': String(port) },
+    });
+    const fleet = parseFleet(stringify({ services: { a: service('a', 3005), b: service('b', 3006) } }), path.join(dir, 'fleet.yml'), { env: {} });
+    // A new driver per look, as each command is: a driver reads each file once.
+    const ids = async (): Promise<string[]> => {
+      const resolved = await new ProcessDriver({ stateDir: dir, fleet }).resolveImages(['n3xus/a:3.0', 'n3xus/b:3.0']);
+      return ['n3xus/a:3.0', 'n3xus/b:3.0'].map((image) => resolved.get(image)!);
+    };
+    const [a1, b1] = await ids();
+    expect(a1).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(a1).not.toBe(b1);
+    expect(await ids()).toEqual([a1, b1]);
+    writeFileSync(files.a, '// a, changed\n');
+    const [a2, b2] = await ids();
+    expect(a2).not.toBe(a1);
+    expect(b2).toBe(b1);
+    writeFileSync(files.kit, '// kit, changed\n');
+    const [a3, b3] = await ids();
+    expect(a3).not.toBe(a2);
+    expect(b3).not.toBe(b2);
+    writeFileSync(files.start, '// start, changed\n');
+    const [a4, b4] = await ids();
+    expect([a4 === a3, b4 === b3]).toEqual([false, false]);
   });
 });
 
