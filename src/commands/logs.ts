@@ -36,7 +36,7 @@ export default class Logs extends BaseCommand {
   static override flags = {
     follow: Flags.boolean({ description: 'Keep printing new output until the container stops (or Ctrl-C).', default: false }),
     tail: Flags.integer({ description: 'Only the last N lines of output so far [default: all].', min: 0 }),
-    timestamps: Flags.boolean({ char: 't', description: "Prefix each line with the engine's timestamp.", default: false }),
+    timestamps: Flags.boolean({ char: 't', description: "Prefix each line with the engine's timestamp (Docker only: a process fleet's lines carry their own).", default: false }),
     project: Flags.string({ description: `Project the fleet was launched as [default: the compose file's name, else ${DEFAULT_PROJECT}].` }),
     file: Flags.string({ char: 'f', description: 'Compose file of the fleet [default: compose/docker-compose.full.yml].' }),
     ...driverFlags,
@@ -47,6 +47,13 @@ export default class Logs extends BaseCommand {
     const fleet = loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
     const project = projectName(flags.project, fleet.project);
     const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
+    if (flags.timestamps && driver instanceof ProcessDriver) {
+      // Docker keeps a time for each line it stores; a process writes its log file itself, so there is none to show.
+      throw Object.assign(
+        new Error(`--timestamps needs the time Docker stores with each line, and the fleet of project "${project}" runs as processes, which write their log files themselves. A kit service's lines carry their own "ts".`),
+        { code: 'INVALID_ARGUMENT', suggestions: [`Run it without --timestamps: n3xus logs ${args.service} --driver process`] },
+      );
+    }
     const container = await findServiceContainer(driver, fleet, args.service, project);
 
     const json = this.jsonEnabled();

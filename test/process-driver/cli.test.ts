@@ -127,6 +127,14 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     noStackTrace({ code: 0, stdout, stderr });
   }, 60_000);
 
+  it('logs --timestamps on a process fleet says why it cannot, exits 22, and prints no log', async () => {
+    const run = await cli(['logs', 'identity-registry', ...fleetArgs(), '--timestamps']);
+    expect(run.code).toBe(22);
+    expect(run.stderr).toContain(`--timestamps needs the time Docker stores with each line, and the fleet of project "${project}" runs as processes`);
+    expect(run.stdout).not.toContain('"service":"identity-registry"');
+    noStackTrace(run);
+  }, 60_000);
+
   it('down stops every process of the project and leaves nothing running', async () => {
     const state = JSON.parse(readFileSync(path.join(dir, '.n3xus', project, 'state.json'), 'utf8')) as { records: { pid: number }[] };
     const down = await cli(['down', ...fleetArgs()]);
