@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { DockerEngine } from '../docker/engine.ts';
-import { DEFAULT_FLEET_FILE, type Fleet } from '../fleet/model.ts';
-import { loadFleetImages } from '../images/archive.ts';
+import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
+import type { Fleet } from '../fleet/model.ts';
 import { DockerDriver } from '../launch/docker-driver.ts';
 import type { FleetDriver } from '../launch/driver.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
@@ -115,6 +115,8 @@ export async function fleetContext(flags: {
   'state-dir': string;
   requireState?: boolean;
 }): Promise<FleetContext> {
+  // Loaded here: the parser behind it (yaml, zod) is ~0.1 s that verify, which shares these flags, does not need.
+  const { loadFleetImages } = await import('../images/archive.ts');
   const { fleet } = loadFleetImages({ file: flags.file, ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }) });
   const project = projectName(flags.project, fleet.project);
   const chosen = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, fleet, ...(flags.requireState ? { requireState: true } : {}) });

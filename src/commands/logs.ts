@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
 import { driverFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
-import { DEFAULT_FLEET_FILE } from '../fleet/model.ts';
+import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import { DockerEngine } from '../docker/engine.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { ProcessDriver } from '../launch/process-driver.ts';

@@ -3,19 +3,17 @@
  * docker compose does, validated with zod and turned into typed services. Everything here is pure except
  * {@link loadFleet}, which reads the file.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { projectRoot } from '../util/project-root.ts';
+import { DEFAULT_FLEET_FILE } from './fleet-file.ts';
 import { LABELS } from './compose.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { STAGES, type Stage } from './stages.ts';
 import { displayPath } from '../util/display-path.ts';
 
 /** The compose file of this repository's fleet, used when no `-f/--file` is given. */
-export const DEFAULT_FLEET_FILE = path.join(projectRoot(), 'compose', 'docker-compose.full.yml');
 
 /** Variables that `${VAR}` in the compose file is resolved against (default: `process.env`). */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -940,30 +938,3 @@ export function loadFleet(file: string = DEFAULT_FLEET_FILE, options: FleetOptio
   return parseFleet(text, shown, options);
 }
 
-/** Serialises with object keys sorted and undefined left out, so equal definitions give equal text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (isMapping(value)) {
-    const entries = Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * The sha256 (hex) of a service's canonical definition, to be stored as a container label and compared on the
- * next launch: a different hash means the container must be recreated. Map key order does not matter; list order
- * does (it matters to a command).
- *
- * Left out, as compose's `ServiceHash` leaves them out, are the fields that do not shape the container:
- * `build` (how the image is made; a rebuilt image is caught by comparing image IDs, and a changed build section
- * that yields the same image must not recreate anything) and `dependsOn` (names and conditions decide the order
- * and the waiting at start-up, not the container; changing who waits for whom must not restart a running fleet).
- */
-export function configHash(service: FleetService): string {
-  const { build: _build, dependsOn: _dependsOn, ...shaping } = service;
-  return createHash('sha256').update(canonicalJson(shaping)).digest('hex');
-}

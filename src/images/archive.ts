@@ -13,7 +13,8 @@ import pLimit from 'p-limit';
 import { DockerApiError, type ImageClient } from '../docker/engine.ts';
 import { interpolationEnv } from '../fleet/env-file.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
-import { DEFAULT_FLEET_FILE, type Env, type Fleet } from '../fleet/model.ts';
+import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
+import type { Env, Fleet } from '../fleet/model.ts';
 
 export { EnvFileError, parseEnvFile } from '../fleet/env-file.ts';
 

@@ -2,7 +2,8 @@
  * What a launch wants to exist: one container per service of the fleet, as the engine must create it. Pure: it
  * turns the fleet model (and the image IDs the engine resolved) into container specs, labels and probes.
  */
-import { configHash, type Fleet, type FleetHealthcheck, type FleetService } from '../fleet/model.ts';
+import { configHash } from '../fleet/config-hash.ts';
+import type { Fleet, FleetHealthcheck, FleetService } from '../fleet/model.ts';
 import type { ContainerSpec, HealthcheckSpec, MountSpec } from '../docker/types.ts';
 import { containerName, STATE_LABELS } from './labels.ts';
 

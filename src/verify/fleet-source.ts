@@ -4,10 +4,9 @@
  * cached, and an entry that does not read back as exactly those is ignored.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fleetCacheDirectory, fleetCacheKey as fileKey, readCacheEntry, writeCacheEntry } from '../fleet/cache.ts';
 import { interpolationEnv } from '../fleet/env-file.ts';
-import { projectRoot } from '../util/project-root.ts';
+import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import type { PeerSource, TargetSource } from './targets.ts';
 import { STAGES } from '../fleet/stages.ts';
 import { displayPath } from '../util/display-path.ts';
@@ -17,12 +16,9 @@ const CACHE_FORMAT = 1;
 /** The kind of cache entry verify writes. */
 const CACHE_KIND = 'fleet';
 
-/**
- * compose/docker-compose.full.yml of this repository: the same path as DEFAULT_FLEET_FILE in src/fleet/model.ts
- * (a test holds them equal), named here so that a cache hit does not load the parser to learn it.
- */
+/** The default fleet file: {@link DEFAULT_FLEET_FILE}. */
 export function defaultFleetFile(): string {
-  return path.join(projectRoot(), 'compose', 'docker-compose.full.yml');
+  return DEFAULT_FLEET_FILE;
 }
 
 /** One service as verify needs it. */

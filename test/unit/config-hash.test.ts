@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configHash, parseFleet, type Env, type FleetService } from '../../src/fleet/model.ts';
+import { configHash } from '../../src/fleet/config-hash.ts';
+import { parseFleet, type Env, type FleetService } from '../../src/fleet/model.ts';
 
 /** One service written in the given key order, so that tests can reorder the file without changing meaning. */
 function hashOf(text: string, env: Env = {}): string {

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FLEET_FILE, FleetFileError, loadFleet } from '../../src/fleet/model.ts';
+import { DEFAULT_FLEET_FILE } from '../../src/fleet/fleet-file.ts';
+import { FleetFileError, loadFleet } from '../../src/fleet/model.ts';
 import { EnvFileError, parseEnvFile } from '../../src/fleet/env-file.ts';
 import { defaultFleetFile, fleetCacheKey, fromEntry, loadVerifyFleet, toEntry } from '../../src/verify/fleet-source.ts';
 
