@@ -24,7 +24,7 @@ import pLimit from 'p-limit';
 import { httpRequest, HttpError } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
 
-const { fleet } = loadFleetImages();
+const { fleet } = await loadFleetImages();
 const engine = new DockerEngine();
 const driver = new DockerDriver(engine);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

@@ -152,7 +152,7 @@ class Session {
         return checkEngine(facts);
       }
       case 'compose-file':
-        this.#fleetFacts = gatherFleet(this.#options.file, this.#options.envFile, this.#env);
+        this.#fleetFacts = await gatherFleet(this.#options.file, this.#options.envFile, this.#env);
         return checkComposeFile(this.#fleetFacts);
       case 'cpu':
         return checkCpu(this.#resourceFacts());

@@ -66,9 +66,9 @@ export function engineIsLocal(engine: DockerEngine): boolean {
  * The fleet from the compose file, its variables resolved as launch resolves them (the env file, by default
  * airgap.env beside the compose file, under the environment), or the error saying why it is not one.
  */
-export function gatherFleet(file: string | undefined, envFile: string | undefined, env: Env): FleetFacts {
+export async function gatherFleet(file: string | undefined, envFile: string | undefined, env: Env): Promise<FleetFacts> {
   try {
-    const loaded = loadFleetImages({ env, ...(file === undefined ? {} : { file }), ...(envFile === undefined ? {} : { envFile }) });
+    const loaded = await loadFleetImages({ env, ...(file === undefined ? {} : { file }), ...(envFile === undefined ? {} : { envFile }) });
     return { fleet: loaded.fleet, ...(loaded.envFile === undefined ? {} : { envFile: displayPath(loaded.envFile) }) };
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));

@@ -117,7 +117,7 @@ export async function fleetContext(flags: {
 }): Promise<FleetContext> {
   // Loaded here: the parser behind it (yaml, zod) is ~0.1 s that verify, which shares these flags, does not need.
   const { loadFleetImages } = await import('../images/archive.ts');
-  const { fleet } = loadFleetImages({ file: flags.file, ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }) });
+  const { fleet } = await loadFleetImages({ file: flags.file, ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }) });
   const project = projectName(flags.project, fleet.project);
   const chosen = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, fleet, ...(flags.requireState ? { requireState: true } : {}) });
   return { fleet, project, ...chosen };

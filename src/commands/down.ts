@@ -22,7 +22,7 @@ export default class Down extends BaseCommand {
     let fromFile: string | undefined;
     if (flags.project === undefined) {
       try {
-        fromFile = loadFleetCached(flags.file, { env: process.env }).project;
+        fromFile = (await loadFleetCached(flags.file, { env: process.env })).project;
       } catch {
         fromFile = undefined;
       }

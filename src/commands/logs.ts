@@ -44,7 +44,7 @@ export default class Logs extends BaseCommand {
 
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
-    const fleet = loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
+    const fleet = await loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
     const project = projectName(flags.project, fleet.project);
     const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
     if (flags.timestamps && driver instanceof ProcessDriver) {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fleetCacheDirectory, fleetCacheKey, readCacheEntry, writeCacheEntry } from './cache.ts';
-import { loadFleet, type Env, type Fleet } from './model.ts';
+import type { Env, Fleet } from './model.ts';
 import { displayPath } from '../util/display-path.ts';
 
 const CACHE_KIND = 'model';
@@ -39,12 +39,14 @@ function isFleet(value: unknown): value is Omit<Fleet, 'file'> {
  * Reads a fleet file as {@link loadFleet} does, from the cache when nothing that shapes the result changed.
  * @throws FleetFileError when the file is missing, unreadable or invalid (always from the parser itself).
  */
-export function loadFleetCached(file: string, options: { env: Env; cacheDir?: string }): Fleet {
+export async function loadFleetCached(file: string, options: { env: Env; cacheDir?: string }): Promise<Fleet> {
+  // The parser (yaml and zod, ~0.1 s to load) is loaded only when the cache cannot answer.
+  const parse = async (): Promise<typeof import('./model.ts')['loadFleet']> => (await import('./model.ts')).loadFleet;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return loadFleet(file, { env: options.env }); // throws the parser's own message
+    return (await parse())(file, { env: options.env }); // throws the parser's own message
   }
   const shown = displayPath(file);
   const dir = fleetCacheDirectory(options.env, options.cacheDir);
@@ -58,7 +60,7 @@ export function loadFleetCached(file: string, options: { env: Env; cacheDir?: st
     const cached = readCacheEntry(dir, CACHE_KIND, key);
     if (isFleet(cached)) return { ...cached, file: shown };
   }
-  const fleet = loadFleet(file, { env: options.env });
+  const fleet = (await parse())(file, { env: options.env });
   if (key !== undefined) {
     const { file: _file, ...rest } = fleet;
     writeCacheEntry(dir, CACHE_KIND, key, rest);

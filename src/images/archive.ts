@@ -111,10 +111,10 @@ export interface FleetImagesOptions {
  * environment (the environment wins).
  * @throws FleetFileError when the compose file is missing or invalid; EnvFileError when `envFile` cannot be read.
  */
-export function loadFleetImages(options: FleetImagesOptions = {}): { fleet: Fleet; images: FleetImage[]; envFile: string | undefined } {
+export async function loadFleetImages(options: FleetImagesOptions = {}): Promise<{ fleet: Fleet; images: FleetImage[]; envFile: string | undefined }> {
   const file = options.file ?? DEFAULT_FLEET_FILE;
   const { env, envFile } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
-  const fleet = loadFleetCached(file, { env });
+  const fleet = await loadFleetCached(file, { env });
   return { fleet, images: fleetImages(fleet), envFile };
 }
 

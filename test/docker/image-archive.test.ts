@@ -55,8 +55,8 @@ describe('which images a fleet needs', () => {
     expect(parseEnvFile(text)).toEqual({ A: '1', B: 'two words', C: 'x # y', D: 'plain' });
   });
 
-  it("loadFleetImages resolves the repository fleet through compose/airgap.env: 100 images, the locally built postgres and redis", () => {
-    const { images, envFile } = loadFleetImages({ env: {} });
+  it("loadFleetImages resolves the repository fleet through compose/airgap.env: 100 images, the locally built postgres and redis", async () => {
+    const { images, envFile } = await loadFleetImages({ env: {} });
     expect(envFile).toBe(path.join(ROOT, 'compose', 'airgap.env'));
     expect(images).toHaveLength(100);
     expect(images).toContainEqual({ image: 'n3xus/postgres:15', services: ['postgres'] });
@@ -64,19 +64,13 @@ describe('which images a fleet needs', () => {
     expect(images).toContainEqual({ image: 'n3xus/audit-trail:3.0', services: ['audit-trail'] });
   });
 
-  it('the environment wins over the env file, as with compose', () => {
-    const { images } = loadFleetImages({ env: { N3XUS_POSTGRES_IMAGE: 'example/pg:1' } });
+  it('the environment wins over the env file, as with compose', async () => {
+    const { images } = await loadFleetImages({ env: { N3XUS_POSTGRES_IMAGE: 'example/pg:1' } });
     expect(images).toContainEqual({ image: 'example/pg:1', services: ['postgres'] });
   });
 
-  it('a missing --env-file is an EnvFileError (exit 22) naming it', () => {
-    const error = (() => {
-      try {
-        loadFleetImages({ envFile: '/nonexistent/site.env', env: {} });
-      } catch (e) {
-        return e;
-      }
-    })();
+  it('a missing --env-file is an EnvFileError (exit 22) naming it', async () => {
+    const error = await loadFleetImages({ envFile: '/nonexistent/site.env', env: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EnvFileError);
     expect((error as EnvFileError).code).toBe('INVALID_ARGUMENT');
     expect((error as Error).message).toBe('Env file /nonexistent/site.env does not exist');

@@ -14,9 +14,9 @@ const tmp = () => mkdtemp(path.join(os.tmpdir(), 'n3xus-model-cache-'));
 describe('the whole fleet model through the cache', () => {
   it('reads back exactly what the parser returns, and writes one entry', async () => {
     const cacheDir = await tmp();
-    const first = loadFleetCached(OUR_FILE, { env, cacheDir });
+    const first = await loadFleetCached(OUR_FILE, { env, cacheDir });
     expect(await readdir(cacheDir)).toEqual([expect.stringMatching(/^model-[0-9a-f]{64}\.json$/)]);
-    const second = loadFleetCached(OUR_FILE, { env, cacheDir });
+    const second = await loadFleetCached(OUR_FILE, { env, cacheDir });
     const parsed = loadFleet(OUR_FILE, { env });
     expect(second).toEqual(parsed);
     expect(first).toEqual(parsed);
@@ -25,22 +25,22 @@ describe('the whole fleet model through the cache', () => {
 
   it('serves a hit from the entry, and misses when a variable the file uses changes', async () => {
     const cacheDir = await tmp();
-    loadFleetCached(OUR_FILE, { env, cacheDir });
+    await loadFleetCached(OUR_FILE, { env, cacheDir });
     const [name] = await readdir(cacheDir);
     // Plant a recognisable fleet under the same key: a hit must return it.
     await writeFile(path.join(cacheDir, name!), JSON.stringify({ project: 'planted', services: [], networks: {}, volumes: {}, warnings: [] }));
-    expect(loadFleetCached(OUR_FILE, { env, cacheDir })).toMatchObject({ project: 'planted', file: OUR_FILE });
-    const changed = loadFleetCached(OUR_FILE, { env: { N3XUS_HANDSHAKE: '55-45-17', N3XUS_POSTGRES_PASSWORD: 'other' }, cacheDir });
+    expect(await loadFleetCached(OUR_FILE, { env, cacheDir })).toMatchObject({ project: 'planted', file: OUR_FILE });
+    const changed = await loadFleetCached(OUR_FILE, { env: { N3XUS_HANDSHAKE: '55-45-17', N3XUS_POSTGRES_PASSWORD: 'other' }, cacheDir });
     expect(changed.services).toHaveLength(100);
     expect(changed.services.find((s) => s.name === 'feature-flags')?.environment.DATABASE_URL).toContain(':other@');
   });
 
   it('ignores an entry that is not a fleet', async () => {
     const cacheDir = await tmp();
-    loadFleetCached(OUR_FILE, { env, cacheDir });
+    await loadFleetCached(OUR_FILE, { env, cacheDir });
     const [name] = await readdir(cacheDir);
     await writeFile(path.join(cacheDir, name!), '{"services":"no"}');
-    expect(loadFleetCached(OUR_FILE, { env, cacheDir }).services).toHaveLength(100);
+    expect((await loadFleetCached(OUR_FILE, { env, cacheDir })).services).toHaveLength(100);
   });
 
   it('keys on the variables the file uses only', () => {
@@ -52,9 +52,9 @@ describe('the whole fleet model through the cache', () => {
 
   it('reports a missing file as the parser does, and a cache it cannot write is no error', async () => {
     const cacheDir = await tmp();
-    expect(() => loadFleetCached('compose/nope.yml', { env, cacheDir })).toThrow(FleetFileError);
+    await expect(loadFleetCached('compose/nope.yml', { env, cacheDir })).rejects.toThrow(FleetFileError);
     const blocked = path.join(await tmp(), 'a-file');
     await writeFile(blocked, '');
-    expect(loadFleetCached(OUR_FILE, { env, cacheDir: path.join(blocked, 'under-a-file') }).services).toHaveLength(100);
+    expect((await loadFleetCached(OUR_FILE, { env, cacheDir: path.join(blocked, 'under-a-file') })).services).toHaveLength(100);
   });
 });

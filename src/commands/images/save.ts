@@ -20,7 +20,7 @@ export default class ImagesSave extends BaseCommand {
 
   async run(): Promise<SaveArchiveResult> {
     const { flags } = await this.parse(ImagesSave);
-    const { images, envFile } = loadFleetImages({ file: flags.file, envFile: flags['env-file'] });
+    const { images, envFile } = await loadFleetImages({ file: flags.file, envFile: flags['env-file'] });
     this.log(`Saving ${images.length} images to ${flags.output}${envFile === undefined ? '' : ` (variables from ${envFile})`}…`);
     // Ctrl-C must not kill the process mid-write: aborting lets the save remove its temporary file first.
     const result = await this.interruptible((signal) => saveImageArchive(new DockerEngine(), { images, outputPath: flags.output, signal }));
