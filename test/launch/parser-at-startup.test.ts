@@ -1,7 +1,8 @@
 /**
- * verify reads the fleet through its own cache, so that a verification of a fleet file it has seen before never
- * loads the fleet parser (yaml and zod, ~0.1 s of its start-up). A module that imports the parser eagerly undoes
- * that silently (it happened once, through the shared flags module): this test watches what the built CLI loads.
+ * Commands read the fleet through a cache, so that a fleet file seen before never loads the fleet parser (yaml and
+ * zod, ~0.1 s of a command's start-up). A module that imports the parser eagerly undoes that silently (it happened
+ * once, through the shared flags module): this test watches what the built CLI loads, for verify (its own cache)
+ * and status (the one launch, down and logs share).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,20 +18,20 @@ if (!BUILT) console.warn('[skipped] verify start-up test: dist/ has no verify co
 
 let dir = '';
 
-/** Runs verify with a resolve hook that writes every package it loads to a file; returns those packages. */
-function verifyLoads(): Promise<string[]> {
+/** Runs a command with a resolve hook that writes yaml and zod to a file when loaded; returns what it wrote. */
+function parserLoads(command: string[]): Promise<string[]> {
   const seen = path.join(dir, `seen-${Date.now()}.txt`);
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', path.join(dir, 'hook.mjs'), path.join(ROOT, 'bin/run.js'), 'verify', '--host', '127.0.0.1', '--driver', 'process', '--state-dir', dir, '--timeout', '200'],
-      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, N3XUS_CACHE_DIR: path.join(dir, 'cache'), SEEN_FILE: seen }, timeout: 60_000 },
+      ['--import', path.join(dir, 'hook.mjs'), path.join(ROOT, 'bin/run.js'), ...command, '--driver', 'process', '--state-dir', dir],
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, N3XUS_CACHE_DIR: path.join(dir, 'cache', command[0]!), SEEN_FILE: seen }, timeout: 60_000 },
       () => resolve(existsSync(seen) ? [...new Set(readFileSync(seen, 'utf8').split('\n').filter((l) => l !== ''))].sort() : []),
     );
   });
 }
 
-describe.skipIf(!BUILT)('verify start-up', () => {
+describe.skipIf(!BUILT)('start-up of a command', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-verify-startup-'));
     writeFileSync(
@@ -49,8 +50,11 @@ describe.skipIf(!BUILT)('verify start-up', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads the parser the first time it reads the fleet file, and not once the file is cached', async () => {
-    expect(await verifyLoads()).toEqual(['yaml', 'zod']);
-    expect(await verifyLoads()).toEqual([]);
+  it.each([
+    ['verify', ['verify', '--host', '127.0.0.1', '--timeout', '200']],
+    ['status', ['status']],
+  ])('%s loads the parser the first time it reads the fleet file, and not once the file is cached', async (_name, command) => {
+    expect(await parserLoads(command)).toEqual(['yaml', 'zod']);
+    expect(await parserLoads(command)).toEqual([]);
   }, 120_000);
 });
