@@ -106,18 +106,16 @@ export type LaunchEvent =
 class InstanceWatch {
   readonly #driver: FleetDriver;
   readonly #project: string;
-  /** When the list held now was issued, and its sequence number (lists are numbered as they are issued). */
-  #at = 0;
-  #seq = 0;
-  #issued = 0;
+  /** The latest list, its sequence number (lists are numbered as they are issued) and when it was issued. */
   #byService = new Map<string, Instance>();
-  #inflight: { seq: number; done: Promise<void> } | undefined;
+  #seq = 0;
+  #at = 0;
+  #issued = 0;
+  #inflight: Promise<void> | undefined;
 
-  constructor(driver: FleetDriver, project: string, initial: readonly Instance[]) {
+  constructor(driver: FleetDriver, project: string) {
     this.#driver = driver;
     this.#project = project;
-    this.#byService = instancesByService(initial);
-    this.#at = Date.now();
   }
 
   /** A mark to pass to {@link get}: the lists issued so far are older than it. */
@@ -125,31 +123,29 @@ class InstanceWatch {
     return this.#issued;
   }
 
-  /** The instance of `service`, from a list issued no longer than `maxAgeMs` ago and after `after` was marked. */
-  async get(service: string, maxAgeMs: number, after = 0): Promise<Instance | undefined> {
+  /** The instance of `service`, from a list issued after `after` was marked and no longer than `maxAgeMs` ago. */
+  async get(service: string, after: number, maxAgeMs: number): Promise<Instance | undefined> {
     for (;;) {
       if (this.#seq > after && Date.now() - this.#at <= maxAgeMs) return this.#byService.get(service);
-      // A list in flight serves when it was issued after the mark; otherwise wait for it and issue a new one.
+      // One list at a time: a list in flight serves when it was issued after the mark; otherwise wait for it, then
+      // issue a new one.
       if (this.#inflight !== undefined) {
-        await this.#inflight.done;
+        await this.#inflight;
         if (this.#seq > after) return this.#byService.get(service);
         continue;
       }
       const seq = ++this.#issued;
       const at = Date.now();
-      const done = this.#driver
+      this.#inflight = this.#driver
         .observe(this.#project)
         .then((list) => {
-          if (seq > this.#seq) {
-            this.#byService = instancesByService(list);
-            this.#seq = seq;
-            this.#at = at;
-          }
+          this.#byService = instancesByService(list);
+          this.#seq = seq;
+          this.#at = at;
         })
         .finally(() => {
-          if (this.#inflight?.seq === seq) this.#inflight = undefined;
+          this.#inflight = undefined;
         });
-      this.#inflight = { seq, done };
     }
   }
 }
@@ -278,7 +274,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   }
 
   const observedByService = instancesByService(observed);
-  const watch = new InstanceWatch(driver, project, observed);
+  const watch = new InstanceWatch(driver, project);
   // What the fleet does without (a degraded Redis): services are healthy when only that is missing from /ready.
   const without = degradedKinds(observed, (service) => wantByName.get(service)?.probe);
   const degradedSeen = new Map<string, string>();
@@ -387,7 +383,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     const startedMark = watch.mark();
     const deadline = Date.now() + healthTimeoutMs;
     for (;;) {
-      const instance = await watch.get(name, 1_000, startedMark);
+      const instance = await watch.get(name, startedMark, 1_000);
       if (instance === undefined) return fail(want, 'exited', 'its container disappeared (removed by someone else?)', undefined);
       if (instance.degraded !== undefined) {
         degradedSeen.set(name, instance.degraded);

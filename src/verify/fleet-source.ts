@@ -16,11 +16,6 @@ const CACHE_FORMAT = 1;
 /** The kind of cache entry verify writes. */
 const CACHE_KIND = 'fleet';
 
-/** The default fleet file: {@link DEFAULT_FLEET_FILE}. */
-export function defaultFleetFile(): string {
-  return DEFAULT_FLEET_FILE;
-}
-
 /** One service as verify needs it. */
 export type VerifyFleetService = TargetSource & PeerSource;
 
@@ -86,12 +81,12 @@ export function toEntry(fleet: Omit<VerifyFleet, 'file'>): unknown {
 }
 
 /**
- * Reads the fleet file (default {@link defaultFleetFile}) for verify, from the cache when the file and its
+ * Reads the fleet file (default {@link DEFAULT_FLEET_FILE}) for verify, from the cache when the file and its
  * variables are unchanged. Variables come from the environment, then the env file, as for launch.
  * @throws FleetFileError, from the fleet parser, for a missing or invalid file; EnvFileError for an
  * env file that cannot be read.
  */
-export async function loadVerifyFleet(file: string = defaultFleetFile(), options: FleetSourceOptions = {}): Promise<VerifyFleet> {
+export async function loadVerifyFleet(file: string = DEFAULT_FLEET_FILE, options: FleetSourceOptions = {}): Promise<VerifyFleet> {
   const { env } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
   const text = await readFile(file, 'utf8').catch(() => undefined);
   const cacheDir = fleetCacheDirectory(env, options.cacheDir);

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLEET_FILE } from '../../src/fleet/fleet-file.ts';
+import { displayPath } from '../../src/util/display-path.ts';
 import { FleetFileError, loadFleet } from '../../src/fleet/model.ts';
 import { EnvFileError, parseEnvFile } from '../../src/fleet/env-file.ts';
-import { defaultFleetFile, fleetCacheKey, fromEntry, loadVerifyFleet, toEntry } from '../../src/verify/fleet-source.ts';
+import { fleetCacheKey, fromEntry, loadVerifyFleet, toEntry } from '../../src/verify/fleet-source.ts';
 
 const OUR_FILE = 'compose/docker-compose.full.yml';
 const env = {};
@@ -16,8 +17,8 @@ const essentials = (services: Array<{ name: string; stage: string; group: string
   services.map((s) => ({ name: s.name, stage: s.stage, group: s.group, category: s.category, port: s.port, hostPort: s.hostPort, peers: s.environment.N3XUS_PEERS }));
 
 describe('the fleet as verify reads it', () => {
-  it('defaults to the same file as the fleet model', () => {
-    expect(defaultFleetFile()).toBe(DEFAULT_FLEET_FILE);
+  it('defaults to the same file as the fleet model', async () => {
+    expect((await loadVerifyFleet(undefined, { cacheDir: await tmp() })).file).toBe(displayPath(DEFAULT_FLEET_FILE));
   });
 
   it('reads the same services from the parser and from the cache', async () => {
