@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { driverFlags, fleetFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetFlags, projectName } from '../cli/fleet-flags.ts';
+import { selectDriver } from '../cli/select-driver.ts';
 import { down, type DownResult } from '../launch/down.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
 

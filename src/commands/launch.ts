@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { driverFlags, fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetFlags } from '../cli/fleet-flags.ts';
+import { fleetContext } from '../cli/select-driver.ts';
 import { plainView, renderLaunchSummary, treeView, type LaunchView } from '../cli/launch-view.ts';
 import { stageIndex } from '../fleet/stages.ts';
 import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.ts';

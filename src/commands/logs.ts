@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { driverFlags, projectName, selectDriver } from '../cli/fleet-flags.ts';
+import { driverFlags, projectName } from '../cli/fleet-flags.ts';
+import { selectDriver } from '../cli/select-driver.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
 import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import { DockerEngine } from '../docker/engine.ts';

@@ -1,5 +1,6 @@
 import { BaseCommand } from '../cli/base-command.ts';
-import { driverFlags, fleetContext, fleetFlags } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetFlags } from '../cli/fleet-flags.ts';
+import { fleetContext } from '../cli/select-driver.ts';
 import { fleetStatus, renderStatus, type FleetStatus } from '../launch/status.ts';
 
 export default class Status extends BaseCommand {

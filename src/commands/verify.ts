@@ -4,6 +4,7 @@ import { driverFlags } from '../cli/fleet-flags.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import type { InstanceSource } from '../verify/containers.ts';
 import type { VerifyReport } from '../verify/types.ts';
+import type { VerifyOptions } from '../verify/verify.ts';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Verify a running fleet: health, the N3XUS LAW, readiness, containers, inter-service flows.';
@@ -88,16 +89,21 @@ export default class Verify extends BaseCommand {
   }
 
   /**
-   * Where the container checks read the fleet's instances: the process driver's state when `--driver` (or `auto`,
-   * finding no Docker engine or finding this project in the state directory) chooses processes; undefined for Docker.
+   * Where the container checks read the fleet's instances: the process driver's state when `--driver process` (or
+   * `auto`, finding this project in the state directory or no Docker engine) chooses processes; undefined for
+   * Docker. `--driver process` without a state fails here, before any probe. What `auto` asks (the state, then the
+   * engine) is handed to verify as a lookup, which it runs once its probes are out.
    */
-  private async instanceSource(flags: { driver: 'auto' | 'docker' | 'process'; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<InstanceSource | undefined> {
+  private async instanceSource(flags: { driver: 'auto' | 'docker' | 'process'; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<VerifyOptions['instances']> {
     if (flags.driver === 'docker') return undefined;
-    const [{ selectDriver }, { loadVerifyFleet }] = await Promise.all([import('../cli/fleet-flags.ts'), import('../verify/fleet-source.ts')]);
-    const fleet = await loadVerifyFleet(flags.file, flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] });
-    const name = project ?? fleet.project ?? DEFAULT_PROJECT;
-    const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project: name, requireState: flags.driver === 'process' });
-    if (driver.kind !== 'process') return undefined;
-    return { kind: 'process', where: `the process driver's state (${flags['state-dir']})`, list: (p) => driver.observe(p) };
+    const lookup = async (): Promise<InstanceSource | undefined> => {
+      const [{ selectDriver }, { loadVerifyFleet }] = await Promise.all([import('../cli/select-driver.ts'), import('../verify/fleet-source.ts')]);
+      const fleet = await loadVerifyFleet(flags.file, flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] });
+      const name = project ?? fleet.project ?? DEFAULT_PROJECT;
+      const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project: name, requireState: flags.driver === 'process' });
+      if (driver.kind !== 'process') return undefined;
+      return { kind: 'process', where: `the process driver's state (${flags['state-dir']})`, list: (p) => driver.observe(p) };
+    };
+    return flags.driver === 'process' ? lookup() : lookup;
   }
 }

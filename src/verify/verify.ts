@@ -48,8 +48,11 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Container checks: `auto` (default), `on` (required), `off`. */
   docker?: DockerMode;
-  /** Where the instances are listed when not on a Docker engine (the process driver's state); default Docker. */
-  instances?: InstanceSource;
+  /**
+   * Where the instances are listed when not on a Docker engine (the process driver's state); default Docker. A
+   * function is called once the probes are out, so that finding out (a ping to the engine) costs no time before them.
+   */
+  instances?: InstanceSource | (() => Promise<InstanceSource | undefined>);
   /** The `n3xus.project` label value; default the fleet file's project name, else `n3xus`. */
   project?: string;
   /** Measure latency percentiles with a short burst per service. */
@@ -137,7 +140,7 @@ function interServiceChecks(
   fleet: readonly VerifyFleetService[],
   own: ReadonlyMap<string, Promise<CheckResult[]>>,
   deliveryWaitMs: number,
-  local: boolean,
+  local: Promise<boolean>,
 ): Map<string, Promise<CheckResult>> {
   const checks = new Map<string, Promise<CheckResult>>();
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -168,14 +171,14 @@ function interServiceChecks(
   }
 
   const [bus, dispatcher, audit] = ['event-bus', 'webhook-dispatcher', 'audit-trail'].map((name) => byName.get(name));
-  // Processes have no service DNS names: they reach each other where the fleet publishes them, as verify does.
-  const auditUrl = local ? audit?.url : internalUrl(fleet, 'audit-trail');
-  if (bus && dispatcher && audit && auditUrl) {
+  if (bus && dispatcher && audit) {
     checks.set(
       dispatcher.name,
       (async () => {
         const silent = await firstSilent([bus.name, dispatcher.name, audit.name]);
         if (silent !== undefined) return notRun('event-delivery', `${silent} did not answer GET /health`);
+        // Processes have no service DNS names: they reach each other where the fleet publishes them, as verify does.
+        const auditUrl = (await local) ? audit.url : (internalUrl(fleet, 'audit-trail') ?? audit.url);
         return checkEventDelivery(ask, { bus, dispatcher, audit, auditUrlForDispatcher: auditUrl }, LAWFUL, deliveryWaitMs);
       })().catch((error: unknown) => checkError('event-delivery', error)),
     );
@@ -214,7 +217,14 @@ interface Collected {
 }
 
 /** Runs the HTTP and TCP checks: each target's own, then (full) the inter-service flows and (bench) the burst. */
-async function collect(ask: Ask, targets: readonly VerifyTarget[], fleet: readonly VerifyFleetService[], options: VerifyOptions, timeoutMs: number): Promise<Collected> {
+async function collect(
+  ask: Ask,
+  targets: readonly VerifyTarget[],
+  fleet: readonly VerifyFleetService[],
+  options: VerifyOptions,
+  timeoutMs: number,
+  instances: Promise<InstanceSource | undefined>,
+): Promise<Collected> {
   const progress = options.onProgress ?? (() => {});
   const readinessLimit = pLimit(READINESS_CONCURRENCY);
   const askReady: Ask = (url, init) => readinessLimit(() => ask(url, init));
@@ -230,7 +240,10 @@ async function collect(ask: Ask, targets: readonly VerifyTarget[], fleet: readon
       }),
     );
   }
-  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, options.instances?.kind === 'process') : new Map<string, Promise<CheckResult>>();
+  const flows =
+    options.mode === 'full'
+      ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, instances.then((source) => source?.kind === 'process'))
+      : new Map<string, Promise<CheckResult>>();
   if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
 
   const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };
@@ -266,12 +279,19 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   await checkHostResolves(host);
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
-  // The engine is asked once, while the services are being probed.
-  const containers: Promise<ContainerState> = observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, options.instances);
+  const pool = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
+  // Where the instances are listed is found out, and the engine (or the process driver's state) asked, once the
+  // first answer is back: by then the probes are written and the services are at work on the other cores, while
+  // the CLI loads Docker's client (~0.1 s of its CPU) and pings the engine.
+  let answered!: () => void;
+  const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+  const ask: Ask = (url, init) => pool.ask(url, init).finally(answered);
+  const lookup = options.instances;
+  const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup() : lookup));
+  const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances).finally(pool.close);
+  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
-
-  const { ask, close } = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
-  const collected = await collect(ask, targets, fleet.services, options, timeoutMs).finally(close);
+  const collected = await collecting;
   options.onProgress?.({ type: 'step', step: 'containers' });
   const state = await containers;
 

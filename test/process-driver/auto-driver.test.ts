@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { selectDriver } from '../../src/cli/fleet-flags.ts';
+import { selectDriver } from '../../src/cli/select-driver.ts';
 import { DockerEngine } from '../../src/docker/engine.ts';
 import { writeState } from '../../src/launch/process-state.ts';
 import { describeDocker } from '../support/docker.ts';

@@ -1,0 +1,57 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { verifyFleet } from '../../src/verify/verify.ts';
+import type { ContainerInfo } from '../../src/docker/inspect.ts';
+import { startHttpServer, writeFleetFile } from './support.ts';
+
+// verify --driver auto hands the instance source over as a lookup (reading the process driver's state, then
+// pinging the engine): it must run once the first answer is back, so that the probes never wait for it, and what
+// it finds must still decide the container checks.
+let server: Awaited<ReturnType<typeof startHttpServer>>;
+let firstAnswerAt: number | undefined;
+let fleetFile: string;
+
+beforeAll(async () => {
+  server = await startHttpServer((_req, res) => {
+    res.on('finish', () => (firstAnswerAt ??= performance.now()));
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  });
+  fleetFile = await writeFleetFile([{ name: 'analytics-core', stage: 'extended', group: 'extended', category: 'analytics', port: server.port }], 'lookup-test');
+});
+afterAll(() => server.close());
+
+it('runs the instance lookup after the first answer, and judges the instances it returns', async () => {
+  let lookedUpAt: number | undefined;
+  const listed: string[] = [];
+  const instance: ContainerInfo = {
+    id: 'p-1',
+    name: 'lookup-test-analytics-core',
+    image: 'n3xus/analytics-core:3.0',
+    imageId: 'sha256:0',
+    labels: { 'n3xus.project': 'lookup-test', 'n3xus.service': 'analytics-core' },
+    status: 'exited',
+    running: false,
+    exitCode: 3,
+    health: undefined,
+    lastHealthOutput: undefined,
+    ports: {},
+  };
+  const report = await verifyFleet({
+    fleetFile,
+    mode: 'full',
+    cacheDir: await mkdtemp(path.join(os.tmpdir(), 'n3xus-lookup-cache-')),
+    instances: async () => {
+      lookedUpAt = performance.now();
+      return { kind: 'process', where: 'the test state', list: async (project) => (listed.push(project), [instance]) };
+    },
+  });
+  expect(firstAnswerAt).toBeDefined();
+  expect(lookedUpAt).toBeDefined();
+  expect(lookedUpAt!).toBeGreaterThanOrEqual(firstAnswerAt!);
+  expect(listed).toEqual(['lookup-test']);
+  expect(report.docker).toMatchObject({ used: true, driver: 'process' });
+  const container = report.services.find((s) => s.name === 'analytics-core')!.checks.find((c) => c.name === 'container');
+  expect(container).toMatchObject({ status: 'fail' });
+});
