@@ -3,6 +3,15 @@
  * would do), on this machine, one run each:
  *   node --import tsx bench/verify.ts            # against the launched fleet (n3xus launch), 127.0.0.1
  *   node --import tsx bench/verify.ts --stub     # against 98 stub HTTP servers in a child process (not the fleet)
+ *   node --import tsx bench/verify.ts --runs 7   # then the floors below and verify again, interleaved, 7 rounds
+ * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
+ * when nothing else is done, each a process of its own, process start included:
+ *   - curl --parallel: the 490 requests from one curl process (C, no runtime to start), 64 at a time;
+ *   - the HTTP client alone: a node process making them through the CLI's own client (undici, as verify does: one
+ *     connection per service, its requests pipelined), reading every answer, judging none;
+ *   - raw sockets: a node process writing each service's five requests in one packet on one connection and
+ *     counting status lines until five are back: no HTTP client at all, the least any client can do;
+ *   - node start: `node -e 0`.
  * Needs the built CLI (npm run build). verify is timed as a spawned `node bin/run.js verify --full --json`, process
  * start included; the curl loop is one bash script running one curl per request, as a shell script would. Both make
  * per service: GET /health, GET /metrics without, with a wrong and with the right handshake, GET /ready; plus the
@@ -103,6 +112,103 @@ function curlScript(fleet: Awaited<ReturnType<typeof loadVerifyFleet>>, host: st
   return { script: lines.join('\n'), requests };
 }
 
+/** Each service's five requests of verify's own checks: path and handshake header (none, wrong, right). */
+const OWN_CHECKS: Array<[string, string | undefined]> = [['/health', undefined], ['/metrics', undefined], ['/metrics', '00-00-00'], ['/metrics', N3XUS_LAW], ['/ready', undefined]];
+
+/** curl's config for the 490 requests, one transfer each. */
+function curlParallelConfig(urls: string[]): string {
+  return urls
+    .flatMap((url) => OWN_CHECKS.map(([p, h]) => [`url = "${url}${p}"`, ...(h ? [`header = "${HANDSHAKE_HEADER}: ${h}"`] : []), 'output = /dev/null'].join('\n')))
+    .join('\nnext\n');
+}
+
+/** A node script (ES module) making the 490 requests through the CLI's own HTTP client; prints how many answered. */
+function clientFloorScript(urls: string[]): string {
+  return `
+import { createHttpAgent, httpRequest } from ${JSON.stringify(path.join(root, 'dist/src/http/client.js'))};
+const urls = ${JSON.stringify(urls)};
+const checks = ${JSON.stringify(OWN_CHECKS)};
+const agent = createHttpAgent({ connectionsPerOrigin: 1, pipelining: 5 });
+let answered = 0;
+await Promise.all(urls.flatMap((url) => checks.map(async ([p, h]) => {
+  const res = await httpRequest(url + p, { agent, timeoutMs: 2000, ...(h ? { headers: { ${JSON.stringify(HANDSHAKE_HEADER)}: h } } : {}) }).catch(() => undefined);
+  if (res) answered++;
+})));
+await agent.close();
+console.log(answered);`;
+}
+
+/** A node script writing each service's five requests in one write on one socket, counting status lines. */
+function rawFloorScript(urls: string[]): string {
+  return `
+import net from 'node:net';
+const urls = ${JSON.stringify(urls)};
+const checks = ${JSON.stringify(OWN_CHECKS)};
+let answered = 0;
+await Promise.all(urls.map((url) => new Promise((resolve) => {
+  const u = new URL(url);
+  const requests = checks.map(([p, h]) => 'GET ' + p + ' HTTP/1.1\\r\\nHost: ' + u.host + '\\r\\n' + (h ? ${JSON.stringify(HANDSHAKE_HEADER)} + ': ' + h + '\\r\\n' : '') + '\\r\\n').join('');
+  const socket = net.connect(Number(u.port), u.hostname, () => socket.write(requests));
+  let seen = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d) => {
+    seen += d;
+    const n = (seen.match(/HTTP\\/1\\.1 \\d{3} /g) ?? []).length;
+    if (n >= checks.length) { answered += n; socket.destroy(); resolve(); }
+  });
+  socket.on('error', resolve);
+  socket.on('close', resolve);
+})));
+console.log(answered);`;
+}
+
+/** Runs a command and times it, process start included. */
+function timed(command: string, args: string[], input?: string): { ms: number; stdout: string; status: number | null } {
+  const started = performance.now();
+  const run = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(input === undefined ? {} : { input }) });
+  return { ms: performance.now() - started, stdout: run.stdout, status: run.status };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** verify --full and the floors, interleaved, `rounds` times; medians and ranges. */
+function floors(rounds: number, urls: string[], verifyArgs: string[]): void {
+  const configDir = os.tmpdir();
+  const curlConfig = path.join(configDir, `n3xus-bench-verify-${process.pid}.curl`);
+  spawnSync('sh', ['-c', `cat > ${quote(curlConfig)}`], { input: curlParallelConfig(urls) });
+  const runs: Record<string, number[]> = { verify: [], curl: [], client: [], raw: [], node: [] };
+  const answered: Record<string, number[]> = { client: [], raw: [] };
+  for (let round = 0; round < rounds; round++) {
+    const verify = timed(process.execPath, verifyArgs);
+    if (verify.status !== 0) throw new Error(`verify --full failed in round ${round + 1} (exit ${verify.status})`);
+    runs.verify!.push(verify.ms);
+    runs.curl!.push(timed('curl', ['-s', '--parallel', '--parallel-max', '64', '-K', curlConfig]).ms);
+    const client = timed(process.execPath, ['--input-type=module', '-'], clientFloorScript(urls));
+    runs.client!.push(client.ms);
+    answered.client!.push(Number(client.stdout.trim()));
+    const raw = timed(process.execPath, ['--input-type=module', '-'], rawFloorScript(urls));
+    runs.raw!.push(raw.ms);
+    answered.raw!.push(Number(raw.stdout.trim()));
+    runs.node!.push(timed(process.execPath, ['-e', '0']).ms);
+  }
+  spawnSync('rm', ['-f', curlConfig]);
+  const line = (what: string, xs: number[], note = '') =>
+    console.log(`  ${what.padEnd(58)} median ${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})${note}`);
+  const requests = urls.length * OWN_CHECKS.length;
+  console.log(`\n${rounds} rounds, interleaved, process start included (${requests} requests: the services' own checks):`);
+  line('n3xus verify --full (all checks, judged, containers, flows)', runs.verify!);
+  line(`floor: curl --parallel, ${requests} requests`, runs.curl!);
+  line(`floor: the CLI's HTTP client alone, ${requests} requests`, runs.client!, `; answers ${Math.min(...answered.client!)}/${requests}`);
+  line(`floor: raw sockets, one write per service`, runs.raw!, `; answers ${Math.min(...answered.raw!)}/${requests}`);
+  line('floor: node -e 0', runs.node!);
+  const v = median(runs.verify!);
+  console.log(`  verify / curl --parallel = ${(v / median(runs.curl!)).toFixed(2)}x; verify / HTTP client alone = ${(v / median(runs.client!)).toFixed(2)}x; verify / raw = ${(v / median(runs.raw!)).toFixed(2)}x`);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve-stub')) return serveStubs();
   if (!existsSync(path.join(root, 'dist/src/commands/verify.js'))) throw new Error('The CLI is not built: run npm run build first.');
@@ -136,6 +242,14 @@ async function main(): Promise<void> {
     console.log(`  its own measure, without process start: ${((report.durationMs ?? 0) / 1000).toFixed(2)} s`);
     console.log(`sequential curl loop (${requests} requests, one curl each): ${(curlMs / 1000).toFixed(2)} s, ${ok} answered as expected, ${failed} not`);
     console.log(`ratio: verify is ${(curlMs / verifyMs).toFixed(1)}x faster`);
+
+    const runsAt = process.argv.indexOf('--runs');
+    if (runsAt > 0) {
+      const rounds = Number(process.argv[runsAt + 1]);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--runs takes a whole number from 1 to 50; got ${process.argv[runsAt + 1]}`);
+      const urls = targets.filter((t) => t.kind === 'service').map((t) => t.url);
+      floors(rounds, urls, args.filter((a) => a !== '--json'));
+    }
   } finally {
     stub?.stop();
   }
