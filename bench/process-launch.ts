@@ -12,11 +12,11 @@
  * 5. `n3xus down --volumes`, timed too.
  * Starts from an empty state directory of its own and removes it after. Needs `npm run build` first.
  *
- * Measured here (2 shared cores, 24 GB, a Docker fleet of 100 idle containers alongside, free ports): launch to
- * all 100 healthy 61 s (74 s on a busier run), verify --full at 100 % in 7.3 s, no-op relaunch 6.8 s, down 22.6 s;
- * RSS 7.7 GiB and PSS 3.1 GiB over 200 processes (98 node services at 77 MiB RSS each on average, their sh
- * wrappers, PostgreSQL with its backends, Redis). RSS counts the node binary's shared pages in every service; PSS
- * is the memory the fleet really takes.
+ * Measured here (2 shared cores, 24 GB, nothing else running, --default-ports, 2026-11-27): launch to all 100
+ * healthy 41.7 s, verify --full at 100 % in 2.4 s, no-op relaunch 1.0 s, down 20.5 s; RSS 7721 MiB and PSS 3190 MiB
+ * over 200 processes (98 node services at 76.6 MiB RSS each on average, their sh wrappers, PostgreSQL with its
+ * backends, Redis). RSS counts the node binary's shared pages in every service; PSS is the memory the fleet really
+ * takes.
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
