@@ -452,6 +452,7 @@ class DockerContainerClient implements ContainerClient {
           RestartPolicy: spec.restartPolicy && { Name: spec.restartPolicy.name, MaximumRetryCount: spec.restartPolicy.maximumRetryCount ?? 0 },
           Memory: spec.memoryBytes,
           ShmSize: spec.shmSizeBytes,
+          LogConfig: spec.logConfig && { Type: spec.logConfig.type, Config: { ...spec.logConfig.config } },
           ReadonlyRootfs: spec.readOnlyRootfs,
           Tmpfs: spec.tmpfs,
           CapAdd: spec.capAdd ? [...spec.capAdd] : undefined,

@@ -24,6 +24,7 @@ export interface ContainerInspectInput {
     Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] | null } | null;
   };
   NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
+  HostConfig?: { LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null } | null;
 }
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
@@ -59,6 +60,8 @@ export interface ContainerInfo {
   error?: string;
   /** Output of the last few health checks, oldest first (inspect only). */
   healthLog?: string[];
+  /** The log driver and its options (inspect only). */
+  logConfig?: { type: string; config: Record<string, string> };
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -85,6 +88,7 @@ export function summarizeContainer(inspect: ContainerInspectInput): ContainerInf
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
     lastHealthOutput: log.at(-1)?.Output,
     ports: publishedPorts(inspect.NetworkSettings?.Ports ?? {}),
+    ...(inspect.HostConfig?.LogConfig ? { logConfig: { type: inspect.HostConfig.LogConfig.Type ?? '', config: { ...(inspect.HostConfig.LogConfig.Config ?? {}) } } } : {}),
   };
 }
 

@@ -179,6 +179,8 @@ export interface ContainerSpec {
   restartPolicy?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount?: number };
   memoryBytes?: number;
   shmSizeBytes?: number;
+  /** The log driver (`''`: the engine's default) and its options, such as json-file's `max-size` and `max-file`. */
+  logConfig?: { type: string; config: Readonly<Record<string, string>> };
   readOnlyRootfs?: boolean;
   /** Paths mounted as tmpfs, each with its options (`''` for the defaults). */
   tmpfs?: Record<string, string>;

@@ -14,7 +14,7 @@ import { displayPath } from '../util/display-path.ts';
 
 const CACHE_KIND = 'model';
 /** The modules whose code decides what parseFleet returns, next to this one. */
-const PARSER_MODULES = ['model', 'compose', 'stages'];
+const PARSER_MODULES = ['model', 'compose', 'stages', 'sizes'];
 
 let parserFingerprint: string | undefined;
 /** The sha256 of the parser's own code, as it is on disk (compiled or not). */

@@ -40,8 +40,16 @@ function healthcheck(test: string[], timing = HEALTHCHECK): Record<string, unkno
   };
 }
 
-/** Hardening shared by every container: no privilege escalation, no capabilities beyond what is listed. */
-const hardened = { security_opt: ['no-new-privileges:true'], restart: 'unless-stopped', networks: [NETWORK] };
+/**
+ * Shared by every container: no privilege escalation, no capabilities beyond what is listed, and logs that do not
+ * fill the disk (json-file, 3 files of 10 MiB at most per container; the process driver rotates by the same rule).
+ */
+const hardened = {
+  security_opt: ['no-new-privileges:true'],
+  restart: 'unless-stopped',
+  networks: [NETWORK],
+  logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+};
 
 function infraService(entry: CatalogEntry): Record<string, unknown> {
   if (entry.name === 'postgres') {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseBytes } from './sizes.ts';
 import { DEFAULT_FLEET_FILE } from './fleet-file.ts';
 import { LABELS } from './compose.ts';
 import type { CatalogEntry } from './catalog.ts';
@@ -101,6 +102,8 @@ export interface FleetService extends Omit<CatalogEntry, 'description'> {
   memLimitBytes?: number;
   /** `shm_size` in bytes. */
   shmSizeBytes?: number;
+  /** `logging`: the engine's log driver and its options (`max-size`, `max-file` for json-file); absent, the engine's. */
+  logging?: FleetLogging;
   tmpfs: string[];
   volumes: FleetMount[];
   ports: FleetPort[];
@@ -110,6 +113,12 @@ export interface FleetService extends Omit<CatalogEntry, 'description'> {
   networks: string[];
   /** All labels, the n3xus ones included. */
   labels: Record<string, string>;
+}
+
+/** A service's `logging`: the log driver (absent: the engine's default) and its options, as compose passes them. */
+export interface FleetLogging {
+  driver?: string;
+  options: Record<string, string>;
 }
 
 export interface FleetNetwork {
@@ -352,13 +361,6 @@ function parseDurationMs(text: string): number | undefined {
   return i === 0 ? undefined : total;
 }
 
-/** A byte size as Docker takes it (`128m`, `1.5g`, `512mb`, `64MiB`, a plain number), powers of 1024. */
-function parseBytes(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text.trim());
-  if (!match) return undefined;
-  const power = match[2] ? 'kmgtp'.indexOf(match[2].toLowerCase()) + 1 : 0;
-  return Math.floor(Number(match[1]) * 1024 ** power);
-}
 
 /** Splits a command string into argv as a POSIX shell would (quotes and backslashes), or undefined if unbalanced. */
 function shellSplit(text: string): string[] | undefined {
@@ -604,6 +606,15 @@ const serviceSchema = z.strictObject({
   user: scalarText('a user such as 1000:1000').optional(),
   mem_limit: bytes.optional(),
   shm_size: bytes.optional(),
+  logging: z
+    .strictObject(
+      {
+        driver: z.string({ error: 'a log driver name such as json-file' }).min(1, { error: 'a log driver name such as json-file' }).optional(),
+        options: keyValues('a mapping of option names to values, such as {max-size: 10m, max-file: "3"}').optional(),
+      },
+      { error: 'a mapping such as {driver: json-file, options: {max-size: 10m, max-file: "3"}}' },
+    )
+    .optional(),
   tmpfs: z.union([z.string().transform((t) => [t]), stringList], { error: 'a path or a list of paths' }).optional(),
   volumes: z.array(mountSchema, { error: 'a list of mounts' }).optional(),
   networks: serviceNetworksSchema.optional(),
@@ -778,6 +789,16 @@ function toService(name: string, s: ParsedService, raw: Record<string, unknown>,
   if (s.user !== undefined) service.user = s.user;
   if (s.mem_limit !== undefined) service.memLimitBytes = s.mem_limit;
   if (s.shm_size !== undefined) service.shmSizeBytes = s.shm_size;
+  if (s.logging !== undefined) {
+    const options: Record<string, string> = {};
+    for (const [key, value] of Object.entries(s.logging.options ?? {})) if (value !== null) options[key] = value;
+    // Checked here, not left to the engine: the process driver rotates its log files by the same two options.
+    const maxSize = options['max-size'];
+    if (maxSize !== undefined && (parseBytes(maxSize) ?? 0) <= 0) fail('logging.options.max-size', expected('a size such as 10m or 512k', maxSize));
+    const maxFile = options['max-file'];
+    if (maxFile !== undefined && !/^[1-9]\d*$/.test(maxFile)) fail('logging.options.max-file', expected('a whole number of files, 1 or more', maxFile));
+    service.logging = { ...(s.logging.driver === undefined ? {} : { driver: s.logging.driver }), options };
+  }
   if (s.command !== undefined) service.command = s.command;
   return service;
 }

@@ -135,6 +135,7 @@ export function desiredContainers(fleet: Fleet, project: string, services: reado
       ...(service.user === undefined ? {} : { user: service.user }),
       ...(service.memLimitBytes === undefined ? {} : { memoryBytes: service.memLimitBytes }),
       ...(service.shmSizeBytes === undefined ? {} : { shmSizeBytes: service.shmSizeBytes }),
+      ...(service.logging === undefined ? {} : { logConfig: { type: service.logging.driver ?? '', config: service.logging.options } }),
       ...(healthcheck === undefined ? {} : { healthcheck }),
     };
     return { service, name: spec.name!, configHash: hash, imageId, spec, probe };

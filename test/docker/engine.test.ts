@@ -116,6 +116,20 @@ describeDocker('DockerEngine against a real engine', () => {
     await expect(engine.container.remove(id)).resolves.toBeUndefined();
   });
 
+  it('creates a container with the log driver and options it is given', async () => {
+    const id = await engine.container.create({
+      image: tag,
+      cmd: ['/ctx/busybox', 'sleep', '30'],
+      labels: TEST_LABELS,
+      logConfig: { type: 'json-file', config: { 'max-size': '1m', 'max-file': '2' } },
+    });
+    try {
+      expect((await engine.container.inspect(id)).logConfig).toEqual({ type: 'json-file', config: { 'max-size': '1m', 'max-file': '2' } });
+    } finally {
+      await engine.container.remove(id);
+    }
+  });
+
   it('publishes a container port and reports its host port in inspect and list', async () => {
     const id = await engine.container.create({
       image: tag,

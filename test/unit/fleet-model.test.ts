@@ -78,6 +78,8 @@ describe('our compose file loads into the typed fleet model', () => {
       },
     });
     expect(service('redis')).toMatchObject({ user: '999:999', memLimitBytes: 128 * 1024 ** 2 });
+    // Every container's logs are bounded: 3 json-file files of 10 MiB at most.
+    for (const s of ours.services) expect(s.logging, s.name).toEqual({ driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
     expect(service('redis').command).toEqual(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru']);
   });
 
@@ -227,8 +229,19 @@ describe('an invalid file is an error naming the file, the service, the key and 
 
   it('a compose key n3xus does not run, rather than dropping it silently', () => {
     expect(errorOf(() => parse(oneService({ entrypoint: ['sh'] }))).message).toBe(
-      'compose/docker-compose.full.yml: service "identity-registry": key "entrypoint": not a key n3xus supports; supported keys: build, cap_add, cap_drop, command, depends_on, environment, healthcheck, image, labels, mem_limit, networks, ports, read_only, restart, security_opt, shm_size, tmpfs, user, volumes',
+      'compose/docker-compose.full.yml: service "identity-registry": key "entrypoint": not a key n3xus supports; supported keys: build, cap_add, cap_drop, command, depends_on, environment, healthcheck, image, labels, logging, mem_limit, networks, ports, read_only, restart, security_opt, shm_size, tmpfs, user, volumes',
     );
+  });
+
+  it('log options the engine and the process driver could not rotate by', () => {
+    const error = errorOf(() => parse(oneService({ logging: { driver: 'json-file', options: { 'max-size': 'big', 'max-file': '0' } } })));
+    expect(error.message).toBe(
+      [
+        'compose/docker-compose.full.yml: service "identity-registry": key "logging.options.max-size": expected a size such as 10m or 512k; got "big"',
+        'compose/docker-compose.full.yml: service "identity-registry": key "logging.options.max-file": expected a whole number of files, 1 or more; got "0"',
+      ].join('\n'),
+    );
+    expect(errorOf(() => parse(oneService({ logging: { rotate: true } }))).message).toContain('key "logging.rotate": not a key n3xus supports');
   });
 
   it('sizes and durations without units Docker understands', () => {

@@ -84,6 +84,12 @@ describe('desired containers: what launch asks the engine for', () => {
     expect(api.env).toEqual({ N3XUS_HANDSHAKE: '55-45-17', PORT: '3001' });
   });
 
+  it("hands the service's logging to the engine as its log config, and leaves the engine's default otherwise", () => {
+    const logged = fleetOf({ api: { image: 'api:1', ports: ['127.0.0.1:23001:3001'], logging: { options: { 'max-size': '1m' } }, labels: labels('core', 3001) } });
+    expect(desiredContainers(logged, 'proj', logged.services, new Map())[0]!.spec.logConfig).toEqual({ type: '', config: { 'max-size': '1m' } });
+    expect(want('api').spec.logConfig).toBeUndefined();
+  });
+
   it('mounts named volumes under the project name, as compose does', () => {
     expect(want('db').spec.mounts).toEqual([{ type: 'volume', source: 'proj_data', target: '/var/lib/data', readOnly: false }]);
     expect(desiredResources(fleet, 'proj', fleet.services).volumes.map((v) => v.name)).toEqual(['proj_data']);
