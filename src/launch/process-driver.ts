@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import { NODE_FLAGS } from '../fleet/service-files.ts';
 import { isSameProcess, processStartTicks, startDetached, stopGroup } from '../process/detached.ts';
+import { logLimit, rotateLog } from '../process/log-rotation.ts';
 import { projectRoot } from '../util/project-root.ts';
 import { probeKind, type DesiredContainer, type DesiredResources } from './desired.ts';
 import type { FleetDriver, Instance } from './driver.ts';
@@ -341,6 +342,7 @@ export class ProcessDriver implements FleetDriver {
       env = { ...base, ...localEnvironment(service, publishedAddresses(this.#fleet), this.#givenUrls()) };
     }
     const id = `${project}.${service.name}.${randomBytes(6).toString('hex')}`;
+    const limit = logLimit(service.logging?.options);
     const record: ProcessRecord = {
       id,
       name: want.name,
@@ -354,6 +356,7 @@ export class ProcessDriver implements FleetDriver {
       ports: Object.fromEntries(service.ports.map((p) => [`${p.containerPort}/${p.protocol}`, p.hostPort])),
       stopSignal: runnable.kind === 'postgres' ? 'SIGINT' : 'SIGTERM',
       ...(runnable.kind === 'absent' ? { absent: runnable.reason } : {}),
+      ...(limit === undefined ? {} : { logLimit: limit }),
       createdAt: new Date().toISOString(),
       restartCount: 0,
     };
@@ -376,6 +379,7 @@ export class ProcessDriver implements FleetDriver {
       }
       const exitFile = this.#exitFile(project, id);
       rmSync(exitFile, { force: true });
+      if (record.logLimit !== undefined) rotateLog(this.logFile(project, record.service), record.logLimit);
       appendFileSync(this.logFile(project, record.service), `${START_MARK} ${id} at ${new Date().toISOString()}\n`);
       const started = await startDetached({ argv: record.argv, env: record.env, cwd: record.cwd, logFile: this.logFile(project, record.service), exitFile, tag: this.#tag(id) });
       if (record.pid !== undefined) record.restartCount += 1;

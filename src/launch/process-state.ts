@@ -8,6 +8,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { pidAlive } from '../process/detached.ts';
+import type { LogLimit } from '../process/log-rotation.ts';
 import type { Instance } from './driver.ts';
 
 /** Where the process driver keeps its state, unless `--state-dir` says otherwise: `.n3xus` in the current directory. */
@@ -42,6 +43,8 @@ export interface ProcessRecord {
   killedExitCode?: number;
   /** Set when there is nothing to run (Redis without redis-server): why the fleet does without it. */
   absent?: string;
+  /** How far its log file may grow (the service's `logging` max-size and max-file); rotated at each start. */
+  logLimit?: LogLimit;
 }
 
 export interface ProjectState {

@@ -3,7 +3,7 @@
  * and one federation service) on free ports, run as real processes from dist/fleet, with a PostgreSQL and a Redis
  * the driver starts itself. Real HTTP, real PIDs; every process is stopped and the state directory removed after.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { down } from '../../src/launch/down.ts';
 import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
 import { findPostgres, findRedis } from '../../src/launch/local-servers.ts';
 import { PortBusyError } from '../../src/launch/prechecks.ts';
-import { ProcessDriver } from '../../src/launch/process-driver.ts';
+import { ProcessDriver, START_MARK } from '../../src/launch/process-driver.ts';
 import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
@@ -115,7 +115,11 @@ describe.skipIf(missing.length > 0)(`launch with the process driver${missing.len
     expect(status.services.every((s) => typeof s.uptimeS === 'number')).toBe(true);
   }, 30_000);
 
-  it('a killed service shows as exited with its exit code, and the next launch starts it again', async () => {
+  it('a killed service shows as exited with its exit code, and the next launch starts it again, its full log rotated', async () => {
+    // The fleet's logging allows 3 files of 10 MiB: a log past that is rotated when the service next starts.
+    const log = newDriver().logFile(project, 'v-supercore');
+    appendFileSync(log, Buffer.alloc(10 * 1024 * 1024 + 1, 'x'));
+    const before = statSync(log).size;
     const pid = (await pids()).get('v-supercore')!;
     process.kill(pid, 'SIGKILL'); // the wrapper; its node child is killed with the group below
     process.kill(-pid, 'SIGKILL');
@@ -129,6 +133,9 @@ describe.skipIf(missing.length > 0)(`launch with the process driver${missing.len
     const { result } = await run(testFleet());
     expect(result.services.map((s) => `${s.service}:${s.action}:${s.outcome}`)).toEqual(['postgres:keep:healthy', 'redis:keep:healthy', 'v-supercore:start:healthy', 'identity-registry:keep:healthy']);
     expect((await pids()).get('v-supercore')).not.toBe(pid);
+    expect(statSync(`${log}.1`).size).toBeGreaterThanOrEqual(before);
+    expect(readFileSync(log, 'utf8').startsWith(START_MARK)).toBe(true);
+    expect(statSync(log).size).toBeLessThan(1024 * 1024);
   }, 90_000);
 
   it('recreates only the service whose configuration changed', async () => {
