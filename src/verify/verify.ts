@@ -240,10 +240,10 @@ async function collect(
       }),
     );
   }
-  const flows =
-    options.mode === 'full'
-      ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, instances.then((source) => source?.kind === 'process'))
-      : new Map<string, Promise<CheckResult>>();
+  const local = instances.then((source) => source?.kind === 'process');
+  // Awaited only by a flow whose services answered; a failed lookup is reported through the container state.
+  local.catch(() => {});
+  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, local) : new Map<string, Promise<CheckResult>>();
   if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
 
   const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { verifyFleet } from '../../src/verify/verify.ts';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
+import { freePort } from '../support/local-servers.ts';
 import { startHttpServer, writeFleetFile } from './support.ts';
 
 // verify --driver auto hands the instance source over as a lookup (reading the process driver's state, then
@@ -54,4 +55,36 @@ it('runs the instance lookup after the first answer, and judges the instances it
   expect(report.docker).toMatchObject({ used: true, driver: 'process' });
   const container = report.services.find((s) => s.name === 'analytics-core')!.checks.find((c) => c.name === 'container');
   expect(container).toMatchObject({ status: 'fail' });
+});
+
+it('a lookup that fails fails verify with its message, and leaves no rejection unhandled', async () => {
+  // The inter-service flow's services do not answer, so the flow never asks where they run: the failed lookup
+  // must still end verify with its own message, not with an unhandled rejection.
+  const closed = [await freePort(), await freePort(), await freePort()];
+  const file = await writeFleetFile(
+    [
+      { name: 'analytics-core', stage: 'extended', group: 'extended', category: 'analytics', port: server.port },
+      ...['event-bus', 'webhook-dispatcher', 'audit-trail'].map((name, i) => ({ name, stage: 'extended' as const, group: 'extended', category: 'integration', port: closed[i]! })),
+    ],
+    'lookup-test',
+  );
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await expect(
+      verifyFleet({
+        fleetFile: file,
+        mode: 'full',
+        cacheDir: await mkdtemp(path.join(os.tmpdir(), 'n3xus-lookup-cache-')),
+        instances: async () => {
+          throw new Error('.n3xus/lookup-test/state.json is not a process driver state file (version 1).');
+        },
+      }),
+    ).rejects.toThrow('is not a process driver state file');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
