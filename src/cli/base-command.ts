@@ -25,6 +25,7 @@ import { Command, type Interfaces } from '@oclif/core';
  * | VERIFY_BELOW_THRESHOLD | 20 |
  * | VERIFY_UNAVAILABLE | 21 |
  * | INVALID_ARGUMENT | 22 |
+ * | STATE_UNREADABLE | 23 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -48,6 +49,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   VERIFY_BELOW_THRESHOLD: 20,
   VERIFY_UNAVAILABLE: 21,
   INVALID_ARGUMENT: 22,
+  STATE_UNREADABLE: 23,
   INTERRUPTED: 130,
 };
 

@@ -9,6 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write
 import path from 'node:path';
 import { pidAlive } from '../process/detached.ts';
 import type { LogLimit } from '../process/log-rotation.ts';
+import { displayPath } from '../util/display-path.ts';
 import type { Instance } from './driver.ts';
 
 /** Where the process driver keeps its state, unless `--state-dir` says otherwise: `.n3xus` in the current directory. */
@@ -68,9 +69,29 @@ export function readState(stateDir: string, project: string): ProjectState {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, project, records: [] };
     throw error;
   }
-  const parsed = JSON.parse(text) as ProjectState;
-  if (parsed.version !== 1 || !Array.isArray(parsed.records)) throw new Error(`${file} is not a process driver state file (version 1).`);
-  return parsed;
+  let parsed: Partial<ProjectState> | null;
+  try {
+    parsed = JSON.parse(text) as Partial<ProjectState> | null;
+  } catch (error) {
+    throw new StateFileError(file, project, `not JSON (${(error as Error).message})`);
+  }
+  if (parsed?.version !== 1 || !Array.isArray(parsed.records)) throw new StateFileError(file, project, 'not a process driver state file (version 1)');
+  return parsed as ProjectState;
+}
+
+/** A state file n3xus cannot read: edited by hand, cut short, or written by another version. */
+export class StateFileError extends Error {
+  override readonly name = 'StateFileError';
+  readonly code = 'STATE_UNREADABLE';
+  readonly suggestions: readonly string[];
+
+  constructor(file: string, project: string, why: string) {
+    super(`${displayPath(file)} is ${why}: the process driver cannot tell which processes of project "${project}" it started.`);
+    const dir = displayPath(path.dirname(file));
+    this.suggestions = [
+      `Only n3xus writes this file. Put back a good copy, or stop the project's processes still running (their logs are in ${dir}/logs) and move ${dir} aside; then launch again.`,
+    ];
+  }
 }
 
 /** Writes a project's state atomically. */

@@ -5,7 +5,7 @@
  * ports; PostgreSQL and Redis are the driver's own local servers.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,17 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     const run = await cli(['status', ...fleetArgs()]);
     expect(run.code).toBe(14);
     expect(run.stderr).toContain(`No fleet of project "${project}" was launched with the process driver here: .n3xus/${project} does not exist.`);
+    noStackTrace(run);
+  }, 60_000);
+
+  it('a state file cut short stops status with one message naming it and what to do, exit 23', async () => {
+    const stateDir = path.join(dir, 'corrupt-state');
+    mkdirSync(path.join(stateDir, project), { recursive: true });
+    writeFileSync(path.join(stateDir, project, 'state.json'), '{"version":1,"records":[{"id":');
+    const run = await cli(['status', ...fleetArgs(), '--state-dir', stateDir]);
+    expect(run.code).toBe(23);
+    expect(run.stderr).toContain(`corrupt-state/${project}/state.json is not JSON`);
+    expect(run.stderr).toContain('move corrupt-state/' + project + ' aside');
     noStackTrace(run);
   }, 60_000);
 

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readState, recordInstance, withStateLock, writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
+import { readState, recordInstance, StateFileError, withStateLock, writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 
 const record: ProcessRecord = {
@@ -52,6 +52,27 @@ describe('the state file', () => {
     writeState(dir, { version: 1, project: 'p', records: [started] });
     expect(readState(dir, 'p').records).toEqual([started]);
     expect(readdirSync(path.join(dir, 'p'))).toEqual(['state.json']);
+  });
+
+  it('cut short or of another kind, is refused with one error naming the file and what to do', () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-state-'));
+    mkdirSync(path.join(dir, 'p'));
+    const file = path.join(dir, 'p', 'state.json');
+    for (const [text, why] of [['{"version":1,"records":[', 'is not JSON ('], ['{"version":2,"records":[]}', 'is not a process driver state file (version 1)'], ['null', 'is not a process driver state file']] as const) {
+      writeFileSync(file, text);
+      const error = (() => {
+        try {
+          readState(dir, 'p');
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(StateFileError);
+      expect((error as StateFileError).code).toBe('STATE_UNREADABLE');
+      expect((error as Error).message).toContain(`${file} ${why}`);
+      expect((error as StateFileError).suggestions[0]).toContain('move');
+    }
   });
 });
 
