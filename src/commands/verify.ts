@@ -96,14 +96,15 @@ export default class Verify extends BaseCommand {
    */
   private async instanceSource(flags: { driver: 'auto' | 'docker' | 'process'; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<VerifyOptions['instances']> {
     if (flags.driver === 'docker') return undefined;
-    const lookup = async (): Promise<InstanceSource | undefined> => {
-      const [{ selectDriver }, { loadVerifyFleet }] = await Promise.all([import('../cli/select-driver.ts'), import('../verify/fleet-source.ts')]);
-      const fleet = await loadVerifyFleet(flags.file, flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] });
-      const name = project ?? fleet.project ?? DEFAULT_PROJECT;
+    const lookup = async (name: string): Promise<InstanceSource | undefined> => {
+      const { selectDriver } = await import('../cli/select-driver.ts');
       const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project: name, requireState: flags.driver === 'process' });
       if (driver.kind !== 'process') return undefined;
       return { kind: 'process', where: `the process driver's state (${flags['state-dir']})`, list: (p) => driver.observe(p) };
     };
-    return flags.driver === 'process' ? lookup() : lookup;
+    if (flags.driver === 'auto') return lookup; // verify passes the project it reads from the fleet file
+    const { loadVerifyFleet } = await import('../verify/fleet-source.ts');
+    const fleet = await loadVerifyFleet(flags.file, flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] });
+    return lookup(project ?? fleet.project ?? DEFAULT_PROJECT);
   }
 }

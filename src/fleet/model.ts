@@ -14,8 +14,6 @@ import type { CatalogEntry } from './catalog.ts';
 import { STAGES, type Stage } from './stages.ts';
 import { displayPath } from '../util/display-path.ts';
 
-/** The compose file of this repository's fleet, used when no `-f/--file` is given. */
-
 /** Variables that `${VAR}` in the compose file is resolved against (default: `process.env`). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -360,7 +358,6 @@ function parseDurationMs(text: string): number | undefined {
   }
   return i === 0 ? undefined : total;
 }
-
 
 /** Splits a command string into argv as a POSIX shell would (quotes and backslashes), or undefined if unbalanced. */
 function shellSplit(text: string): string[] | undefined {
@@ -958,4 +955,3 @@ export function loadFleet(file: string = DEFAULT_FLEET_FILE, options: FleetOptio
   // The shown name is relative to the working directory, so paths resolved against it come out the same.
   return parseFleet(text, shown, options);
 }
-

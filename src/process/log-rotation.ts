@@ -35,9 +35,12 @@ export function rotateLog(file: string, limit: LogLimit): boolean {
     return false; // no log yet
   }
   if (size < limit.maxBytes) return false;
+  if (limit.files === 1) {
+    rmSync(file, { force: true });
+    return true;
+  }
   rmSync(`${file}.${limit.files - 1}`, { force: true });
   for (let i = limit.files - 2; i >= 1; i--) if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
-  if (limit.files > 1) renameSync(file, `${file}.1`);
-  else rmSync(file, { force: true });
+  renameSync(file, `${file}.1`);
   return true;
 }

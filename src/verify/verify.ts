@@ -50,9 +50,10 @@ export interface VerifyOptions {
   docker?: DockerMode;
   /**
    * Where the instances are listed when not on a Docker engine (the process driver's state); default Docker. A
-   * function is called once the probes are out, so that finding out (a ping to the engine) costs no time before them.
+   * function is called with the project once the probes are out, so that finding out (a ping to the engine) costs
+   * no time before them.
    */
-  instances?: InstanceSource | (() => Promise<InstanceSource | undefined>);
+  instances?: InstanceSource | ((project: string) => Promise<InstanceSource | undefined>);
   /** The `n3xus.project` label value; default the fleet file's project name, else `n3xus`. */
   project?: string;
   /** Measure latency percentiles with a short burst per service. */
@@ -287,7 +288,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
   const ask: Ask = (url, init) => pool.ask(url, init).finally(answered);
   const lookup = options.instances;
-  const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup() : lookup));
+  const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup(project) : lookup));
   const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances).finally(pool.close);
   const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run

@@ -43,15 +43,16 @@ it('runs the instance lookup after the first answer, and judges the instances it
     fleetFile,
     mode: 'full',
     cacheDir: await mkdtemp(path.join(os.tmpdir(), 'n3xus-lookup-cache-')),
-    instances: async () => {
+    instances: async (project) => {
       lookedUpAt = performance.now();
+      listed.push(`lookup for ${project}`);
       return { kind: 'process', where: 'the test state', list: async (project) => (listed.push(project), [instance]) };
     },
   });
   expect(firstAnswerAt).toBeDefined();
   expect(lookedUpAt).toBeDefined();
   expect(lookedUpAt!).toBeGreaterThanOrEqual(firstAnswerAt!);
-  expect(listed).toEqual(['lookup-test']);
+  expect(listed).toEqual(['lookup for lookup-test', 'lookup-test']);
   expect(report.docker).toMatchObject({ used: true, driver: 'process' });
   const container = report.services.find((s) => s.name === 'analytics-core')!.checks.find((c) => c.name === 'container');
   expect(container).toMatchObject({ status: 'fail' });
