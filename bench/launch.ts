@@ -16,8 +16,8 @@
  */
 import { DockerEngine } from '../src/docker/engine.ts';
 import { loadFleetImages } from '../src/images/archive.ts';
-import { desiredContainers } from '../src/launch/desired.ts';
-import { DockerDriver } from '../src/launch/docker-driver.ts';
+import { desiredInstances } from '../src/launch/desired.ts';
+import { DockerDriver } from '../src/drivers/docker/docker-driver.ts';
 import { down } from '../src/launch/down.ts';
 import { probeService } from '../src/launch/health.ts';
 import pLimit from 'p-limit';
@@ -41,7 +41,7 @@ async function timed(what: string, command: string, args: string[]): Promise<num
 
 /** Polls every service with launch's own probes until all 100 pass; returns when they do. */
 async function allHealthy(project: string, label: string, deadlineMs: number): Promise<void> {
-  const desired = desiredContainers(fleet, project, fleet.services, new Map());
+  const desired = desiredInstances(fleet, project, fleet.services, new Map());
   const pending = new Set(desired.map((d) => d.service.name));
   const deadline = Date.now() + deadlineMs;
   while (pending.size > 0) {

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { run } from '../src/process/run.ts';
-import { readState } from '../src/launch/process-state.ts';
+import { readState } from '../src/drivers/process/process-state.ts';
 import { projectRoot } from '../src/util/project-root.ts';
 
 const ROOT = projectRoot();

@@ -23,6 +23,7 @@ import {
   checkNetworks,
   checkPorts,
   checkServiceImages,
+  checkSwarm,
   isReady,
   notChecked,
   repairFailed,
@@ -79,6 +80,8 @@ export interface BootstrapOptions {
   labels?: Readonly<Record<string, string>>;
   /** Where dist/ is written, for the disk check; default this package's directory. */
   projectDir?: string;
+  /** The fleet is for Swarm: the engine must be a swarm manager (`fix` makes a one-node swarm), its networks overlays. */
+  swarm?: boolean;
 }
 
 /** The checklist's outcome; also what `--json` prints. */
@@ -92,7 +95,7 @@ export interface BootstrapResult {
 export const CHECK_ORDER: readonly CheckId[] = Object.keys(CHECK_TITLES) as CheckId[];
 
 /** The order repairs run in: base images before the service images built on them. */
-const REPAIR_ORDER: readonly CheckId[] = ['networks', 'base-images', 'service-images'];
+const REPAIR_ORDER: readonly CheckId[] = ['swarm', 'networks', 'base-images', 'service-images'];
 
 /** The n3xus fleet's size, assumed for the resource checks when the compose file cannot be read. */
 const DEFAULT_CONTAINERS = 100;
@@ -161,12 +164,16 @@ class Session {
       case 'disk':
         return checkDisk(await gatherDisk(this.#host?.dockerRootDir, this.#options.projectDir ?? projectRoot(), engineIsLocal(this.#engine)));
     }
+    if (id === 'swarm') {
+      if (!this.#reachable) return notChecked(id, 'the Docker engine is not reachable');
+      return checkSwarm({ ...(await this.#engine.swarm.state()), wanted: this.#options.swarm ?? false });
+    }
     const fleet = this.#fleet;
     if (fleet === undefined) return notChecked(id, 'the compose file is not valid');
     if (id === 'ports') return checkPorts(await gatherPorts(fleet, this.project, this.#reachable ? this.#engine : undefined));
     if (id === 'handshake') return checkHandshake(gatherHandshake(fleet, this.#env, N3XUS_LAW));
     if (!this.#reachable) return notChecked(id, 'the Docker engine is not reachable');
-    if (id === 'networks') return checkNetworks(await gatherNetworks(this.#engine, fleet, this.project));
+    if (id === 'networks') return checkNetworks({ ...(await gatherNetworks(this.#engine, fleet, this.project)), swarm: this.#options.swarm ?? false });
     this.#images ??= gatherImages(this.#engine, fleet, this.#options.requiredBaseImages ?? REQUIRED_BASE_IMAGES, this.#env);
     const images = await this.#images;
     return id === 'base-images' ? checkBaseImages(images) : checkServiceImages(images);
@@ -197,7 +204,8 @@ function show(task: TaskView, check: CheckResult): void {
 }
 
 function repairTitle(repair: Repair): string {
-  if (repair.kind === 'create-networks') return `Creating ${repair.networks.length === 1 ? 'network' : 'networks'} ${repair.networks.map((n) => n.name).join(', ')}`;
+  if (repair.kind === 'swarm-init') return `Making this engine a one-node swarm (advertised on ${repair.advertiseAddr})`;
+  if (repair.kind === 'create-networks') return `Creating ${repair.overlay ? 'overlay ' : ''}${repair.networks.length === 1 ? 'network' : 'networks'} ${repair.networks.map((n) => n.name).join(', ')}`;
   if (repair.kind === 'build-base-images') return `Building base images (${repair.tags.join(', ')} missing)`;
   return `Building ${repair.services.length} service ${repair.services.length === 1 ? 'image' : 'images'}`;
 }

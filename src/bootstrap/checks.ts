@@ -9,7 +9,7 @@ import { BASE_IMAGE_TAGS } from '../images/bases.ts';
 /** `fixed`: the check failed or warned, `--fix` repaired it, and the re-check passed. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'fixed';
 
-export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'base-images' | 'service-images' | 'networks';
+export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'base-images' | 'service-images' | 'swarm' | 'networks';
 
 /** One line of the checklist; also one entry of `--json`'s `checks`. */
 export interface CheckResult {
@@ -24,7 +24,8 @@ export interface CheckResult {
 
 /** What `--fix` can do about a check. */
 export type Repair =
-  | { kind: 'create-networks'; networks: Array<{ name: string; internal: boolean }> }
+  | { kind: 'create-networks'; networks: Array<{ name: string; internal: boolean }>; overlay: boolean }
+  | { kind: 'swarm-init'; advertiseAddr: string }
   | { kind: 'build-base-images'; tags: string[] }
   | { kind: 'build-service-images'; services: string[] };
 
@@ -45,6 +46,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   handshake: 'Handshake',
   'base-images': 'Base images',
   'service-images': 'Service images',
+  swarm: 'Docker Swarm',
   networks: 'Networks',
 };
 
@@ -509,7 +511,9 @@ export interface NetworkFacts {
   project: string;
   /** `name` is the engine's name: the file's `name`, else compose's `<project>_<key>`. */
   needed: Array<{ key: string; name: string; external: boolean; internal: boolean }>;
-  present: Array<{ name: string; labels: Record<string, string> }>;
+  present: Array<{ name: string; labels: Record<string, string>; driver?: string }>;
+  /** The fleet is for Swarm (`--swarm`): its networks must be overlay networks. */
+  swarm?: boolean;
 }
 
 /** Label n3xus puts on what it creates for a project (STATE_LABELS.project in src/launch/labels.ts). */
@@ -525,9 +529,13 @@ export function checkNetworks(facts: NetworkFacts): Evaluation {
   const lines: string[] = [];
   const create: Array<{ name: string; internal: boolean }> = [];
   const external: string[] = [];
+  const wrongKind: string[] = [];
   for (const network of facts.needed) {
     const present = byName.get(network.name);
-    if (present) {
+    if (present && facts.swarm && present.driver !== undefined && present.driver !== 'overlay') {
+      wrongKind.push(network.name);
+      lines.push(`${network.name} present as a ${present.driver} network, which Swarm services cannot join`);
+    } else if (present) {
       const owner = present.labels[PROJECT_LABEL];
       lines.push(`${network.name} present${owner !== undefined && owner !== facts.project ? ` (created for project "${owner}")` : ''}`);
     } else if (network.external) {
@@ -538,13 +546,48 @@ export function checkNetworks(facts: NetworkFacts): Evaluation {
       lines.push(`${network.name} missing`);
     }
   }
-  if (create.length === 0 && external.length === 0) return { result: result('networks', 'ok', lines.join('; ')) };
+  if (create.length === 0 && external.length === 0 && wrongKind.length === 0) return { result: result('networks', 'ok', lines.join('; ')) };
   const fixes: string[] = [];
+  if (wrongKind.length > 0) fixes.push(`Remove ${listNames(wrongKind)} (n3xus down --driver docker, or docker network rm ${wrongKind.join(' ')}), then run ${FIX_COMMAND} --swarm to create ${wrongKind.length === 1 ? 'it' : 'them'} as overlay networks`);
   if (create.length > 0) fixes.push(`Run ${FIX_COMMAND} to create ${listNames(create.map((n) => n.name))} (n3xus launch does too)`);
   if (external.length > 0) fixes.push(`Create the external ${external.length === 1 ? 'network' : 'networks'}: ${external.map((n) => `docker network create ${n}`).join('; ')}`);
   const evaluation: Evaluation = { result: result('networks', 'fail', lines.join('; '), `${fixes.join('. ')}.`) };
-  if (create.length > 0) evaluation.repair = { kind: 'create-networks', networks: create };
+  if (create.length > 0 && wrongKind.length === 0) evaluation.repair = { kind: 'create-networks', networks: create, overlay: facts.swarm ?? false };
   return evaluation;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Swarm
+
+/** This engine's place in a swarm; `wanted` when the user asks for one (`--swarm`). */
+export interface SwarmFacts {
+  state: string;
+  manager: boolean;
+  nodes: number;
+  managers: number;
+  nodeAddr: string;
+  wanted: boolean;
+}
+
+/**
+ * Whether `--driver swarm` can launch here: a manager of an active swarm. Not being in a swarm is a failure only
+ * when the user asks for one (`--swarm`), which `--fix` repairs with a one-node swarm advertised on loopback.
+ */
+export function checkSwarm(facts: SwarmFacts): Evaluation {
+  if (facts.state === 'active' && facts.manager) {
+    return { result: result('swarm', 'ok', `a manager of a swarm of ${plural(facts.nodes, 'node')} (${plural(facts.managers, 'manager')}), at ${facts.nodeAddr}: --driver swarm can launch here`) };
+  }
+  if (facts.state === 'active') {
+    return { result: result('swarm', facts.wanted ? 'fail' : 'warn', `a worker node of a swarm: only a manager can launch with --driver swarm`, 'Run n3xus on a manager node (docker node ls, on a manager, lists them), or point DOCKER_HOST at one.') };
+  }
+  if (facts.state === 'inactive' && !facts.wanted) return { result: result('swarm', 'ok', 'not in a swarm (needed only for --driver swarm; bootstrap --fix --swarm makes this engine a one-node swarm)') };
+  if (facts.state === 'inactive') {
+    return {
+      result: result('swarm', 'fail', 'not in a swarm, and --swarm asks for one', `Run ${FIX_COMMAND} --swarm to make this engine a one-node swarm advertised on 127.0.0.1 (docker swarm init --advertise-addr 127.0.0.1), or join an existing swarm as a manager.`),
+      repair: { kind: 'swarm-init', advertiseAddr: '127.0.0.1' },
+    };
+  }
+  return { result: result('swarm', facts.wanted ? 'fail' : 'warn', `the swarm is ${facts.state}`, 'See docker info (Swarm:); a locked swarm needs docker swarm unlock.') };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -28,10 +28,20 @@ function describeBaseEvent(event: BaseImageEvent): string {
 /** Performs one repair and returns what was done, e.g. `created nexus-net`; rejects with the error that stopped it. */
 export async function performRepair(repair: Repair, context: RepairContext): Promise<string> {
   const { engine, onLine } = context;
+  if (repair.kind === 'swarm-init') {
+    await engine.swarm.init({ advertiseAddr: repair.advertiseAddr });
+    return `made this engine a one-node swarm advertised on ${repair.advertiseAddr}`;
+  }
   if (repair.kind === 'create-networks') {
     for (const network of repair.networks) {
       try {
-        await engine.network.create({ name: network.name, internal: network.internal, labels: { ...context.labels, [STATE_LABELS.project]: context.project } });
+        await engine.network.create({
+          name: network.name,
+          internal: network.internal,
+          labels: { ...context.labels, [STATE_LABELS.project]: context.project },
+          // For Swarm: an overlay network that plain containers (the loopback gateway) can join too.
+          ...(repair.overlay ? { driver: 'overlay' as const, attachable: true } : {}),
+        });
       } catch (error) {
         // Another run (or a launch) may have created it since the check: that is the state wanted.
         if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;

@@ -26,6 +26,7 @@ import { Command, type Interfaces } from '@oclif/core';
  * | VERIFY_UNAVAILABLE | 21 |
  * | INVALID_ARGUMENT | 22 |
  * | STATE_UNREADABLE | 23 |
+ * | SWARM_UNAVAILABLE | 24 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -50,6 +51,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   VERIFY_UNAVAILABLE: 21,
   INVALID_ARGUMENT: 22,
   STATE_UNREADABLE: 23,
+  SWARM_UNAVAILABLE: 24,
   INTERRUPTED: 130,
 };
 

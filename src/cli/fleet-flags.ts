@@ -5,7 +5,7 @@
 import { Flags } from '@oclif/core';
 import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
-import { DEFAULT_STATE_DIR } from '../launch/process-state.ts';
+import { DEFAULT_STATE_DIR } from '../drivers/process/process-state.ts';
 
 /** The flags every command that works on a launched fleet takes. */
 export const fleetFlags = {
@@ -14,15 +14,15 @@ export const fleetFlags = {
   project: Flags.string({ char: 'p', description: `Project name: labels every container, so later commands find them (default: the file's name, else ${DEFAULT_PROJECT}).` }),
 };
 
-export type DriverChoice = 'auto' | 'docker' | 'process';
+export type DriverChoice = 'auto' | 'docker' | 'process' | 'swarm';
 
 /** `--driver` and `--state-dir`: what runs the fleet, for launch, status, logs, down and verify. */
 export const driverFlags = {
   driver: Flags.option({
-    options: ['auto', 'docker', 'process'] as const,
+    options: ['auto', 'docker', 'process', 'swarm'] as const,
     default: 'auto' as const,
     description:
-      'What runs the fleet: docker (containers), process (local processes, no Docker needed), or auto: process when the state directory holds this project, else Docker when DOCKER_HOST is set or the engine answers within 1 s, else process.',
+      'What runs the fleet: docker (containers), swarm (Swarm services, on a swarm manager), process (local processes, no Docker needed), or auto: process when the state directory holds this project, else the engine when DOCKER_HOST is set or it answers within 1 s (swarm when the project runs there as services, else docker), else process.',
   })(),
   'state-dir': Flags.string({ description: 'Where the process driver keeps its state, logs and data, one directory per project.', default: DEFAULT_STATE_DIR }),
 };

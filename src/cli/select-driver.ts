@@ -3,11 +3,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DockerEngine } from '../docker/engine.ts';
 import type { Fleet } from '../fleet/model.ts';
-import { DockerDriver } from '../launch/docker-driver.ts';
-import type { FleetDriver } from '../launch/driver.ts';
-import { ProcessDriver } from '../launch/process-driver.ts';
-import { projectDir } from '../launch/process-state.ts';
-import { projectName, type DriverChoice } from './fleet-flags.ts';
+import { DockerDriver } from '../drivers/docker/docker-driver.ts';
+import { requireSwarmManager, SwarmDriver } from '../drivers/swarm/swarm-driver.ts';
+import { STATE_LABELS } from '../launch/labels.ts';
+import type { FleetDriver } from '../drivers/driver.ts';
+import { ProcessDriver } from '../drivers/process/process-driver.ts';
+import { projectDir } from '../drivers/process/process-state.ts';
+import type { DriverChoice } from './fleet-flags.ts';
+import { loadCommandFleet } from './load-fleet.ts';
 
 /** The process driver has no state for the project: it was never launched from here, or with another --state-dir. */
 export class StateMissingError extends Error {
@@ -54,16 +57,33 @@ export async function selectDriver(options: {
   };
   if (options.driver === 'process') return processDriver();
   const engine = options.engine ?? new DockerEngine();
+  const swarm = (): DriverContext => ({ driver: new SwarmDriver(engine, options.fleet === undefined ? {} : { fleet: options.fleet }), engine });
   if (options.driver === 'docker') return { driver: new DockerDriver(engine), engine };
+  if (options.driver === 'swarm') {
+    await requireSwarmManager(engine);
+    return swarm();
+  }
   if (new ProcessDriver({ stateDir: options.stateDir }).hasInstances(options.project)) return processDriver();
   // DOCKER_HOST names an engine on purpose: when it does not answer, that is the error to report, not a reason
   // to start the fleet as processes instead.
-  if (process.env.DOCKER_HOST) return { driver: new DockerDriver(engine), engine };
+  if (!process.env.DOCKER_HOST) {
+    try {
+      await engine.ping({ timeoutMs: 1_000 });
+    } catch {
+      return processDriver();
+    }
+  }
+  return (await runsOnSwarm(engine, options.project)) ? swarm() : { driver: new DockerDriver(engine), engine };
+}
+
+/** Whether the engine is a swarm manager with services of the project: where `auto` finds a Swarm fleet. */
+async function runsOnSwarm(engine: DockerEngine, project: string): Promise<boolean> {
   try {
-    await engine.ping({ timeoutMs: 1_000 });
-    return { driver: new DockerDriver(engine), engine };
+    const state = await engine.swarm.state();
+    if (state.state !== 'active' || !state.manager) return false;
+    return (await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } })).length > 0;
   } catch {
-    return processDriver();
+    return false; // the engine's own errors are reported by the Docker driver's first call
   }
 }
 
@@ -82,10 +102,7 @@ export async function fleetContext(flags: {
   'state-dir': string;
   requireState?: boolean;
 }): Promise<FleetContext> {
-  // Loaded here: the parser behind it (yaml, zod) is ~0.1 s that verify, which shares these flags, does not need.
-  const { loadFleetImages } = await import('../images/archive.ts');
-  const { fleet } = await loadFleetImages({ file: flags.file, ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }) });
-  const project = projectName(flags.project, fleet.project);
+  const { fleet, project } = await loadCommandFleet(flags);
   const chosen = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, fleet, ...(flags.requireState ? { requireState: true } : {}) });
   return { fleet, project, ...chosen };
 }

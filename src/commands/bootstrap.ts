@@ -12,18 +12,20 @@ export default class Bootstrap extends BaseCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --fix',
+    '<%= config.bin %> <%= command.id %> --fix --swarm',
     '<%= config.bin %> <%= command.id %> -f compose/docker-compose.full.yml --project staging --json',
   ];
   static override flags = {
     // The same -f, --env-file and -p as launch, so both read the compose file alike and mean the same project.
     ...fleetFlags,
     fix: Flags.boolean({ description: 'Create missing networks and build missing images, then check again.', default: false }),
+    swarm: Flags.boolean({ description: 'Check for --driver swarm: the engine must be a swarm manager (with --fix, a one-node swarm on 127.0.0.1 is made) and the networks overlays.', default: false }),
   };
 
   async run(): Promise<BootstrapResult> {
     const { flags } = await this.parse(Bootstrap);
     const renderer = chooseRenderer({ json: this.jsonEnabled(), isTTY: process.stdout.isTTY === true, ci: process.env.CI === 'true' });
-    const result = await runBootstrap({ file: flags.file, envFile: flags['env-file'], project: flags.project, fix: flags.fix, renderer });
+    const result = await runBootstrap({ file: flags.file, envFile: flags['env-file'], project: flags.project, fix: flags.fix, swarm: flags.swarm, renderer });
     if (result.ok) {
       const warnings = result.checks.filter((c) => c.status === 'warn').length;
       this.log(`Ready${warnings > 0 ? `, with ${warnings} ${warnings === 1 ? 'warning' : 'warnings'}` : ''}.`);

@@ -3,7 +3,14 @@ import { BaseCommand } from '../cli/base-command.ts';
 import { driverFlags, fleetFlags, projectName } from '../cli/fleet-flags.ts';
 import { selectDriver } from '../cli/select-driver.ts';
 import { down, type DownResult } from '../launch/down.ts';
-import { loadFleetCached } from '../fleet/cached-fleet.ts';
+import { loadCommandFleet } from '../cli/load-fleet.ts';
+
+/** What each driver's instances are called. */
+const UNIT = {
+  docker: { one: 'container', many: 'containers' },
+  process: { one: 'process', many: 'processes' },
+  swarm: { one: 'Swarm service', many: 'Swarm services' },
+} as const;
 
 export default class Down extends BaseCommand {
   static override summary = 'Stop and remove the fleet, in reverse stage order.';
@@ -20,15 +27,13 @@ export default class Down extends BaseCommand {
   async run(): Promise<DownResult> {
     const { flags } = await this.parse(Down);
     // The project name may come from the file; a missing or broken file must not keep anyone from tearing down.
-    let fromFile: string | undefined;
-    if (flags.project === undefined) {
-      try {
-        fromFile = (await loadFleetCached(flags.file, { env: process.env })).project;
-      } catch {
-        fromFile = undefined;
-      }
+    let project: string;
+    try {
+      project = flags.project === undefined ? (await loadCommandFleet(flags)).project : projectName(flags.project, undefined);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'INVALID_ARGUMENT') throw error;
+      project = projectName(flags.project, undefined);
     }
-    const project = projectName(flags.project, fromFile);
     // The process driver stops only what its state lists: the processes it started, by PID and start time.
     const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
     await engine?.ping();
@@ -37,12 +42,12 @@ export default class Down extends BaseCommand {
       volumes: flags.volumes,
       timeoutS: flags.timeout,
       onStage: (stage, count) => {
-        if (!this.jsonEnabled()) this.log(`${stage}: removing ${count} ${driver.kind === 'process' ? 'process' : 'container'}${count === 1 ? '' : driver.kind === 'process' ? 'es' : 's'}`);
+        if (!this.jsonEnabled()) this.log(`${stage}: removing ${count} ${count === 1 ? UNIT[driver.kind].one : UNIT[driver.kind].many}`);
       },
     });
     if (!this.jsonEnabled()) {
       const extra = [...result.networks.map((n) => `network ${n}`), ...result.volumes.map((v) => `volume ${v}`)];
-      this.log(`Removed ${result.removed.length} ${driver.kind === 'process' ? 'processes' : 'containers'}${extra.length > 0 ? `, ${extra.join(', ')}` : ''} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (project ${project}).`);
+      this.log(`Removed ${result.removed.length} ${result.removed.length === 1 ? UNIT[driver.kind].one : UNIT[driver.kind].many}${extra.length > 0 ? `, ${extra.join(', ')}` : ''} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (project ${project}).`);
     }
     return result;
   }

@@ -8,6 +8,7 @@ import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.
 import { LaunchFailedError, InterruptedError } from '../launch/errors.ts';
 import { renderSteps } from '../launch/reconcile.ts';
 import { buildFleetImages } from '../launch/build.ts';
+import { parseReplicas } from '../launch/replicas.ts';
 import { DEFAULT_BATCH_SIZE, parseStage, planLaunch } from '../plan/plan.ts';
 import { renderPlan } from '../plan/render.ts';
 
@@ -21,6 +22,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --driver process',
+    '<%= config.bin %> <%= command.id %> --driver swarm --replicas identity-registry=3',
     '<%= config.bin %> <%= command.id %> --phase federation',
     '<%= config.bin %> <%= command.id %> --phase 3 --with-deps --keep-going',
     '<%= config.bin %> <%= command.id %> -f other-fleet.yml --project staging --json',
@@ -38,6 +40,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     timeout: Flags.integer({ description: 'Seconds one service may take to become healthy.', default: 120, min: 1 }),
     build: Flags.boolean({ description: 'Build the service images from the fleet file first (needs the base images).', default: false }),
     verbose: Flags.boolean({ char: 'v', description: 'Show build output.', default: false }),
+    replicas: Flags.string({ description: 'Copies of a stateless service, as service=N (Swarm only); repeat for more services. A service not named runs one.', multiple: true }),
   };
 
   async run(): Promise<LaunchResult> {
@@ -45,6 +48,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     const { fleet, project, driver, engine } = await fleetContext(flags);
     const onlyStage = flags.phase === undefined ? undefined : parseStage(flags.phase);
     const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(onlyStage ? { onlyStage, withDeps: flags['with-deps'] } : {}) });
+    const replicas = parseReplicas(flags.replicas ?? [], fleet, driver.kind);
 
     await engine?.ping();
     if (flags.build && engine === undefined) {
@@ -81,6 +85,7 @@ Launch converges, as compose does: containers carry the project, service and a h
           driver,
           project,
           concurrency: flags.concurrency,
+          replicas,
           healthTimeoutMs: flags.timeout * 1000,
           keepGoing: flags['keep-going'],
           dryRun: flags['dry-run'],

@@ -1,15 +1,11 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.ts';
-import { driverFlags, projectName } from '../cli/fleet-flags.ts';
+import { driverFlags, fleetFlags } from '../cli/fleet-flags.ts';
 import { selectDriver } from '../cli/select-driver.ts';
-import { loadFleetCached } from '../fleet/cached-fleet.ts';
-import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
-import { DockerEngine } from '../docker/engine.ts';
+import { loadCommandFleet } from '../cli/load-fleet.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
-import { ProcessDriver } from '../launch/process-driver.ts';
-import { streamProcessLogs } from '../logs/process-logs.ts';
-import { findServiceContainer, streamServiceLogs } from '../logs/service-logs.ts';
+import { findServiceContainer } from '../logs/service-logs.ts';
 
 /** What `n3xus logs --json` returns. */
 export interface LogsResult {
@@ -40,15 +36,15 @@ export default class Logs extends BaseCommand {
     timestamps: Flags.boolean({ char: 't', description: "Prefix each line with the engine's timestamp (Docker only: a process fleet's lines carry their own).", default: false }),
     project: Flags.string({ description: `Project the fleet was launched as [default: the compose file's name, else ${DEFAULT_PROJECT}].` }),
     file: Flags.string({ char: 'f', description: 'Compose file of the fleet [default: compose/docker-compose.full.yml].' }),
+    'env-file': fleetFlags['env-file'],
     ...driverFlags,
   };
 
   async run(): Promise<LogsResult> {
     const { args, flags } = await this.parse(Logs);
-    const fleet = await loadFleetCached(flags.file ?? DEFAULT_FLEET_FILE, { env: process.env });
-    const project = projectName(flags.project, fleet.project);
-    const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
-    if (flags.timestamps && driver instanceof ProcessDriver) {
+    const { fleet, project } = await loadCommandFleet(flags);
+    const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
+    if (flags.timestamps && !driver.logTimestamps) {
       // Docker keeps a time for each line it stores; a process writes its log file itself, so there is none to show.
       throw Object.assign(
         new Error(`--timestamps needs the time Docker stores with each line, and the fleet of project "${project}" runs as processes, which write their log files themselves. A kit service's lines carry their own "ts".`),
@@ -62,22 +58,7 @@ export default class Logs extends BaseCommand {
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     // Ctrl-C ends a --follow cleanly (exit 0) instead of killing the process mid-line.
     return this.interruptible(async (signal) => {
-      if (driver instanceof ProcessDriver) {
-        // One file holds both streams, as the process wrote them: it is printed to stdout.
-        const { interrupted } = await streamProcessLogs(driver.logFile(project, args.service), {
-          follow: flags.follow,
-          ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
-          signal,
-          isRunning: async () => (await driver.inspect(container.id).catch(() => undefined))?.running ?? false,
-          onOutput: (payload) => {
-            if (json) text.stdout += decoders.stdout.write(payload);
-            else process.stdout.write(payload);
-          },
-        });
-        if (json) text.stdout += decoders.stdout.end();
-        return { service: args.service, project, container: { id: container.id, name: container.name, status: container.status }, ...text, interrupted };
-      }
-      const { interrupted } = await streamServiceLogs(engine ?? new DockerEngine(), container.id, {
+      const { interrupted } = await driver.streamLogs(container.id, {
         follow: flags.follow,
         ...(flags.tail === undefined ? {} : { tailLines: flags.tail }),
         timestamps: flags.timestamps,

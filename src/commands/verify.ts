@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_CODES } from '../cli/base-command.ts';
-import { driverFlags } from '../cli/fleet-flags.ts';
+import { driverFlags, type DriverChoice } from '../cli/fleet-flags.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import type { InstanceSource } from '../verify/containers.ts';
 import type { VerifyReport } from '../verify/types.ts';
@@ -94,13 +94,15 @@ export default class Verify extends BaseCommand {
    * Docker. `--driver process` without a state fails here, before any probe. What `auto` asks (the state, then the
    * engine) is handed to verify as a lookup, which it runs once its probes are out.
    */
-  private async instanceSource(flags: { driver: 'auto' | 'docker' | 'process'; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<VerifyOptions['instances']> {
+  private async instanceSource(flags: { driver: DriverChoice; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined }, project: string | undefined): Promise<VerifyOptions['instances']> {
     if (flags.driver === 'docker') return undefined;
     const lookup = async (name: string): Promise<InstanceSource | undefined> => {
       const { selectDriver } = await import('../cli/select-driver.ts');
       const { driver } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project: name, requireState: flags.driver === 'process' });
-      if (driver.kind !== 'process') return undefined;
-      return { kind: 'process', where: `the process driver's state (${flags['state-dir']})`, list: (p) => driver.observe(p) };
+      // Docker's container checks keep their own timeouts and auto-mode fallbacks (see observeContainers).
+      if (driver.kind === 'docker') return undefined;
+      const where = driver.kind === 'process' ? `the process driver's state (${flags['state-dir']})` : 'the swarm';
+      return { kind: driver.kind, where, list: (p) => driver.observe(p), inspect: (id) => driver.inspect(id) };
     };
     if (flags.driver === 'auto') return lookup; // verify passes the project it reads from the fleet file
     const { loadVerifyFleet } = await import('../verify/fleet-source.ts');

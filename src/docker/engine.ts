@@ -41,6 +41,11 @@ import type {
   ImportImageOptions,
   LogStreamOptions,
   NetworkClient,
+  SwarmClient,
+  SwarmNodeInfo,
+  SwarmServiceInfo,
+  SwarmState,
+  SwarmTaskInfo,
   VolumeClient,
 } from './types.ts';
 
@@ -72,6 +77,7 @@ export class DockerEngine {
   readonly container: ContainerClient;
   readonly network: NetworkClient;
   readonly volume: VolumeClient;
+  readonly swarm: SwarmClient;
   readonly #api: Api;
 
   constructor(options: EngineOptions = {}) {
@@ -81,6 +87,7 @@ export class DockerEngine {
     this.container = new DockerContainerClient(this.#api);
     this.network = new DockerNetworkClient(this.#api);
     this.volume = new DockerVolumeClient(this.#api);
+    this.swarm = new DockerSwarmClient(this.#api);
   }
 
   /**
@@ -258,6 +265,7 @@ class DockerImageClient implements ImageClient {
       sizeBytes: info.Size,
       createdAt: info.Created,
       labels: { ...(info.Config?.Labels ?? {}) },
+      user: info.Config?.User ?? '',
     };
   }
 
@@ -567,16 +575,23 @@ class DockerNetworkClient implements NetworkClient {
     this.#api = api;
   }
 
-  async create(options: { name: string; labels?: Record<string, string>; internal?: boolean }): Promise<string> {
+  async create(options: { name: string; labels?: Record<string, string>; internal?: boolean; driver?: 'bridge' | 'overlay'; attachable?: boolean }): Promise<string> {
     const network = await this.#api.call(`create network ${options.name}`, (docker) =>
-      docker.createNetwork({ Name: options.name, Driver: 'bridge', Labels: options.labels ?? {}, Internal: options.internal ?? false, CheckDuplicate: true }),
+      docker.createNetwork({
+        Name: options.name,
+        Driver: options.driver ?? 'bridge',
+        Labels: options.labels ?? {},
+        Internal: options.internal ?? false,
+        Attachable: options.attachable ?? false,
+        CheckDuplicate: true,
+      }),
     );
     return network.id;
   }
 
-  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string }[]> {
     const networks = await this.#api.call('list networks', (docker) => docker.listNetworks({ filters: { label: labelFilter(filter.labels) } }));
-    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) } }));
+    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) }, driver: network.Driver ?? '' }));
   }
 
   async remove(idOrName: string): Promise<void> {
@@ -585,6 +600,198 @@ class DockerNetworkClient implements NetworkClient {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+  }
+}
+
+/** The part of `GET /services/{id}` that {@link summarizeService} reads. */
+interface ServiceInput {
+  ID: string;
+  Version?: { Index?: number };
+  UpdatedAt?: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> | null; Mode?: { Replicated?: { Replicas?: number } }; TaskTemplate?: { ContainerSpec?: { Image?: string } } };
+}
+
+function summarizeService(s: ServiceInput): SwarmServiceInfo {
+  return {
+    id: s.ID,
+    name: s.Spec?.Name ?? '',
+    version: s.Version?.Index ?? 0,
+    labels: { ...(s.Spec?.Labels ?? {}) },
+    replicas: s.Spec?.Mode?.Replicated === undefined ? undefined : (s.Spec.Mode.Replicated.Replicas ?? 1),
+    image: s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '',
+    updatedAt: s.UpdatedAt ?? '',
+    spec: (s.Spec ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** The part of `GET /tasks` entries that {@link summarizeTask} reads. */
+interface TaskInput {
+  ID: string;
+  ServiceID?: string;
+  Slot?: number;
+  NodeID?: string;
+  DesiredState?: string;
+  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  NetworksAttachments?: { Network?: { Spec?: { Name?: string } }; Addresses?: string[] }[] | null;
+}
+
+function summarizeTask(t: TaskInput): SwarmTaskInfo {
+  const addresses: Record<string, string[]> = {};
+  for (const attachment of t.NetworksAttachments ?? []) {
+    const name = attachment.Network?.Spec?.Name;
+    if (name !== undefined) addresses[name] = (attachment.Addresses ?? []).map((a) => a.replace(/\/\d+$/, ''));
+  }
+  return {
+    id: t.ID,
+    serviceId: t.ServiceID ?? '',
+    slot: t.Slot,
+    nodeId: t.NodeID ?? '',
+    desiredState: t.DesiredState ?? '',
+    state: t.Status?.State ?? '',
+    message: t.Status?.Message ?? '',
+    error: t.Status?.Err || undefined,
+    exitCode: t.Status?.ContainerStatus?.ExitCode,
+    containerId: t.Status?.ContainerStatus?.ContainerID || undefined,
+    addresses,
+    timestamp: t.Status?.Timestamp ?? '',
+  };
+}
+
+class DockerSwarmClient implements SwarmClient {
+  readonly #api: Api;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async state(): Promise<SwarmState> {
+    const info = (await this.#api.call('info', (docker) => docker.info())) as {
+      Swarm?: { LocalNodeState?: string; NodeID?: string; NodeAddr?: string; ControlAvailable?: boolean; Nodes?: number; Managers?: number };
+    };
+    const swarm = info.Swarm ?? {};
+    return {
+      state: swarm.LocalNodeState || 'inactive',
+      nodeId: swarm.NodeID ?? '',
+      manager: swarm.ControlAvailable ?? false,
+      nodeAddr: swarm.NodeAddr ?? '',
+      nodes: swarm.Nodes ?? 0,
+      managers: swarm.Managers ?? 0,
+    };
+  }
+
+  async init(options: { advertiseAddr: string; listenAddr?: string }): Promise<string> {
+    const id = await this.#api.call('swarm init', (docker) =>
+      docker.swarmInit({ AdvertiseAddr: options.advertiseAddr, ListenAddr: options.listenAddr ?? `${options.advertiseAddr}:2377`, ForceNewCluster: false }),
+    );
+    return String(id);
+  }
+
+  async leave(options: { force?: boolean } = {}): Promise<void> {
+    await this.#api.call('swarm leave', (docker) => docker.swarmLeave({ force: options.force ?? false }));
+  }
+
+  async createService(spec: Record<string, unknown>): Promise<string> {
+    const created = await this.#api.call(`create service ${String(spec.Name)}`, (docker) => docker.createService(spec as unknown as Docker.CreateServiceOptions));
+    return created.id ?? (created as unknown as { ID: string }).ID;
+  }
+
+  async updateService(id: string, version: number, spec: Record<string, unknown>): Promise<void> {
+    await this.#api.call(`update service ${String(spec.Name ?? id)}`, (docker) => docker.getService(id).update({ _query: { version }, _body: spec }));
+  }
+
+  async inspectService(id: string): Promise<SwarmServiceInfo> {
+    return summarizeService((await this.#api.call(`inspect service ${id}`, (docker) => docker.getService(id).inspect())) as ServiceInput);
+  }
+
+  async listServices(filter: { labels: Record<string, string | undefined> }): Promise<SwarmServiceInfo[]> {
+    const list = await this.#api.call('list services', (docker) => docker.listServices({ filters: { label: labelFilter(filter.labels) } }));
+    return (list as unknown as ServiceInput[]).map(summarizeService);
+  }
+
+  async removeService(id: string): Promise<void> {
+    try {
+      await this.#api.call(`remove service ${id}`, (docker) => docker.getService(id).remove());
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async listTasks(filter: { services: readonly string[] }): Promise<SwarmTaskInfo[]> {
+    if (filter.services.length === 0) return [];
+    const list = await this.#api.call('list tasks', (docker) => docker.listTasks({ filters: { service: [...filter.services] } }));
+    return (list as TaskInput[]).map(summarizeTask);
+  }
+
+  async serviceLogStream(id: string, options: LogStreamOptions): Promise<Readable> {
+    const query = { stdout: true, stderr: true, timestamps: options.timestamps ?? false, ...(options.tailLines === undefined ? {} : { tail: options.tailLines }) };
+    return this.#api.call(`${options.follow ? 'follow' : 'read'} logs of service ${id}`, async (docker) => {
+      if (options.follow) return (await docker.getService(id).logs({ ...query, follow: true })) as unknown as Readable;
+      const answer = (await docker.getService(id).logs({ ...query, follow: false })) as unknown;
+      return Buffer.isBuffer(answer) ? Readable.from([answer]) : (answer as Readable);
+    });
+  }
+
+  async createSecret(options: { name: string; data: string; labels?: Record<string, string> }): Promise<string> {
+    const created = (await this.#api.call(`create secret ${options.name}`, (docker) =>
+      docker.createSecret({ Name: options.name, Data: Buffer.from(options.data).toString('base64'), Labels: options.labels ?? {} }),
+    )) as { id?: string; ID?: string };
+    return created.id ?? created.ID ?? '';
+  }
+
+  async listSecrets(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const list = (await this.#api.call('list secrets', (docker) => docker.listSecrets({ filters: { label: labelFilter(filter.labels) } }))) as unknown as {
+      ID: string;
+      Spec?: { Name?: string; Labels?: Record<string, string> | null };
+    }[];
+    return list.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? '', labels: { ...(s.Spec?.Labels ?? {}) } }));
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    try {
+      await this.#api.call(`remove secret ${id}`, (docker) => docker.getSecret(id).remove());
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async listConfigs(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const list = (await this.#api.call('list configs', (docker) => docker.listConfigs({ filters: { label: labelFilter(filter.labels) } }))) as unknown as {
+      ID: string;
+      Spec?: { Name?: string; Labels?: Record<string, string> | null };
+    }[];
+    return list.map((c) => ({ id: c.ID, name: c.Spec?.Name ?? '', labels: { ...(c.Spec?.Labels ?? {}) } }));
+  }
+
+  async removeConfig(id: string): Promise<void> {
+    try {
+      await this.#api.call(`remove config ${id}`, (docker) => docker.getConfig(id).remove());
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async listNodes(): Promise<SwarmNodeInfo[]> {
+    const list = (await this.#api.call('list nodes', (docker) => docker.listNodes())) as {
+      ID: string;
+      Version?: { Index?: number };
+      Description?: { Hostname?: string };
+      Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> | null };
+      Status?: { State?: string };
+    }[];
+    return list.map((n) => ({
+      id: n.ID,
+      version: n.Version?.Index ?? 0,
+      hostname: n.Description?.Hostname ?? '',
+      role: n.Spec?.Role ?? '',
+      availability: n.Spec?.Availability ?? '',
+      state: n.Status?.State ?? '',
+      labels: { ...(n.Spec?.Labels ?? {}) },
+      spec: (n.Spec ?? {}) as Record<string, unknown>,
+    }));
+  }
+
+  async updateNodeLabels(node: SwarmNodeInfo, labels: Record<string, string>): Promise<void> {
+    await this.#api.call(`update node ${node.hostname || node.id}`, (docker) => docker.getNode(node.id).update({ _query: { version: node.version }, _body: { ...node.spec, Labels: labels } }));
   }
 }
 

@@ -31,6 +31,8 @@ export interface ImageInfo {
   /** ISO 8601 creation time. */
   createdAt: string;
   labels: Record<string, string>;
+  /** The user its processes run as (`USER`), '' for root. */
+  user: string;
 }
 
 /** Options of {@link ImageClient.build}. */
@@ -226,10 +228,106 @@ export interface VolumeClient {
 
 /** Networks: user-defined bridges give containers DNS names. */
 export interface NetworkClient {
-  /** Creates a bridge network and returns its ID. */
-  create(options: { name: string; labels?: Record<string, string>; internal?: boolean }): Promise<string>;
+  /** Creates a network (default a bridge; `overlay` spans a swarm, and `attachable` lets plain containers join it) and returns its ID. */
+  create(options: { name: string; labels?: Record<string, string>; internal?: boolean; driver?: 'bridge' | 'overlay'; attachable?: boolean }): Promise<string>;
   /** Networks carrying all the given labels. */
-  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string }[]>;
   /** Removes a network; resolves when it does not exist. */
   remove(idOrName: string): Promise<void>;
+}
+
+/** This engine's place in a swarm (`GET /info`'s Swarm part). */
+export interface SwarmState {
+  /** `inactive` (not in a swarm), `pending`, `active`, `error` or `locked`. */
+  state: string;
+  /** This node's ID; '' when not in a swarm. */
+  nodeId: string;
+  /** True on a manager: only managers can create services. */
+  manager: boolean;
+  /** The address other nodes reach this one at. */
+  nodeAddr: string;
+  nodes: number;
+  managers: number;
+}
+
+/** A swarm service as the engine reports it. */
+export interface SwarmServiceInfo {
+  id: string;
+  name: string;
+  /** The spec version, which an update must name (optimistic locking). */
+  version: number;
+  labels: Record<string, string>;
+  /** Replicas wanted (replicated mode); undefined in global mode. */
+  replicas: number | undefined;
+  image: string;
+  /** ISO 8601 time of its last update. */
+  updatedAt: string;
+  /** The service's spec, as the engine keeps it (the API's own shape). */
+  spec: Record<string, unknown>;
+}
+
+/** One task of a swarm service. */
+export interface SwarmTaskInfo {
+  id: string;
+  serviceId: string;
+  /** The replica slot it fills (replicated mode). */
+  slot: number | undefined;
+  nodeId: string;
+  /** What the orchestrator wants: `running`, `shutdown`, … */
+  desiredState: string;
+  /** Where it is: new, pending, assigned, preparing, starting, running, complete, failed, rejected, shutdown, … */
+  state: string;
+  message: string;
+  error: string | undefined;
+  exitCode: number | undefined;
+  containerId: string | undefined;
+  /** Its addresses on each network, without the prefix length, by network name. */
+  addresses: Record<string, string[]>;
+  /** ISO 8601 time of its last state change. */
+  timestamp: string;
+}
+
+/** A swarm node. */
+export interface SwarmNodeInfo {
+  id: string;
+  version: number;
+  hostname: string;
+  role: string;
+  availability: string;
+  state: string;
+  labels: Record<string, string>;
+  /** The spec as the engine keeps it, which a label update must send back whole. */
+  spec: Record<string, unknown>;
+}
+
+/** Swarm mode: the cluster, its services and tasks, and the secrets they read. */
+export interface SwarmClient {
+  state(): Promise<SwarmState>;
+  /** Makes this engine a one-node swarm's manager, advertised at `advertiseAddr`; returns the node ID. */
+  init(options: { advertiseAddr: string; listenAddr?: string }): Promise<string>;
+  /** Leaves the swarm (`force` for the last manager). */
+  leave(options?: { force?: boolean }): Promise<void>;
+  /** Creates a service from its spec (the API's shape) and returns its ID. */
+  createService(spec: Record<string, unknown>): Promise<string>;
+  /** Replaces the spec of a service at `version`. */
+  updateService(id: string, version: number, spec: Record<string, unknown>): Promise<void>;
+  inspectService(id: string): Promise<SwarmServiceInfo>;
+  /** Services carrying all the given labels. */
+  listServices(filter: { labels: Record<string, string | undefined> }): Promise<SwarmServiceInfo[]>;
+  /** Removes a service; resolves when it does not exist. */
+  removeService(id: string): Promise<void>;
+  /** The tasks of the given services (IDs or names), current and past. */
+  listTasks(filter: { services: readonly string[] }): Promise<SwarmTaskInfo[]>;
+  /** A service's output as multiplexed frames (see ContainerClient.logStream). */
+  serviceLogStream(id: string, options: LogStreamOptions): Promise<Readable>;
+  /** Creates a secret and returns its ID. */
+  createSecret(options: { name: string; data: string; labels?: Record<string, string> }): Promise<string>;
+  listSecrets(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  /** Removes a secret; resolves when it does not exist. */
+  removeSecret(id: string): Promise<void>;
+  listConfigs(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  removeConfig(id: string): Promise<void>;
+  listNodes(): Promise<SwarmNodeInfo[]>;
+  /** Sets a node's labels (all of them) at `version`. */
+  updateNodeLabels(node: SwarmNodeInfo, labels: Record<string, string>): Promise<void>;
 }

@@ -1,10 +1,12 @@
 /**
- * What a launch wants to exist: one container per service of the fleet, as the engine must create it. Pure: it
- * turns the fleet model (and the image IDs the engine resolved) into container specs, labels and probes.
+ * What a launch wants to exist, in no engine's words: one desired instance per service of the fleet. Pure: it
+ * turns the fleet model (and the image IDs the engine resolved) into instances, labels, credentials and probes,
+ * once; each driver translates an instance to its own engine (a Docker container spec, a Swarm service spec, a
+ * local process), as compose keeps its project model apart from the engine's create config.
  */
+import { createHash } from 'node:crypto';
 import { configHash } from '../fleet/config-hash.ts';
-import type { Fleet, FleetHealthcheck, FleetService } from '../fleet/model.ts';
-import type { ContainerSpec, HealthcheckSpec, MountSpec } from '../docker/types.ts';
+import type { Fleet, FleetService } from '../fleet/model.ts';
 import { containerName, STATE_LABELS } from './labels.ts';
 
 /**
@@ -18,26 +20,61 @@ import { containerName, STATE_LABELS } from './labels.ts';
  */
 export type ProbeKind = 'http' | 'postgres' | 'redis' | 'docker' | 'running';
 
-/** One container a launch wants. */
-export interface DesiredContainer {
-  service: FleetService;
-  /** `<project>-<service>`: one name per service, so two launches can never create two containers for it. */
+/**
+ * Environment variables that carry a credential (or, for the handshake, what the law checks). The Docker and
+ * process drivers hand them over as environment, as compose does; Swarm hands each over as a secret file, named by
+ * `<KEY>_FILE`, which the kit and the PostgreSQL image read instead.
+ */
+export const CREDENTIAL_KEYS = ['N3XUS_HANDSHAKE', 'DATABASE_URL', 'REDIS_URL', 'POSTGRES_PASSWORD'] as const;
+
+/** One credential of an instance: the variable it replaces and its value. */
+export interface DesiredSecret {
+  key: (typeof CREDENTIAL_KEYS)[number];
+  value: string;
+  /** `<project>_<key>_<first 12 hex of sha256(value)>`: a changed value is a new secret, never an edited one. */
   name: string;
-  /** The service's config hash (see configHash); with {@link imageId}, what decides a recreate. */
-  configHash: string;
-  imageId: string;
-  spec: ContainerSpec;
-  probe: ProbeKind;
 }
 
-/** Networks and volumes a launch creates before any container, by the names the engine knows them. */
+/** A port of an instance on the host's loopback (`hostPort`), to its own `containerPort`. */
+export interface DesiredPort {
+  containerPort: number;
+  hostPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+/** One instance a launch wants, engine-neutral; what does not differ between engines is read from `service`. */
+export interface DesiredInstance {
+  service: FleetService;
+  project: string;
+  /** `<project>-<service>`: one name per service, so two launches can never create two instances of it. */
+  name: string;
+  /** The service's config hash (see configHash; with replicas when more than one); with {@link imageId}, what decides a recreate. */
+  configHash: string;
+  imageId: string;
+  probe: ProbeKind;
+  /** The fleet file's labels and the state labels (project, service, config hash, image ID). */
+  labels: Record<string, string>;
+  /** The environment without the credentials ({@link CREDENTIAL_KEYS}). */
+  env: Record<string, string>;
+  /** The credentials of the environment. */
+  secrets: DesiredSecret[];
+  ports: DesiredPort[];
+  /** The engine's name of the network it joins, and its DNS names there. */
+  network: string;
+  aliases: string[];
+  /** Mounts with volume names as the engine knows them. */
+  mounts: { type: 'volume' | 'bind' | 'tmpfs'; source?: string; target: string; readOnly: boolean }[];
+  /** How many copies run; 1 except where the driver can run more (Swarm). */
+  replicas: number;
+}
+
+/** Networks, volumes and credentials a launch creates before any instance, by the names the engine knows them. */
 export interface DesiredResources {
   networks: { name: string; external: boolean; internal: boolean; labels: Record<string, string> }[];
   volumes: { name: string; external: boolean; labels: Record<string, string> }[];
+  /** One per distinct credential (see DesiredSecret); drivers that pass credentials as environment ignore them. */
+  secrets: (DesiredSecret & { labels: Record<string, string> })[];
 }
-
-/** Start-interval launch asks the engine for on `docker`-probed services, so their first check is not one whole interval away. */
-export const START_INTERVAL_MS = 1_000;
 
 /** The engine's name of a fleet network: its `name`, else compose's `<project>_<key>`. */
 export function networkName(fleet: Fleet, project: string, key: string): string {
@@ -63,90 +100,78 @@ export function probeKind(service: FleetService): ProbeKind {
   return 'http';
 }
 
-function healthSpec(check: FleetHealthcheck | undefined, probe: ProbeKind): HealthcheckSpec | undefined {
-  // An empty test keeps the image's healthcheck, as compose does.
-  if (check === undefined || check.test.length === 0) return undefined;
-  return {
-    test: check.test,
-    intervalMs: check.intervalMs ?? 30_000,
-    ...(check.timeoutMs === undefined ? {} : { timeoutMs: check.timeoutMs }),
-    ...(check.retries === undefined ? {} : { retries: check.retries }),
-    ...(check.startPeriodMs === undefined ? {} : { startPeriodMs: check.startPeriodMs }),
-    ...(check.startIntervalMs !== undefined ? { startIntervalMs: check.startIntervalMs } : probe === 'docker' ? { startIntervalMs: START_INTERVAL_MS } : {}),
-  };
+/** The engine's name of a credential of `project` (see DesiredSecret.name). */
+export function secretName(project: string, key: string, value: string): string {
+  return `${project}_${key.toLowerCase().replaceAll('_', '-')}_${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }
 
-function restartPolicy(restart: FleetService['restart']): NonNullable<ContainerSpec['restartPolicy']> {
-  const onFailure = /^on-failure(?::(\d+))?$/.exec(restart);
-  if (onFailure) return { name: 'on-failure', ...(onFailure[1] === undefined ? {} : { maximumRetryCount: Number(onFailure[1]) }) };
-  return { name: restart as 'no' | 'always' | 'unless-stopped' };
-}
-
-function tmpfsMounts(entries: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of entries) {
-    const colon = entry.indexOf(':');
-    if (colon < 0) out[entry] = '';
-    else out[entry.slice(0, colon)] = entry.slice(colon + 1);
+function credentials(service: FleetService, project: string): { env: Record<string, string>; secrets: DesiredSecret[] } {
+  const env: Record<string, string> = {};
+  const secrets: DesiredSecret[] = [];
+  for (const [key, value] of Object.entries(service.environment)) {
+    const credential = CREDENTIAL_KEYS.find((k) => k === key);
+    if (credential === undefined || value === '') env[key] = value;
+    else secrets.push({ key: credential, value, name: secretName(project, credential, value) });
   }
-  return out;
+  return { env, secrets };
 }
 
 /**
- * The container each service of `services` needs, in the order given. `imageIds` maps each service's image
- * reference to the ID the engine has for it (the caller checks that every image exists first).
+ * The instance each service of `services` needs, in the order given. `imageIds` maps each service's image
+ * reference to the ID the engine has for it (the caller checks that every image exists first); `replicas` gives
+ * a count for the services that run more than one copy.
  */
-export function desiredContainers(fleet: Fleet, project: string, services: readonly FleetService[], imageIds: ReadonlyMap<string, string>): DesiredContainer[] {
+export function desiredInstances(
+  fleet: Fleet,
+  project: string,
+  services: readonly FleetService[],
+  imageIds: ReadonlyMap<string, string>,
+  replicas: ReadonlyMap<string, number> = new Map(),
+): DesiredInstance[] {
   return services.map((service) => {
-    const probe = probeKind(service);
-    const hash = configHash(service);
+    const count = replicas.get(service.name) ?? 1;
+    // One replica keeps the hash of the definition alone, so that fleets launched before replicas existed converge.
+    const base = configHash(service);
+    const hash = count === 1 ? base : createHash('sha256').update(`${base}:replicas=${count}`).digest('hex');
     const imageId = imageIds.get(service.image) ?? '';
-    const networkKey = service.networks[0] ?? 'default';
-    const mounts: MountSpec[] = service.volumes.map((m) => ({
-      type: m.type,
-      ...(m.source === undefined ? {} : { source: m.type === 'volume' ? volumeName(fleet, project, m.source) : m.source }),
-      target: m.target,
-      readOnly: m.readOnly,
-    }));
-    const healthcheck = healthSpec(service.healthcheck, probe);
-    const spec: ContainerSpec = {
+    const { env, secrets } = credentials(service, project);
+    return {
+      service,
+      project,
       name: containerName(project, service.name),
-      image: service.image,
-      env: service.environment,
+      configHash: hash,
+      imageId,
+      probe: probeKind(service),
       labels: {
         ...service.labels,
         [STATE_LABELS.project]: project,
         [STATE_LABELS.service]: service.name,
         [STATE_LABELS.configHash]: hash,
         [STATE_LABELS.imageId]: imageId,
-        [STATE_LABELS.driver]: 'docker',
       },
-      publish: service.ports.filter((p) => p.protocol !== 'sctp').map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol as 'tcp' | 'udp' })),
-      network: networkName(fleet, project, networkKey),
-      networkAliases: [service.name],
-      restartPolicy: restartPolicy(service.restart),
-      readOnlyRootfs: service.readOnly,
-      tmpfs: tmpfsMounts(service.tmpfs),
-      capAdd: service.capAdd,
-      capDrop: service.capDrop,
-      securityOpt: service.securityOpt,
-      mounts,
-      ...(service.command === undefined ? {} : { cmd: service.command }),
-      ...(service.user === undefined ? {} : { user: service.user }),
-      ...(service.memLimitBytes === undefined ? {} : { memoryBytes: service.memLimitBytes }),
-      ...(service.shmSizeBytes === undefined ? {} : { shmSizeBytes: service.shmSizeBytes }),
-      ...(service.logging === undefined ? {} : { logConfig: { type: service.logging.driver ?? '', config: service.logging.options } }),
-      ...(healthcheck === undefined ? {} : { healthcheck }),
+      env,
+      secrets,
+      ports: service.ports.filter((p) => p.protocol !== 'sctp').map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol as 'tcp' | 'udp' })),
+      network: networkName(fleet, project, service.networks[0] ?? 'default'),
+      aliases: [service.name],
+      mounts: service.volumes.map((m) => ({
+        type: m.type,
+        ...(m.source === undefined ? {} : { source: m.type === 'volume' ? volumeName(fleet, project, m.source) : m.source }),
+        target: m.target,
+        readOnly: m.readOnly,
+      })),
+      replicas: count,
     };
-    return { service, name: spec.name!, configHash: hash, imageId, spec, probe };
   });
 }
 
-/** The networks and volumes the given services use, labelled with the project so down can find them. */
+/** The networks, volumes and credentials the given services use, labelled with the project so down can find them. */
 export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[]): DesiredResources {
   const label = { [STATE_LABELS.project]: project };
   const networkKeys = new Set(services.map((s) => s.networks[0] ?? 'default'));
   const volumeKeys = new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
+  const secrets = new Map<string, DesiredResources['secrets'][number]>();
+  for (const service of services) for (const s of credentials(service, project).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
     networks: [...networkKeys].map((key) => {
       const n = fleet.networks[key];
@@ -156,5 +181,6 @@ export function desiredResources(fleet: Fleet, project: string, services: readon
       const v = fleet.volumes[key];
       return { name: volumeName(fleet, project, key), external: v?.external ?? false, labels: { ...(v?.labels ?? {}), ...label } };
     }),
+    secrets: [...secrets.values()],
   };
 }

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { LABELS } from '../fleet/compose.ts';
 import { STAGES, type Stage } from '../fleet/stages.ts';
-import type { FleetDriver } from './driver.ts';
+import type { FleetDriver } from '../drivers/driver.ts';
 import { STATE_LABELS } from './labels.ts';
 
 export interface DownResult {

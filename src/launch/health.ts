@@ -6,8 +6,8 @@
  */
 import { HttpError, httpRequest } from '../http/client.ts';
 import { LAW_EXIT_CODE } from '../../services/_kit/src/law.ts';
-import type { DesiredContainer } from './desired.ts';
-import type { Instance } from './driver.ts';
+import type { DesiredInstance } from './desired.ts';
+import type { Instance } from '../drivers/driver.ts';
 import { probePostgres, probeRedis } from './tcp-probe.ts';
 
 /** Why a service will not become healthy by waiting longer. */
@@ -31,7 +31,7 @@ export function instanceFailure(instance: Instance): InstanceFailure | undefined
     if (instance.exitCode === LAW_EXIT_CODE) {
       return { kind: 'law-violation', exitCode: instance.exitCode, reason: `refused to start: its N3XUS_HANDSHAKE is missing or wrong (exit ${LAW_EXIT_CODE}, the runtime law)` };
     }
-    return { kind: 'exited', exitCode: instance.exitCode, reason: `${how} (exit ${instance.exitCode})` };
+    return { kind: 'exited', exitCode: instance.exitCode, reason: `${how} (exit ${instance.exitCode})${instance.error === undefined ? '' : `: ${instance.error}`}` };
   }
   if (instance.health === 'unhealthy') return { kind: 'unhealthy', reason: 'its healthcheck failed (unhealthy)' };
   return undefined;
@@ -90,7 +90,7 @@ export function readyWithout(body: string, without: ReadonlySet<string>): string
  * round trip): enough to confirm that a fleet found up to date is still up, at a tenth of the cost. `without`
  * names the dependencies the fleet runs without (see {@link readyWithout}); a degraded instance is never healthy.
  */
-export async function probeService(want: DesiredContainer, instance: Instance, timeoutMs: number, liveOnly = false, without: ReadonlySet<string> = new Set()): Promise<ProbeResult> {
+export async function probeService(want: DesiredInstance, instance: Instance, timeoutMs: number, liveOnly = false, without: ReadonlySet<string> = new Set()): Promise<ProbeResult> {
   if (instance.degraded !== undefined) return { healthy: false, detail: `unavailable: ${instance.degraded}` };
   if (!instance.running) return { healthy: false, detail: `not running (${instance.status})` };
   if (want.probe === 'running') return { healthy: true, detail: 'running' };

@@ -7,8 +7,8 @@ import pLimit from 'p-limit';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import type { LaunchPlan } from '../plan/plan.ts';
-import { desiredContainers, desiredResources, type DesiredContainer } from './desired.ts';
-import { degradedKinds, instancesByService, type FleetDriver, type Instance } from './driver.ts';
+import { desiredInstances, desiredResources, type DesiredInstance } from './desired.ts';
+import { degradedKinds, instancesByService, type FleetDriver, type Instance } from '../drivers/driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
 import { busyPorts, missingImages, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
@@ -33,6 +33,8 @@ export interface LaunchOptions {
   logTailLines?: number;
   /** Pause between two probes of one service; default 300 ms. */
   probeIntervalMs?: number;
+  /** Copies of a service, for drivers that run more than one (Swarm); default one each. */
+  replicas?: ReadonlyMap<string, number>;
   /** Test seam for the host-port check. */
   isPortFree?: (port: number) => Promise<boolean>;
 }
@@ -199,7 +201,7 @@ export async function checkPrerequisites(fleet: Fleet, stage: Stage, driver: Fle
   if (earlier.length === 0) return;
   const observed = await driver.observe(project);
   const byService = instancesByService(observed);
-  const desired = desiredContainers(fleet, project, earlier, new Map());
+  const desired = desiredInstances(fleet, project, earlier, new Map());
   const problems = (
     await Promise.all(
       desired.map(async (want) => {
@@ -237,7 +239,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const [observed, imageIds] = await Promise.all([driver.observe(project), driver.resolveImages(planned.map((s) => s.image))]);
   const missing = missingImages(planned, imageIds);
   if (missing) throw missing;
-  const desired = desiredContainers(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)));
+  const desired = desiredInstances(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)), options.replicas);
   const wantByName = new Map(desired.map((d) => [d.service.name, d]));
   const reconciliation = reconcile(desired, observed);
   emit({ type: 'reconciled', reconciliation });
@@ -303,7 +305,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   // Ports are checked for what will be (re)started; a port held by the service's own running container is not
   // busy for this purpose: it is freed when that container is removed.
   const toStart = reconciliation.steps.filter((s) => s.action !== 'keep' && !(s.action === 'recreate' && observedByService.get(s.service)?.running));
-  const busy = await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
+  const busy = driver.checkPorts !== undefined ? await driver.checkPorts(project) : await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
   if (busy) throw busy;
 
   await driver.prepare(desiredResources(fleet, project, planned));
@@ -316,7 +318,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const stageReports: LaunchResult['stages'] = [];
   let stopped = false;
 
-  const fail = async (want: DesiredContainer, kind: FailureKind, message: string, id: string | undefined, exitCode?: number): Promise<false> => {
+  const fail = async (want: DesiredInstance, kind: FailureKind, message: string, id: string | undefined, exitCode?: number): Promise<false> => {
     let details: Instance | undefined;
     let logs: string[] = [];
     if (id !== undefined) {
@@ -342,12 +344,14 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     return false;
   };
 
-  const execute = async (want: DesiredContainer, step: Step): Promise<string> => {
+  const execute = async (want: DesiredInstance, step: Step): Promise<string> => {
     if (step.action === 'keep') return step.containerId!;
     if (step.action === 'start') {
       await driver.start(step.containerId!);
       return step.containerId!;
     }
+    // An engine that can change an instance in place (a Swarm service update) does; the others recreate it.
+    if (step.action === 'recreate' && driver.update !== undefined) return driver.update(step.containerId!, want);
     if (step.action === 'recreate') await driver.remove(step.containerId!);
     const id = await driver.create(want);
     try {
@@ -360,7 +364,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     return id;
   };
 
-  const runService = async (want: DesiredContainer, stageStartedAt: number): Promise<boolean> => {
+  const runService = async (want: DesiredInstance, stageStartedAt: number): Promise<boolean> => {
     const name = want.service.name;
     const step = stepByName.get(name)!;
     // What it depends on in this launch must be up first (other stages are, by the plan's order).

@@ -50,15 +50,18 @@ export class ImageMissingError extends Error {
 export class PortBusyError extends Error {
   override readonly name = 'PortBusyError';
   readonly code = 'PORT_BUSY';
-  readonly ports: readonly { port: number; service: string }[];
+  readonly ports: readonly { port: number; service: string; heldBy?: string }[];
   readonly suggestions: readonly string[];
 
-  constructor(ports: readonly { port: number; service: string }[]) {
-    const shown = ports.slice(0, 5).map((p) => `127.0.0.1:${p.port} (service "${p.service}")`).join(', ');
+  /** `heldBy` names the holder when it is known (a Swarm service publishing the port). */
+  constructor(ports: readonly { port: number; service: string; heldBy?: string }[]) {
+    const shown = ports.slice(0, 5).map((p) => `127.0.0.1:${p.port} (service "${p.service}"${p.heldBy === undefined ? '' : `, held by ${p.heldBy}`})`).join(', ');
     super(`${ports.length === 1 ? 'Port' : `${ports.length} ports are in use:`} ${shown}${ports.length > 5 ? ` and ${ports.length - 5} more` : ''}${ports.length === 1 ? ' is in use by another program' : ''}. Nothing was created.`);
     this.ports = ports;
     const port = ports[0]!.port;
-    this.suggestions = [`See what holds it: ss -ltnp 'sport = :${port}'; stop that program, or publish the service on another port in the fleet file.`];
+    const swarm = ports.find((p) => p.heldBy !== undefined);
+    this.suggestions = [
+      ...(swarm === undefined ? [] : [`Remove that service or its published port (docker service update --publish-rm ${swarm.port} <service>), or publish this fleet's service on another port.`]),`See what holds it: ss -ltnp 'sport = :${port}'; stop that program, or publish the service on another port in the fleet file.`];
   }
 }
 

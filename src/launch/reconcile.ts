@@ -2,8 +2,8 @@
  * Convergence, as compose does it: observe (containers found by label), reconcile (this module: no engine call),
  * execute. Every step records its cause, and the steps render to text that tests compare whole.
  */
-import type { ContainerInfo } from '../docker/inspect.ts';
-import type { DesiredContainer } from './desired.ts';
+import type { Instance } from '../drivers/driver.ts';
+import type { DesiredInstance } from './desired.ts';
 import { STATE_LABELS } from './labels.ts';
 
 /**
@@ -35,7 +35,7 @@ export interface Reconciliation {
 /** States the engine can start a container from again as it is. */
 const STARTABLE = new Set(['created', 'exited']);
 
-function stepFor(want: DesiredContainer, have: ContainerInfo): Step {
+function stepFor(want: DesiredInstance, have: Instance): Step {
   const base = { service: want.service.name, containerId: have.id };
   const hash = have.labels[STATE_LABELS.configHash];
   if (hash !== want.configHash) return { ...base, action: 'recreate', cause: hash === undefined ? 'no config hash label' : 'config changed' };
@@ -55,8 +55,8 @@ function stepFor(want: DesiredContainer, have: ContainerInfo): Step {
  * what to do for each service. When a service has more than one container, the one to keep is the running one
  * with the wanted name, else the newest; the others are duplicates.
  */
-export function reconcile(desired: readonly DesiredContainer[], observed: readonly ContainerInfo[]): Reconciliation {
-  const byService = new Map<string, ContainerInfo[]>();
+export function reconcile(desired: readonly DesiredInstance[], observed: readonly Instance[]): Reconciliation {
+  const byService = new Map<string, Instance[]>();
   for (const container of observed) {
     const service = container.labels[STATE_LABELS.service];
     if (service === undefined) continue;
@@ -71,7 +71,7 @@ export function reconcile(desired: readonly DesiredContainer[], observed: readon
       steps.push({ service: want.service.name, action: 'create', cause: 'no existing container' });
       continue;
     }
-    const rank = (c: ContainerInfo): number => (c.name === want.name ? 2 : 0) + (c.running ? 1 : 0);
+    const rank = (c: Instance): number => (c.name === want.name ? 2 : 0) + (c.running ? 1 : 0);
     const [kept, ...extra] = [...candidates].sort((a, b) => rank(b) - rank(a));
     for (const c of extra) duplicates.push({ service: want.service.name, containerId: c.id, name: c.name });
     const step = stepFor(want, kept!);

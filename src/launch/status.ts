@@ -4,8 +4,8 @@
 import pLimit from 'p-limit';
 import type { Fleet } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
-import { desiredContainers } from './desired.ts';
-import { degradedKinds, instancesByService, type FleetDriver } from './driver.ts';
+import { desiredInstances } from './desired.ts';
+import { degradedKinds, instancesByService, type FleetDriver } from '../drivers/driver.ts';
 import { probeService } from './health.ts';
 import { STATE_LABELS } from './labels.ts';
 
@@ -40,7 +40,7 @@ export interface FleetStatus {
 export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, now: () => number = Date.now): Promise<FleetStatus> {
   const instances = await driver.observe(project);
   const byService = instancesByService(instances);
-  const desired = desiredContainers(fleet, project, fleet.services, new Map());
+  const desired = desiredInstances(fleet, project, fleet.services, new Map());
   const without = degradedKinds(instances, (service) => desired.find((d) => d.service.name === service)?.probe);
   const limit = pLimit(16);
   const services = await Promise.all(

@@ -4,7 +4,29 @@
  * process ends or the caller aborts.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { tailFile } from '../launch/process-driver.ts';
+
+/** How much of the end of a log file is read for its last lines. */
+const LOG_TAIL_BYTES = 256 * 1024;
+
+/** Reads the last `lines` lines of a file (at most {@link LOG_TAIL_BYTES} of it); a missing file has none. */
+export function tailFile(file: string, lines: number): string[] {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const all = buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return lines <= 0 ? [] : all.slice(-lines);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface ProcessLogsOptions {
   follow?: boolean;

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerClient, ContainerInfo } from '../docker/engine.ts';
 import type { Fleet } from '../fleet/model.ts';
-import type { FleetDriver } from '../launch/driver.ts';
+import type { FleetDriver } from '../drivers/driver.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 import { LogFrameDecoder, type LogStreamName } from './log-frames.ts';
 

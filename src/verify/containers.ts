@@ -3,7 +3,7 @@
  * (for restart count, OOM and health log) only for the few containers the list shows in trouble. The Docker
  * module (and dockerode) is imported only when container checks are wanted.
  */
-import type { ContainerInfo } from '../docker/inspect.ts';
+import type { DriverKind, Instance } from '../drivers/driver.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 import { VerifyUnavailableError } from './errors.ts';
 import type { DockerUse } from './types.ts';
@@ -14,7 +14,7 @@ export type DockerMode = 'auto' | 'on' | 'off';
 /** What the engine says about the project's containers, by `n3xus.service` label. */
 export interface ContainerState {
   docker: DockerUse;
-  byService: Map<string, ContainerInfo>;
+  byService: Map<string, Instance>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -32,7 +32,7 @@ export function autoDockerVeto(host: string, env: Readonly<Record<string, string
  * Containers the list shows in trouble (not running, restarting, unhealthy) are inspected for the details of
  * why. "starting" is not trouble: right after a launch all 98 say it until their first check, one interval later.
  */
-export function needsInspect(container: ContainerInfo): boolean {
+export function needsInspect(container: Instance): boolean {
   return !container.running || container.status === 'restarting' || container.health === 'unhealthy';
 }
 
@@ -44,69 +44,69 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Instances listed by another driver than Docker (the process driver's state), for the same checks. */
+/** Where the instances are listed: the driver that runs the fleet (see src/drivers). */
 export interface InstanceSource {
-  kind: 'process';
+  kind: DriverKind;
   /** Where they are listed, for messages. */
   where: string;
-  list(project: string): Promise<ContainerInfo[]>;
+  list(project: string): Promise<Instance[]>;
+  /** The details (restart count, OOM, health log) of one instance the list shows in trouble; optional. */
+  inspect?(id: string): Promise<Instance>;
+}
+
+/** The Docker engine (DOCKER_HOST, else the local socket) through the Docker driver, loaded only when asked for. */
+async function dockerSource(): Promise<InstanceSource> {
+  const [{ DockerEngine }, { DockerDriver }] = await Promise.all([import('../docker/engine.ts'), import('../drivers/docker/docker-driver.ts')]);
+  const driver = new DockerDriver(new DockerEngine());
+  return { kind: 'docker', where: 'the Docker engine', list: (p) => driver.observe(p), inspect: (id) => driver.inspect(id) };
 }
 
 /**
- * The process driver's instances as container state: a crashed process is judged like an exited container. In
- * `auto` mode a project without instances turns the checks off with the reason, as for Docker.
+ * Lists the project's instances through `source` (default: the Docker engine). In `auto` mode an engine that does
+ * not answer, or that has no instance of the project, or a `host` that is not this machine (see
+ * {@link autoDockerVeto}), turns container checks off with the reason; in `on` mode an engine that does not answer
+ * is a {@link VerifyUnavailableError}. The process driver's state is read, never skipped: a state it cannot read
+ * ends verify with its own message.
  */
-async function observeInstances(source: InstanceSource, mode: DockerMode, project: string): Promise<ContainerState> {
-  const byService = new Map<string, ContainerInfo>();
-  const ours = (await source.list(project)).filter((c) => c.labels[STATE_LABELS.service] !== undefined);
-  if (ours.length === 0 && mode === 'auto') {
-    return { docker: { used: false, reason: `no process of project ${project} in ${source.where}`, project, containers: 0, driver: 'process' }, byService };
-  }
-  for (const instance of ours) if (instance.running || !byService.has(instance.labels[STATE_LABELS.service]!)) byService.set(instance.labels[STATE_LABELS.service]!, instance);
-  return { docker: { used: true, project, containers: ours.length, driver: 'process' }, byService };
-}
-
-/**
- * Lists the project's containers (or, given a `source`, its process instances). In `auto` mode an engine that does not answer, or that has no container of the
- * project, or a `host` that is not this machine (see {@link autoDockerVeto}), turns container checks off with the
- * reason; in `on` mode an engine that does not answer is a {@link VerifyUnavailableError}.
- */
-export async function observeContainers(mode: DockerMode, project: string, timeoutMs: number, host = '127.0.0.1', source?: InstanceSource): Promise<ContainerState> {
-  const byService = new Map<string, ContainerInfo>();
+export async function observeContainers(mode: DockerMode, project: string, timeoutMs: number, host = '127.0.0.1', given?: InstanceSource): Promise<ContainerState> {
+  const byService = new Map<string, Instance>();
   if (mode === 'off') return { docker: { used: false, reason: 'container checks turned off (--no-docker)', project }, byService };
-  if (source !== undefined) return observeInstances(source, mode, project);
-  const veto = mode === 'auto' ? autoDockerVeto(host, process.env) : undefined;
+  const veto = mode === 'auto' && given?.kind !== 'process' ? autoDockerVeto(host, process.env) : undefined;
   if (veto !== undefined) return { docker: { used: false, reason: veto, project }, byService };
-  let containers: ContainerInfo[];
-  let engine: { container: { list(filter: { labels: Record<string, string> }): Promise<ContainerInfo[]>; inspect(id: string): Promise<ContainerInfo> } };
+  const driver = given === undefined || given.kind === 'docker' ? {} : { driver: given.kind };
+  let source: InstanceSource;
+  let listed: Instance[];
   try {
-    const { DockerEngine } = await import('../docker/engine.ts');
-    engine = new DockerEngine();
-    containers = await withTimeout(engine.container.list({ labels: { [STATE_LABELS.project]: project } }), timeoutMs, 'Docker engine');
+    source = given ?? (await dockerSource());
+    listed = source.kind === 'process' ? await source.list(project) : await withTimeout(source.list(project), timeoutMs, 'Docker engine');
   } catch (error) {
+    if (given?.kind === 'process') throw error;
     const reason = error instanceof Error ? error.message : String(error);
     if (mode === 'on') {
       throw new VerifyUnavailableError(`Container checks were asked for (--docker) but the Docker engine did not answer: ${reason}`, [
         'Start the engine or set DOCKER_HOST, or verify over HTTP only with --no-docker',
       ]);
     }
-    return { docker: { used: false, reason: `Docker engine not reachable: ${reason}`, project }, byService };
+    return { docker: { used: false, reason: `Docker engine not reachable: ${reason}`, project, ...driver }, byService };
   }
-  const ours = containers.filter((c) => c.labels[STATE_LABELS.service] !== undefined);
+  const ours = listed.filter((c) => c.labels[STATE_LABELS.service] !== undefined);
   if (ours.length === 0 && mode === 'auto') {
-    return { docker: { used: false, reason: `no container labelled ${STATE_LABELS.project}=${project}`, project, containers: 0 }, byService };
+    const reason = source.kind === 'process' ? `no process of project ${project} in ${source.where}` : `no ${source.kind === 'swarm' ? 'Swarm service' : 'container'} labelled ${STATE_LABELS.project}=${project}`;
+    return { docker: { used: false, reason, project, containers: 0, ...driver }, byService };
   }
   // Inspect only what the list shows in trouble: a healthy fleet costs one engine call, a broken one a few more.
+  const inspect = source.inspect;
   const inspected = await Promise.all(
     ours.map(async (container) => {
-      if (!needsInspect(container)) return container;
+      if (inspect === undefined || !needsInspect(container)) return container;
       try {
-        return await withTimeout(engine.container.inspect(container.id), timeoutMs, 'Docker engine');
+        return await withTimeout(inspect(container.id), timeoutMs, 'Docker engine');
       } catch {
         return container; // the list entry still says what is wrong; the details are a bonus
       }
     }),
   );
-  for (const container of inspected) byService.set(container.labels[STATE_LABELS.service]!, container);
-  return { docker: { used: true, project, containers: ours.length }, byService };
+  // The running one tells the truth about a service that has a stopped duplicate.
+  for (const c of inspected) if (c.running || !byService.has(c.labels[STATE_LABELS.service]!)) byService.set(c.labels[STATE_LABELS.service]!, c);
+  return { docker: { used: true, project, containers: ours.length, ...driver }, byService };
 }

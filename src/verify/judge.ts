@@ -2,7 +2,7 @@
  * The verdicts: pure functions from what a service answered to a {@link CheckResult}. No I/O here, so every way a
  * service can be wrong is unit-tested with hand-written answers; the runner only collects the answers.
  */
-import type { ContainerInfo } from '../docker/inspect.ts';
+import type { Instance } from '../drivers/driver.ts';
 import type { HttpFailureKind, HttpResponse } from '../http/client.ts';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH } from '../../services/_kit/src/law.ts';
 import type { CheckCode, CheckName, CheckResult } from './types.ts';
@@ -273,7 +273,7 @@ export function judgeProtocol(kind: 'postgres' | 'redis' | 'tcp', answer: Protoc
  * or restarting. A health status still `starting` passes with a warning (the service's own health endpoint is
  * checked over HTTP); restarts are reported as a warning when known.
  */
-export function judgeContainer(container: ContainerInfo | undefined, service: string, project: string): CheckResult {
+export function judgeContainer(container: Instance | undefined, service: string, project: string): CheckResult {
   if (container === undefined) {
     return failed('container', 0, 'container-missing', `no container labelled n3xus.project=${project}, n3xus.service=${service} (was it launched, or removed?)`);
   }
@@ -285,6 +285,18 @@ export function judgeContainer(container: ContainerInfo | undefined, service: st
     ...(container.restartCount === undefined ? {} : { restartCount: container.restartCount }),
   };
   const restarted = restarts > 0 ? `, restarted ${restarts} time${restarts === 1 ? '' : 's'}` : '';
+  const replicas = container.replicas;
+  if (replicas !== undefined && replicas.desired > 0 && replicas.running < replicas.desired) {
+    // Every copy must run: a service that answers through one replica can still fail every other caller.
+    const down = replicas.tasks.filter((t) => t.state !== 'running').map((t) => `task ${t.id.slice(0, 12)} ${t.state}${t.message ? ` (${t.message})` : ''}`);
+    return failed(
+      'container',
+      0,
+      'replicas-missing',
+      `${replicas.running} of ${replicas.desired} replicas of ${container.name} are running${down.length > 0 ? `: ${down.join('; ')}` : ''}${restarted}`,
+      { ...details, replicas: { desired: replicas.desired, running: replicas.running } },
+    );
+  }
   if (container.status === 'restarting') {
     return failed('container', 0, 'container-restarting', `container ${container.name} is restarting (last exit code ${container.exitCode}${restarted})`, details);
   }

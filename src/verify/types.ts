@@ -56,7 +56,7 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-refused` (the right
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
- * `container-restarting`, `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -74,6 +74,7 @@ export type CheckCode =
   | 'container-not-running'
   | 'container-unhealthy'
   | 'container-restarting'
+  | 'replicas-missing'
   | 'route-failed'
   | 'not-delivered'
   | 'dependency-failed'
@@ -120,8 +121,8 @@ export interface DockerUse {
   project: string;
   /** Containers of the project the engine listed. */
   containers?: number;
-  /** Set to `process` when the instances came from the process driver's state, not a Docker engine. */
-  driver?: 'process';
+  /** Set when the instances came from another driver than Docker: the process driver's state, or Swarm. */
+  driver?: 'process' | 'swarm';
 }
 
 /** Latency percentiles of one service from the `--bench` burst. */

@@ -31,7 +31,7 @@ describe('bootstrap without a Docker engine', () => {
   });
 
   it('returns every check, in checklist order, and is not ok', () => {
-    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'base-images', 'service-images', 'networks']);
+    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'base-images', 'service-images', 'swarm', 'networks']);
     expect(result.ok).toBe(false);
   });
 
@@ -55,7 +55,7 @@ describe('bootstrap without a Docker engine', () => {
   });
 
   it("leaves the engine's checks unchecked, as warnings, so only the cause fails", () => {
-    for (const id of ['base-images', 'service-images', 'networks'] as const) {
+    for (const id of ['base-images', 'service-images', 'swarm', 'networks'] as const) {
       expect(byId(result, id)).toMatchObject({ status: 'warn', detail: 'not checked: the Docker engine is not reachable' });
     }
   });

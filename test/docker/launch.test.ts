@@ -8,8 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../../src/docker/engine.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
-import { desiredContainers } from '../../src/launch/desired.ts';
-import { DockerDriver } from '../../src/launch/docker-driver.ts';
+import { desiredInstances } from '../../src/launch/desired.ts';
+import { DockerDriver } from '../../src/drivers/docker/docker-driver.ts';
 import { down } from '../../src/launch/down.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
@@ -148,7 +148,7 @@ await describeWithImage('n3xus/identity-registry:3.0', 'launch on the engine', (
     expect(first.result.interrupted).toBe(true);
     expect(first.result.services.filter((s) => s.outcome === 'healthy').map((s) => s.service)).toEqual(['postgres', 'redis']);
     // A launch killed (kill -9) between creating a container and starting it leaves it created, not started.
-    const want = desiredContainers(fleet, project, fleet.services.filter((s) => s.name === 'v-supercore'), new Map([[fleet.services[2]!.image, (await engine.image.inspect(fleet.services[2]!.image)).id]]))[0]!;
+    const want = desiredInstances(fleet, project, fleet.services.filter((s) => s.name === 'v-supercore'), new Map([[fleet.services[2]!.image, (await engine.image.inspect(fleet.services[2]!.image)).id]]))[0]!;
     await driver.create(want);
 
     const second = await run(fleet);

@@ -7,7 +7,7 @@ import { BASE_IMAGE_TAGS } from '../../src/images/bases.ts';
 import { loadFleet } from '../../src/fleet/model.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { LogFrameDecoder, type LogChunk } from '../../src/logs/log-frames.ts';
-import { DockerDriver } from '../../src/launch/docker-driver.ts';
+import { DockerDriver } from '../../src/drivers/docker/docker-driver.ts';
 import { findServiceContainer, NotLaunchedError, ServiceNotInFleetError, streamServiceLogs } from '../../src/logs/service-logs.ts';
 import { describeWithImage, removeTestResources, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { selectDriver } from '../../src/cli/select-driver.ts';
 import { DockerEngine } from '../../src/docker/engine.ts';
-import { writeState } from '../../src/launch/process-state.ts';
+import { writeState } from '../../src/drivers/process/process-state.ts';
 import { describeDocker } from '../support/docker.ts';
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-auto-'));

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { findPostgres, findRedis } from '../../src/launch/local-servers.ts';
+import { findPostgres, findRedis } from '../../src/drivers/process/local-servers.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { freePort } from '../support/local-servers.ts';
 

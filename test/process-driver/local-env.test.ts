@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseFleet } from '../../src/fleet/model.ts';
-import { givenUrl, localEnvironment, publishedAddresses, rewriteAddresses } from '../../src/launch/local-env.ts';
+import { givenUrl, localEnvironment, publishedAddresses, rewriteAddresses } from '../../src/drivers/process/local-env.ts';
 
 const labels = (port: number) => ({ 'n3xus.stage': 'core', 'n3xus.group': 'core', 'n3xus.category': 'api', 'n3xus.port': String(port) });
 const fleet = parseFleet(

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readState, recordInstance, StateFileError, withStateLock, writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
+import { readState, recordInstance, StateFileError, withStateLock, writeState, type ProcessRecord } from '../../src/drivers/process/process-state.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 
 const record: ProcessRecord = {

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseFleet } from '../../src/fleet/model.ts';
-import { ProcessDriver } from '../../src/launch/process-driver.ts';
+import { ProcessDriver } from '../../src/drivers/process/process-driver.ts';
 import { processStartTicks } from '../../src/process/detached.ts';
-import { writeState, type ProcessRecord } from '../../src/launch/process-state.ts';
+import { writeState, type ProcessRecord } from '../../src/drivers/process/process-state.ts';
 import { down } from '../../src/launch/down.ts';
 import { streamProcessLogs } from '../../src/logs/process-logs.ts';
 

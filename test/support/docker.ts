@@ -4,7 +4,7 @@
  * image) fails the run instead of passing it silently.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'vitest';
+import { describe, inject, it } from 'vitest';
 import { DockerEngine, type EngineInfo } from '../../src/docker/engine.ts';
 
 /** Label on everything a test creates, so it can be found and removed. */
@@ -54,6 +54,16 @@ export async function describeWithImage(tag: string, name: string, fn: () => voi
     return;
   }
   skipOrFail(name, `image ${tag} is not built (run: n3xus images build --bases-only)`, fn);
+}
+
+/** `describe` for suites that need a swarm manager (the global setup makes the engine one) and an image. */
+export async function describeWithSwarm(tag: string, name: string, fn: () => void): Promise<void> {
+  const missing = inject('swarmMissing');
+  if (missing !== '') {
+    skipOrFail(name, missing, fn);
+    return;
+  }
+  await describeWithImage(tag, name, fn);
 }
 
 function skipOrFail(name: string, reason: string, fn: () => void): void {

@@ -11,6 +11,7 @@ import {
   checkHandshake,
   checkMemory,
   checkNetworks,
+  checkSwarm,
   checkPorts,
   checkServiceImages,
   expectedLaunchSeconds,
@@ -397,7 +398,16 @@ describe('checkNetworks', () => {
     const { result, repair } = checkNetworks({ project: 'n3xus', needed, present: [{ name: 'bridge', labels: {} }] });
     expect(result).toMatchObject({ status: 'fail', detail: 'nexus-net missing' });
     expect(result.fix).toBe('Run n3xus bootstrap --fix to create nexus-net (n3xus launch does too).');
-    expect(repair).toEqual({ kind: 'create-networks', networks: [{ name: 'nexus-net', internal: false }] });
+    expect(repair).toEqual({ kind: 'create-networks', networks: [{ name: 'nexus-net', internal: false }], overlay: false });
+  });
+
+  it('for Swarm, creates missing networks as overlays, and fails on a bridge of the same name with how to replace it', () => {
+    expect(checkNetworks({ project: 'n3xus', needed, present: [], swarm: true }).repair).toEqual({ kind: 'create-networks', networks: [{ name: 'nexus-net', internal: false }], overlay: true });
+    expect(checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'overlay' }], swarm: true }).result.status).toBe('ok');
+    const { result, repair } = checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'bridge' }], swarm: true });
+    expect(result).toMatchObject({ status: 'fail', detail: 'nexus-net present as a bridge network, which Swarm services cannot join' });
+    expect(result.fix).toContain('docker network rm nexus-net');
+    expect(repair).toBeUndefined();
   });
 
   it('fails without a repair for a missing external network', () => {
@@ -443,5 +453,30 @@ describe('verdicts', () => {
   it('turns an unexpected error into a failed check with its message only', () => {
     const { result } = checkCrashed('networks', new Error('Docker list networks failed: 500'));
     expect(result).toMatchObject({ status: 'fail', detail: 'could not check: Docker list networks failed: 500' });
+  });
+});
+
+describe('checkSwarm', () => {
+  const facts = { state: 'active', manager: true, nodes: 3, managers: 1, nodeAddr: '127.0.0.1', wanted: false };
+
+  it('passes on a swarm manager, saying the size of the swarm', () => {
+    expect(checkSwarm(facts).result).toMatchObject({ status: 'ok', detail: expect.stringContaining('a manager of a swarm of 3 nodes (1 manager)') });
+  });
+
+  it('warns on a worker, and fails there when a swarm is asked for', () => {
+    expect(checkSwarm({ ...facts, manager: false }).result.status).toBe('warn');
+    expect(checkSwarm({ ...facts, manager: false, wanted: true }).result).toMatchObject({ status: 'fail', fix: expect.stringContaining('manager') });
+    expect(checkSwarm({ ...facts, manager: false, wanted: true }).repair).toBeUndefined();
+  });
+
+  it('passes outside a swarm unless one is asked for; then fails with swarm init on loopback as the repair', () => {
+    expect(checkSwarm({ ...facts, state: 'inactive', manager: false }).result.status).toBe('ok');
+    const asked = checkSwarm({ ...facts, state: 'inactive', manager: false, wanted: true });
+    expect(asked.result).toMatchObject({ status: 'fail', fix: expect.stringContaining('--swarm') });
+    expect(asked.repair).toEqual({ kind: 'swarm-init', advertiseAddr: '127.0.0.1' });
+  });
+
+  it('names a swarm in another state', () => {
+    expect(checkSwarm({ ...facts, state: 'locked', manager: false }).result).toMatchObject({ status: 'warn', detail: 'the swarm is locked' });
   });
 });

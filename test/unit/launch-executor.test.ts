@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
-import type { DesiredContainer } from '../../src/launch/desired.ts';
-import type { FleetDriver, Instance } from '../../src/launch/driver.ts';
+import type { DesiredInstance } from '../../src/launch/desired.ts';
+import type { FleetDriver, Instance } from '../../src/drivers/driver.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { checkPrerequisites, launch, PrerequisiteError } from '../../src/launch/launch.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
@@ -18,6 +18,7 @@ import { freePort } from '../support/local-servers.ts';
 /** Instances that are HTTP servers answering /ready; a service named in `crash` exits 1 instead of listening. */
 class ServerDriver implements FleetDriver {
   readonly kind = 'process' as const;
+  readonly logTimestamps = false;
   readonly instances = new Map<string, Instance>();
   readonly servers = new Map<string, Server>();
   readonly started: string[] = [];
@@ -36,9 +37,9 @@ class ServerDriver implements FleetDriver {
     return new Map(images.map((i) => [i, `sha256:${i}`]));
   }
   async prepare(): Promise<void> {}
-  async create(want: DesiredContainer): Promise<string> {
+  async create(want: DesiredInstance): Promise<string> {
     const id = `id-${want.service.name}`;
-    const info: ContainerInfo = { id, name: want.name, image: want.spec.image, imageId: want.imageId, labels: { ...want.spec.labels }, status: 'created', running: false, exitCode: 0, health: undefined, lastHealthOutput: undefined, ports: {} };
+    const info: ContainerInfo = { id, name: want.name, image: want.service.image, imageId: want.imageId, labels: { ...want.labels }, status: 'created', running: false, exitCode: 0, health: undefined, lastHealthOutput: undefined, ports: {} };
     this.instances.set(id, info);
     return id;
   }
@@ -74,6 +75,9 @@ class ServerDriver implements FleetDriver {
   }
   async logs(id: string): Promise<string[]> {
     return [`${id} says goodbye`];
+  }
+  async streamLogs(): Promise<{ interrupted: boolean }> {
+    return { interrupted: false };
   }
   async removeResources(): Promise<{ networks: string[]; volumes: string[] }> {
     return { networks: [], volumes: [] };

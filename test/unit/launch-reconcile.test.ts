@@ -2,7 +2,8 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
-import { desiredContainers, desiredResources, START_INTERVAL_MS, type DesiredContainer } from '../../src/launch/desired.ts';
+import { containerSpec, START_INTERVAL_MS } from '../../src/drivers/docker/container-spec.ts';
+import { desiredInstances, desiredResources, type DesiredInstance } from '../../src/launch/desired.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { busyPorts, missingImages, wrongHandshakes } from '../../src/launch/prechecks.ts';
@@ -37,8 +38,9 @@ const fleet = fleetOf({
   web: { image: 'web:1', ports: ['127.0.0.1:23002:3002'], networks: ['net'], labels: labels('domain', 3002) },
 });
 const ids = new Map([['pg:1', 'sha256:pg'], ['api:1', 'sha256:api'], ['web:1', 'sha256:web']]);
-const desired = desiredContainers(fleet, 'proj', fleet.services, ids);
-const want = (name: string): DesiredContainer => desired.find((d) => d.service.name === name)!;
+const desired = desiredInstances(fleet, 'proj', fleet.services, ids);
+const want = (name: string): DesiredInstance => desired.find((d) => d.service.name === name)!;
+const spec = (name: string) => containerSpec(want(name));
 
 /** A listed container as the engine would report one this launch created. */
 function observed(name: string, patch: Partial<ContainerInfo> = {}, labelPatch: Record<string, string> = {}): ContainerInfo {
@@ -46,9 +48,9 @@ function observed(name: string, patch: Partial<ContainerInfo> = {}, labelPatch: 
   return {
     id: `id-${name}`,
     name: d.name,
-    image: d.spec.image,
+    image: d.service.image,
     imageId: d.imageId,
-    labels: { ...d.spec.labels, ...labelPatch },
+    labels: { ...containerSpec(d).labels, ...labelPatch },
     status: 'running',
     running: true,
     exitCode: 0,
@@ -63,7 +65,7 @@ describe('desired containers: what launch asks the engine for', () => {
   it('names each container <project>-<service> and labels it with project, service, config hash and image ID', () => {
     const api = want('api');
     expect(api.name).toBe('proj-api');
-    expect(api.spec.labels).toMatchObject({
+    expect(containerSpec(api).labels).toMatchObject({
       [STATE_LABELS.project]: 'proj',
       [STATE_LABELS.service]: 'api',
       [STATE_LABELS.configHash]: api.configHash,
@@ -74,7 +76,7 @@ describe('desired containers: what launch asks the engine for', () => {
   });
 
   it('carries the compose definition into the container spec: ports on 127.0.0.1, network alias, restart, tmpfs, memory', () => {
-    const api = want('api').spec;
+    const api = spec('api');
     expect(api.publish).toEqual([{ containerPort: 3001, hostPort: 23001, protocol: 'tcp' }]);
     expect(api.network).toBe('test-net');
     expect(api.networkAliases).toEqual(['api']);
@@ -86,12 +88,12 @@ describe('desired containers: what launch asks the engine for', () => {
 
   it("hands the service's logging to the engine as its log config, and leaves the engine's default otherwise", () => {
     const logged = fleetOf({ api: { image: 'api:1', ports: ['127.0.0.1:23001:3001'], logging: { options: { 'max-size': '1m' } }, labels: labels('core', 3001) } });
-    expect(desiredContainers(logged, 'proj', logged.services, new Map())[0]!.spec.logConfig).toEqual({ type: '', config: { 'max-size': '1m' } });
-    expect(want('api').spec.logConfig).toBeUndefined();
+    expect(containerSpec(desiredInstances(logged, 'proj', logged.services, new Map())[0]!).logConfig).toEqual({ type: '', config: { 'max-size': '1m' } });
+    expect(spec('api').logConfig).toBeUndefined();
   });
 
   it('mounts named volumes under the project name, as compose does', () => {
-    expect(want('db').spec.mounts).toEqual([{ type: 'volume', source: 'proj_data', target: '/var/lib/data', readOnly: false }]);
+    expect(spec('db').mounts).toEqual([{ type: 'volume', source: 'proj_data', target: '/var/lib/data', readOnly: false }]);
     expect(desiredResources(fleet, 'proj', fleet.services).volumes.map((v) => v.name)).toEqual(['proj_data']);
     expect(desiredResources(fleet, 'proj', fleet.services).networks).toEqual([{ name: 'test-net', external: false, internal: false, labels: { [STATE_LABELS.project]: 'proj' } }]);
   });
@@ -100,11 +102,11 @@ describe('desired containers: what launch asks the engine for', () => {
     expect(want('api').probe).toBe('http');
     expect(want('db').probe).toBe('postgres');
     const other = fleetOf({ mq: { image: 'mq:1', ports: ['127.0.0.1:25672:5672'], healthcheck: { test: ['CMD', 'mq-ping'] }, labels: labels('infra', 5672) } });
-    const mq = desiredContainers(other, 'proj', other.services, new Map())[0]!;
+    const mq = desiredInstances(other, 'proj', other.services, new Map())[0]!;
     expect(mq.probe).toBe('docker');
     // Engines from API 1.44 use it; older ones ignore it.
-    expect(mq.spec.healthcheck).toMatchObject({ test: ['CMD', 'mq-ping'], startIntervalMs: START_INTERVAL_MS });
-    expect(want('api').spec.healthcheck).toBeUndefined();
+    expect(containerSpec(mq).healthcheck).toMatchObject({ test: ['CMD', 'mq-ping'], startIntervalMs: START_INTERVAL_MS });
+    expect(spec('api').healthcheck).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { HANDSHAKE_ENV } from './law.ts';
 
 /** Everything a service reads from its environment, parsed once at start. */
@@ -62,6 +63,23 @@ export function parsePeers(raw: string | undefined): Record<string, string> {
   return peers;
 }
 
+/**
+ * `key` from the environment, or from the file `<key>_FILE` names (a Swarm or compose secret, mounted at
+ * /run/secrets), with one final newline dropped. Both set is an error, as in the official images' entrypoints. A
+ * file that cannot be read is a configuration error, except for the handshake: the law treats it as missing.
+ */
+export function fromEnvOrFile(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const file = env[`${key}_FILE`];
+  if (file === undefined || file === '') return env[key] || undefined;
+  if (env[key]) throw new ConfigError(`${key} and ${key}_FILE are both set: give the value one way only.`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '') || undefined;
+  } catch (err) {
+    if (key === HANDSHAKE_ENV) return undefined;
+    throw new ConfigError(`${key}_FILE=${JSON.stringify(file)} cannot be read: ${(err as Error).message}.`);
+  }
+}
+
 /** Reads the kit's configuration from an environment (default: this process's). */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): KitConfig {
   const service = env.N3XUS_SERVICE;
@@ -76,9 +94,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KitConfig {
     service,
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
-    handshake: env[HANDSHAKE_ENV],
-    databaseUrl: env.DATABASE_URL || undefined,
-    redisUrl: env.REDIS_URL || undefined,
+    handshake: fromEnvOrFile(env, HANDSHAKE_ENV),
+    databaseUrl: fromEnvOrFile(env, 'DATABASE_URL'),
+    redisUrl: fromEnvOrFile(env, 'REDIS_URL'),
     peers: parsePeers(env.N3XUS_PEERS),
     rateLimitPerMinute: int(env, 'N3XUS_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     shutdownGraceMs: int(env, 'N3XUS_SHUTDOWN_GRACE_MS', 5000, 0, 120_000),

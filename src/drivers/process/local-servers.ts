@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FleetService } from '../fleet/model.ts';
-import { run } from '../process/run.ts';
+import type { FleetService } from '../../fleet/model.ts';
+import { run } from '../../process/run.ts';
 
 /** A server the fleet needs is not installed, and there is no fallback for it. */
 export class LocalServerMissingError extends Error {
@@ -75,7 +75,7 @@ export interface EmbeddedPostgres {
 }
 
 /** The server script: this module's sibling in src/process, .ts from source, .js built. */
-const PGLITE_SERVER = fileURLToPath(new URL(`../process/pglite-server${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const PGLITE_SERVER = fileURLToPath(new URL(`../../process/pglite-server${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** Finds the embedded PostgreSQL (see {@link EmbeddedPostgres}). */
 export function findEmbeddedPostgres(): EmbeddedPostgres | undefined {

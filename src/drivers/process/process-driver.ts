@@ -5,17 +5,18 @@
  * invocation finds the fleet again; the orchestration is launch.ts's, unchanged.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, rmSync, fstatSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Fleet, FleetService } from '../fleet/model.ts';
-import { NODE_FLAGS } from '../fleet/service-files.ts';
-import { isSameProcess, processStartTicks, startDetached, stopGroup } from '../process/detached.ts';
-import { logLimit, rotateLog } from '../process/log-rotation.ts';
-import { projectRoot } from '../util/project-root.ts';
-import { probeKind, type DesiredContainer, type DesiredResources } from './desired.ts';
-import type { FleetDriver, Instance } from './driver.ts';
-import { STATE_LABELS } from './labels.ts';
+import type { Fleet, FleetService } from '../../fleet/model.ts';
+import { NODE_FLAGS } from '../../fleet/service-files.ts';
+import { isSameProcess, processStartTicks, startDetached, stopGroup } from '../../process/detached.ts';
+import { logLimit, rotateLog } from '../../process/log-rotation.ts';
+import { projectRoot } from '../../util/project-root.ts';
+import { probeKind, type DesiredInstance, type DesiredResources } from '../../launch/desired.ts';
+import { streamProcessLogs, tailFile } from '../../logs/process-logs.ts';
+import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
+import { STATE_LABELS } from '../../launch/labels.ts';
 import { localEnvironment, publishedAddresses } from './local-env.ts';
 import {
   binaryId,
@@ -74,7 +75,7 @@ export interface ProcessDriverOptions {
 }
 
 /** The forwarder the driver runs for a server given by URL: this module's sibling, .ts from source, .js built. */
-const FORWARDER = fileURLToPath(new URL(`../process/tcp-forward${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const FORWARDER = fileURLToPath(new URL(`../../process/tcp-forward${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** What launch says when the fleet's PostgreSQL is the embedded one. */
 export const EMBEDDED_POSTGRES_NOTICE =
@@ -98,31 +99,10 @@ export const START_MARK = '-- n3xus: start';
 /** Lines read back to find the last start of an instance. */
 const LOG_TAIL_SCAN = 2_000;
 
-/** How much of the end of a log file is read for its last lines. */
-const LOG_TAIL_BYTES = 256 * 1024;
-
-/** Reads the last `lines` lines of a file (at most {@link LOG_TAIL_BYTES} of it); a missing file has none. */
-export function tailFile(file: string, lines: number): string[] {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, LOG_TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    const all = buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-    return lines <= 0 ? [] : all.slice(-lines);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export class ProcessDriver implements FleetDriver {
   readonly kind = 'process' as const;
+  /** A process writes its log file itself: the driver has no time of its own for each line. */
+  readonly logTimestamps = false;
   readonly stateDir: string;
   readonly #fleet: Fleet | undefined;
   readonly #env: NodeJS.ProcessEnv;
@@ -300,9 +280,9 @@ export class ProcessDriver implements FleetDriver {
     // Processes share the loopback interface: no network to create. Volumes are directories made on first use.
   }
 
-  async create(want: DesiredContainer): Promise<string> {
+  async create(want: DesiredInstance): Promise<string> {
     if (this.#fleet === undefined) throw new TypeError('The process driver needs the fleet to create instances');
-    const project = want.spec.labels?.[STATE_LABELS.project] ?? '';
+    const project = want.project;
     const service = want.service;
     const runnable = this.#runnable(service);
     const dir = projectDir(this.stateDir, project);
@@ -349,7 +329,7 @@ export class ProcessDriver implements FleetDriver {
       service: service.name,
       image: service.image,
       imageId: runnable.imageId,
-      labels: { ...(want.spec.labels ?? {}), [STATE_LABELS.imageId]: runnable.imageId, [STATE_LABELS.driver]: 'process' },
+      labels: { ...want.labels, [STATE_LABELS.imageId]: runnable.imageId, [STATE_LABELS.driver]: 'process' },
       argv,
       env,
       cwd: runnable.kind === 'bundle' ? runnable.dir : dir,
@@ -429,6 +409,19 @@ export class ProcessDriver implements FleetDriver {
     const lines = tailFile(this.logFile(this.#projectOf(id), record.service), LOG_TAIL_SCAN);
     const mark = lines.findLastIndex((l) => l.startsWith(`${START_MARK} ${id} `));
     return lines.slice(mark + 1).slice(-tailLines);
+  }
+
+  async streamLogs(id: string, options: DriverLogOptions): Promise<{ interrupted: boolean }> {
+    const record = this.#record(id);
+    // One file holds both streams, as the process wrote them: it is handed on as stdout.
+    const { interrupted } = await streamProcessLogs(this.logFile(this.#projectOf(id), record.service), {
+      follow: options.follow,
+      ...(options.tailLines === undefined ? {} : { tailLines: options.tailLines }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      isRunning: async () => (await this.inspect(id).catch(() => undefined))?.running ?? false,
+      onOutput: (payload) => options.onOutput('stdout', payload),
+    });
+    return { interrupted };
   }
 
   async removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {

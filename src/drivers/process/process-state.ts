@@ -7,10 +7,10 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { pidAlive } from '../process/detached.ts';
-import type { LogLimit } from '../process/log-rotation.ts';
-import { displayPath } from '../util/display-path.ts';
-import type { Instance } from './driver.ts';
+import { pidAlive } from '../../process/detached.ts';
+import type { LogLimit } from '../../process/log-rotation.ts';
+import { displayPath } from '../../util/display-path.ts';
+import type { Instance } from '../driver.ts';
 
 /** Where the process driver keeps its state, unless `--state-dir` says otherwise: `.n3xus` in the current directory. */
 export const DEFAULT_STATE_DIR = '.n3xus';

@@ -1,7 +1,9 @@
-import { DockerApiError, type DockerEngine } from '../docker/engine.ts';
-import type { DesiredContainer, DesiredResources } from './desired.ts';
-import type { FleetDriver, Instance } from './driver.ts';
-import { STATE_LABELS } from './labels.ts';
+import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
+import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
+import { STATE_LABELS } from '../../launch/labels.ts';
+import { streamServiceLogs } from '../../logs/service-logs.ts';
+import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
+import { containerSpec } from './container-spec.ts';
 
 /** A network or volume the fleet file marks external, missing from the engine. */
 export class MissingExternalError extends Error {
@@ -18,6 +20,7 @@ export class MissingExternalError extends Error {
 /** The fleet on a Docker engine, through the one door (src/docker/engine.ts). */
 export class DockerDriver implements FleetDriver {
   readonly kind = 'docker' as const;
+  readonly logTimestamps = true;
   readonly engine: DockerEngine;
 
   constructor(engine: DockerEngine) {
@@ -69,8 +72,8 @@ export class DockerDriver implements FleetDriver {
     }
   }
 
-  create(want: DesiredContainer): Promise<string> {
-    return this.engine.container.create(want.spec);
+  create(want: DesiredInstance): Promise<string> {
+    return this.engine.container.create(containerSpec(want));
   }
 
   start(id: string): Promise<void> {
@@ -94,6 +97,11 @@ export class DockerDriver implements FleetDriver {
     // Docker keeps the two streams apart; the tail of each, stdout first, is what a failure report needs.
     const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
     return [...lines(stdout), ...lines(stderr)].slice(-tailLines);
+  }
+
+  async streamLogs(id: string, options: DriverLogOptions): Promise<{ interrupted: boolean }> {
+    const { interrupted } = await streamServiceLogs(this.engine, id, options);
+    return { interrupted };
   }
 
   async removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {

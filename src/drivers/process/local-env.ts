@@ -4,7 +4,7 @@
  * REDIS_URL's `redis:6379`, the `http://<peer>:<port>` entries of N3XUS_PEERS) becomes `127.0.0.1:<host port>`,
  * the port that service publishes. Pure.
  */
-import type { Fleet, FleetService } from '../fleet/model.ts';
+import type { Fleet, FleetService } from '../../fleet/model.ts';
 
 /** `<service>:<container port>` → the host port it is published on, for every TCP port of the fleet. */
 export function publishedAddresses(fleet: Fleet): Map<string, number> {

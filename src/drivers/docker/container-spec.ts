@@ -1,0 +1,69 @@
+/**
+ * A desired instance in Docker's words: the container spec the engine creates it from. Pure, so the translation is
+ * unit-tested without an engine. Credentials go in as environment, as compose hands them over.
+ */
+import type { FleetHealthcheck, FleetService } from '../../fleet/model.ts';
+import type { ContainerSpec, HealthcheckSpec } from '../../docker/types.ts';
+import type { DesiredInstance, ProbeKind } from '../../launch/desired.ts';
+import { STATE_LABELS } from '../../launch/labels.ts';
+
+/** Start-interval launch asks the engine for on `docker`-probed services, so their first check is not one whole interval away. */
+export const START_INTERVAL_MS = 1_000;
+
+function healthSpec(check: FleetHealthcheck | undefined, probe: ProbeKind): HealthcheckSpec | undefined {
+  // An empty test keeps the image's healthcheck, as compose does.
+  if (check === undefined || check.test.length === 0) return undefined;
+  return {
+    test: check.test,
+    intervalMs: check.intervalMs ?? 30_000,
+    ...(check.timeoutMs === undefined ? {} : { timeoutMs: check.timeoutMs }),
+    ...(check.retries === undefined ? {} : { retries: check.retries }),
+    ...(check.startPeriodMs === undefined ? {} : { startPeriodMs: check.startPeriodMs }),
+    ...(check.startIntervalMs !== undefined ? { startIntervalMs: check.startIntervalMs } : probe === 'docker' ? { startIntervalMs: START_INTERVAL_MS } : {}),
+  };
+}
+
+function restartPolicy(restart: FleetService['restart']): NonNullable<ContainerSpec['restartPolicy']> {
+  const onFailure = /^on-failure(?::(\d+))?$/.exec(restart);
+  if (onFailure) return { name: 'on-failure', ...(onFailure[1] === undefined ? {} : { maximumRetryCount: Number(onFailure[1]) }) };
+  return { name: restart as 'no' | 'always' | 'unless-stopped' };
+}
+
+/** `['/tmp', '/run:size=1m']` as the engine's tmpfs map: path to options (`''` for the defaults). */
+export function tmpfsMounts(entries: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    if (colon < 0) out[entry] = '';
+    else out[entry.slice(0, colon)] = entry.slice(colon + 1);
+  }
+  return out;
+}
+
+/** The container spec of `want`, labelled as the Docker driver's. */
+export function containerSpec(want: DesiredInstance): ContainerSpec {
+  const service = want.service;
+  const healthcheck = healthSpec(service.healthcheck, want.probe);
+  return {
+    name: want.name,
+    image: service.image,
+    env: { ...want.env, ...Object.fromEntries(want.secrets.map((s) => [s.key, s.value])) },
+    labels: { ...want.labels, [STATE_LABELS.driver]: 'docker' },
+    publish: want.ports,
+    network: want.network,
+    networkAliases: want.aliases,
+    restartPolicy: restartPolicy(service.restart),
+    readOnlyRootfs: service.readOnly,
+    tmpfs: tmpfsMounts(service.tmpfs),
+    capAdd: service.capAdd,
+    capDrop: service.capDrop,
+    securityOpt: service.securityOpt,
+    mounts: want.mounts,
+    ...(service.command === undefined ? {} : { cmd: service.command }),
+    ...(service.user === undefined ? {} : { user: service.user }),
+    ...(service.memLimitBytes === undefined ? {} : { memoryBytes: service.memLimitBytes }),
+    ...(service.shmSizeBytes === undefined ? {} : { shmSizeBytes: service.shmSizeBytes }),
+    ...(service.logging === undefined ? {} : { logConfig: { type: service.logging.driver ?? '', config: service.logging.options } }),
+    ...(healthcheck === undefined ? {} : { healthcheck }),
+  };
+}

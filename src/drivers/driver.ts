@@ -1,0 +1,136 @@
+/**
+ * What launch, status, down, logs and verify need from whatever runs the fleet. The orchestration (stages,
+ * convergence, health waits, failure reports) is written once against this interface, in no engine's words; each
+ * driver (src/drivers/docker, process, swarm) translates a desired instance to its own engine.
+ */
+import type { DesiredInstance, DesiredResources } from '../launch/desired.ts';
+import { STATE_LABELS } from '../launch/labels.ts';
+
+/** The engines n3xus can run the fleet on. */
+export type DriverKind = 'docker' | 'process' | 'swarm';
+
+/** One task (a copy) of an instance that runs several, as the engine reports it. */
+export interface Replica {
+  id: string;
+  /** running, starting, failed, shutdown, … */
+  state: string;
+  /** The engine's message or error for the task. */
+  message: string;
+  exitCode?: number;
+  /** The node it was placed on. */
+  node?: string;
+  /** Its address inside the fleet's network, when it has one. */
+  address?: string;
+}
+
+/**
+ * One instance of a service, as a driver reports it: a container, a process, or a Swarm service (whose tasks are
+ * its `replicas`). `degraded` (status `degraded`) is an instance the driver cannot run and the fleet does without
+ * (the process driver's Redis when redis-server is not installed): the reason, in one sentence.
+ */
+export interface Instance {
+  id: string;
+  name: string;
+  image: string;
+  /** The image ID (`sha256:…`) it was created from; '' when not known. */
+  imageId: string;
+  labels: Record<string, string>;
+  /** created, running, restarting, exited, dead, degraded, … */
+  status: string;
+  running: boolean;
+  exitCode: number;
+  /** The engine's own health verdict, when it has a healthcheck. */
+  health: 'starting' | 'healthy' | 'unhealthy' | undefined;
+  lastHealthOutput: string | undefined;
+  /** Host port published for each port, keyed like `5432/tcp`. */
+  ports: Record<string, number>;
+  pid?: number;
+  restartCount?: number;
+  oomKilled?: boolean;
+  /** ISO 8601 time of the last start, when known. */
+  startedAt?: string;
+  /** The engine's error text when it could not start it. */
+  error?: string;
+  healthLog?: string[];
+  logConfig?: { type: string; config: Record<string, string> };
+  degraded?: string;
+  /** Its copies, for a driver that runs several (Swarm): how many are wanted, and each task. */
+  replicas?: { desired: number; running: number; tasks: Replica[] };
+}
+
+/** The probe kinds (see ProbeKind) of the instances that are degraded: what the other services must do without. */
+export function degradedKinds(instances: Iterable<Instance>, probeOf: (service: string) => string | undefined): Set<string> {
+  const kinds = new Set<string>();
+  for (const i of instances) {
+    const kind = i.degraded === undefined ? undefined : probeOf(i.labels[STATE_LABELS.service] ?? '');
+    if (kind !== undefined) kinds.add(kind);
+  }
+  return kinds;
+}
+
+/**
+ * The instances of a project by the service they run. A service has more than one only while a duplicate awaits
+ * removal; the running one is the one that tells the truth about it.
+ */
+export function instancesByService(instances: readonly Instance[]): Map<string, Instance> {
+  const map = new Map<string, Instance>();
+  for (const i of instances) {
+    const service = i.labels[STATE_LABELS.service];
+    if (service !== undefined && (!map.has(service) || i.running)) map.set(service, i);
+  }
+  return map;
+}
+
+/** Options of {@link FleetDriver.streamLogs}. */
+export interface DriverLogOptions {
+  /** Keep reading until the instance stops (or `signal` aborts); default: what it has printed so far. */
+  follow: boolean;
+  /** Only the last N lines so far; default: all. */
+  tailLines?: number;
+  /** Prefix each line with the engine's timestamp, where the driver has one (see FleetDriver.logTimestamps). */
+  timestamps?: boolean;
+  /** Each piece of output, with the stream it came from where the driver keeps them apart. */
+  onOutput: (stream: 'stdout' | 'stderr', payload: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface FleetDriver {
+  readonly kind: DriverKind;
+  /** Every instance labelled with the project, running or not, in one call. */
+  observe(project: string): Promise<Instance[]>;
+  /** The ID of each image reference, or undefined when the image is not there. */
+  resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>>;
+  /**
+   * The host ports the launch needs that something else holds, for a driver that publishes them its own way (the
+   * Swarm gateway publishes the whole fleet's); others are checked by launch, port by port.
+   */
+  checkPorts?(project: string): Promise<Error | undefined>;
+  /** Creates the networks, volumes and credentials that do not exist yet; external ones must exist. */
+  prepare(resources: DesiredResources): Promise<void>;
+  /** Creates (does not start) the instance; returns its ID. A driver whose engine starts on create (Swarm) starts it. */
+  create(want: DesiredInstance): Promise<string>;
+  /**
+   * Changes an existing instance to `want` in place, where the engine can (a Swarm service update); drivers
+   * without it are recreated (remove, then create). Returns the instance's ID.
+   */
+  update?(id: string, want: DesiredInstance): Promise<string>;
+  start(id: string): Promise<void>;
+  /** Stops without removing; already stopped or gone is fine. */
+  stop(id: string, options?: { timeoutS?: number }): Promise<void>;
+  /** Stops and removes; gone is fine. */
+  remove(id: string): Promise<void>;
+  inspect(id: string): Promise<Instance>;
+  /** The last `tailLines` lines the instance printed, stdout and stderr interleaved as far as the driver knows. */
+  logs(id: string, tailLines: number): Promise<string[]>;
+  /** Whether {@link streamLogs} can prefix lines with the engine's timestamps. */
+  readonly logTimestamps: boolean;
+  /** Streams what the instance printed (and, with `follow`, prints); resolves with whether `signal` ended it. */
+  streamLogs(id: string, options: DriverLogOptions): Promise<{ interrupted: boolean }>;
+  /**
+   * What the user should know about how this driver runs the fleet (a stand-in for a server that is not
+   * installed, for example), one sentence each, for the launch report; optional.
+   */
+  notices?(): string[];
+  /** Removes the project's networks, credentials (and with `volumes`, its volumes); returns what it removed. */
+  removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
+}

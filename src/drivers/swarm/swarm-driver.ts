@@ -1,0 +1,319 @@
+/**
+ * The fleet on Docker Swarm, through the one door (src/docker/engine.ts): each desired instance is a Swarm service
+ * (its tasks are the copies), on an attachable overlay network; credentials are Swarm secrets mounted as files;
+ * the loopback gateway (gateway.ts) publishes every service on 127.0.0.1. The orchestration is launch.ts's,
+ * unchanged: Swarm starts a service when it is created, and stopping one scales it to 0.
+ */
+import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
+import type { SwarmServiceInfo, SwarmTaskInfo } from '../../docker/types.ts';
+import type { Fleet } from '../../fleet/model.ts';
+import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
+import { STATE_LABELS } from '../../launch/labels.ts';
+import { portFree, PortBusyError } from '../../launch/prechecks.ts';
+import { streamServiceLogs } from '../../logs/service-logs.ts';
+import { MissingExternalError } from '../docker/docker-driver.ts';
+import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
+import { GATEWAY_LABELS, GATEWAY_ROLE, gatewaySpec, type GatewayRoute } from './gateway.ts';
+import { serviceInstance } from './service-instance.ts';
+import { dataNodeLabel, serviceSpec, SWARM_LABELS } from './service-spec.ts';
+
+/** The engine cannot run the fleet as Swarm services: it is not in a swarm, or it is a worker. */
+export class SwarmUnavailableError extends Error {
+  override readonly name = 'SwarmUnavailableError';
+  readonly code = 'SWARM_UNAVAILABLE';
+  readonly suggestions: readonly string[];
+
+  constructor(message: string, suggestions: readonly string[]) {
+    super(message);
+    this.suggestions = suggestions;
+  }
+}
+
+/**
+ * Checks that `engine` is a swarm manager, the only kind of node that can create services.
+ * @throws SwarmUnavailableError (exit 24) when it is not in a swarm, or is a worker; nothing is changed.
+ */
+export async function requireSwarmManager(engine: DockerEngine): Promise<void> {
+  const swarm = await engine.swarm.state();
+  if (swarm.state !== 'active') {
+    throw new SwarmUnavailableError(`The Docker engine at ${engine.endpoint.display} is not in a swarm (swarm state: ${swarm.state}), so --driver swarm has nothing to run the fleet on. Nothing was changed.`, [
+      'Make this engine a one-node swarm: n3xus bootstrap --fix --swarm (or docker swarm init --advertise-addr 127.0.0.1)',
+      'Or run the fleet on the engine alone: --driver docker',
+    ]);
+  }
+  if (!swarm.manager) {
+    throw new SwarmUnavailableError(`The Docker engine at ${engine.endpoint.display} is a swarm worker (node ${swarm.nodeId.slice(0, 12)}): only a manager can create, change or remove services. Nothing was changed.`, [
+      'Run n3xus on a manager node, or point DOCKER_HOST at one (docker node ls, on a manager, lists them).',
+    ]);
+  }
+}
+
+/** Tasks still holding a network keep it from being removed: this long is waited for them to go. */
+const NETWORK_RELEASE_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface SwarmDriverOptions {
+  /** The fleet, needed to launch (the gateway forwards every service's port); not needed to observe or remove. */
+  fleet?: Fleet;
+}
+
+export class SwarmDriver implements FleetDriver {
+  readonly kind = 'swarm' as const;
+  readonly logTimestamps = true;
+  readonly engine: DockerEngine;
+  readonly #fleet: Fleet | undefined;
+  /** Secret names to IDs, filled by prepare(). */
+  readonly #secretIds = new Map<string, string>();
+  /** The user each image runs as, filled by resolveImages(): the owner of its secret files. */
+  readonly #imageUsers = new Map<string, string>();
+
+  constructor(engine: DockerEngine, options: SwarmDriverOptions = {}) {
+    this.engine = engine;
+    this.#fleet = options.fleet;
+  }
+
+  async #tasks(services: readonly SwarmServiceInfo[]): Promise<SwarmTaskInfo[]> {
+    return this.engine.swarm.listTasks({ services: services.map((s) => s.id) });
+  }
+
+  async observe(project: string): Promise<Instance[]> {
+    const services = await this.engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } });
+    const tasks = await this.#tasks(services);
+    return services.map((s) => serviceInstance(s, tasks));
+  }
+
+  async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
+    const result = new Map<string, string | undefined>();
+    await Promise.all(
+      [...new Set(images)].map(async (image) => {
+        try {
+          const info = await this.engine.image.inspect(image);
+          result.set(image, info.id);
+          this.#imageUsers.set(image, info.user);
+        } catch (error) {
+          if (error instanceof DockerApiError && error.statusCode === 404) result.set(image, undefined);
+          else throw error;
+        }
+      }),
+    );
+    return result;
+  }
+
+  /** Every TCP port of the fleet, as the gateway forwards it. */
+  #routes(): GatewayRoute[] {
+    if (this.#fleet === undefined) throw new TypeError('The Swarm driver needs the fleet to launch');
+    return this.#fleet.services.flatMap((s) => s.ports.filter((p) => p.protocol === 'tcp').map((p) => ({ hostPort: p.hostPort, target: s.name, port: p.containerPort })));
+  }
+
+  async #gateway(project: string): Promise<Instance | undefined> {
+    const found = await this.engine.container.list({ labels: { [STATE_LABELS.project]: project, [GATEWAY_LABELS.role]: GATEWAY_ROLE } });
+    return found.find((c) => c.running) ?? found[0];
+  }
+
+  /**
+   * The ports the gateway will publish that something else holds: another program on 127.0.0.1 (the gateway of
+   * this project holds its own), or another Swarm service that publishes it on every interface.
+   */
+  async checkPorts(project: string): Promise<PortBusyError | undefined> {
+    const routes = this.#routes();
+    const gateway = await this.#gateway(project);
+    const own = new Set(Object.values(gateway?.ports ?? {}));
+    const published = new Map<number, string>();
+    for (const s of await this.engine.swarm.listServices({ labels: {} })) {
+      if (s.labels[STATE_LABELS.project] === project) continue;
+      const ports = ((s.spec.EndpointSpec as { Ports?: { PublishedPort?: number }[] } | undefined)?.Ports ?? []).map((p) => p.PublishedPort);
+      for (const port of ports) if (port !== undefined) published.set(port, s.name);
+    }
+    const busy: { port: number; service: string; heldBy?: string }[] = [];
+    for (const route of routes) {
+      const other = published.get(route.hostPort);
+      if (other !== undefined) busy.push({ port: route.hostPort, service: route.target, heldBy: `Swarm service "${other}", published on every interface` });
+      else if (!own.has(route.hostPort) && !(await portFree(route.hostPort))) busy.push({ port: route.hostPort, service: route.target });
+    }
+    return busy.length === 0 ? undefined : new PortBusyError(busy);
+  }
+
+  async prepare(resources: DesiredResources): Promise<void> {
+    const project = resources.networks[0]?.labels[STATE_LABELS.project] ?? resources.secrets[0]?.labels[STATE_LABELS.project];
+    const existing = new Set((await this.engine.network.list({ labels: {} })).map((n) => n.name));
+    for (const network of resources.networks) {
+      if (existing.has(network.name)) continue;
+      if (network.external) throw new MissingExternalError('network', network.name);
+      try {
+        // Attachable, so that the gateway (a plain container) and in-network verify can join it.
+        await this.engine.network.create({ name: network.name, labels: network.labels, internal: network.internal, driver: 'overlay', attachable: true });
+      } catch (error) {
+        if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;
+      }
+    }
+    if (resources.volumes.length > 0 && project !== undefined) {
+      // A named volume lives on one node: the node labelled as the project's data node, this one the first time.
+      const label = dataNodeLabel(project);
+      const nodes = await this.engine.swarm.listNodes();
+      if (!nodes.some((n) => n.labels[label] === 'true')) {
+        const here = (await this.engine.swarm.state()).nodeId;
+        const node = nodes.find((n) => n.id === here);
+        if (node !== undefined) await this.engine.swarm.updateNodeLabels(node, { ...node.labels, [label]: 'true' });
+      }
+      const volumes = new Set((await this.engine.volume.list({ labels: {} })).map((v) => v.name));
+      for (const volume of resources.volumes) {
+        if (volumes.has(volume.name)) continue;
+        if (volume.external) throw new MissingExternalError('volume', volume.name);
+        await this.engine.volume.create({ name: volume.name, labels: volume.labels });
+      }
+    }
+    if (resources.secrets.length > 0) {
+      const have = new Map((await this.engine.swarm.listSecrets({ labels: {} })).map((s) => [s.name, s.id]));
+      for (const secret of resources.secrets) {
+        let id = have.get(secret.name);
+        if (id === undefined) {
+          try {
+            id = await this.engine.swarm.createSecret({ name: secret.name, data: secret.value, labels: secret.labels });
+          } catch (error) {
+            // Another launch created it meanwhile (the name holds the value's hash, so it is the same secret).
+            if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;
+            id = (await this.engine.swarm.listSecrets({ labels: {} })).find((s) => s.name === secret.name)?.id;
+          }
+        }
+        if (id !== undefined) this.#secretIds.set(secret.name, id);
+      }
+    }
+    if (project !== undefined && resources.networks[0] !== undefined) await this.#ensureGateway(project, resources.networks[0].name);
+  }
+
+  /** Creates the loopback gateway, or recreates it when what it forwards (or its image) changed. */
+  async #ensureGateway(project: string, network: string): Promise<void> {
+    const runner = this.#fleet?.services.find((s) => s.stage !== 'infra');
+    if (runner === undefined) return;
+    const imageId = (await this.engine.image.inspect(runner.image)).id;
+    const spec = gatewaySpec(project, runner.image, imageId, network, this.#routes());
+    const current = await this.#gateway(project);
+    if (current !== undefined && current.running && current.labels[GATEWAY_LABELS.configHash] === spec.labels?.[GATEWAY_LABELS.configHash]) return;
+    if (current !== undefined) await this.engine.container.remove(current.id);
+    const id = await this.engine.container.create(spec);
+    try {
+      await this.engine.container.start(id);
+    } catch (error) {
+      await this.engine.container.remove(id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #spec(want: DesiredInstance): Record<string, unknown> {
+    return serviceSpec(want, { secretIds: this.#secretIds, imageUser: this.#imageUsers.get(want.service.image) ?? '' });
+  }
+
+  async create(want: DesiredInstance): Promise<string> {
+    return this.engine.swarm.createService(this.#spec(want));
+  }
+
+  async update(id: string, want: DesiredInstance): Promise<string> {
+    const current = await this.engine.swarm.inspectService(id);
+    await this.engine.swarm.updateService(id, current.version, this.#spec(want));
+    return id;
+  }
+
+  /** Scales the service back to the replicas launch asked for (a created service already runs). */
+  async start(id: string): Promise<void> {
+    const current = await this.engine.swarm.inspectService(id);
+    const wanted = Number(current.labels[SWARM_LABELS.replicas] ?? '1');
+    if (current.replicas === wanted) return;
+    await this.#scale(current, wanted);
+  }
+
+  async #scale(service: SwarmServiceInfo, replicas: number): Promise<void> {
+    await this.engine.swarm.updateService(service.id, service.version, { ...service.spec, Mode: { Replicated: { Replicas: replicas } } });
+  }
+
+  /** Scales the service to 0: its tasks stop, the service (and its labels) stays, so start brings it back. */
+  async stop(id: string): Promise<void> {
+    let current: SwarmServiceInfo;
+    try {
+      current = await this.engine.swarm.inspectService(id);
+    } catch (error) {
+      if (error instanceof DockerApiError && error.statusCode === 404) return;
+      throw error;
+    }
+    if (current.replicas !== 0) await this.#scale(current, 0);
+  }
+
+  remove(id: string): Promise<void> {
+    return this.engine.swarm.removeService(id);
+  }
+
+  async inspect(id: string): Promise<Instance> {
+    const service = await this.engine.swarm.inspectService(id);
+    return serviceInstance(service, await this.#tasks([service]));
+  }
+
+  async logs(id: string, tailLines: number): Promise<string[]> {
+    const lines: string[] = [];
+    let partial = '';
+    await streamServiceLogs({ container: { logStream: (i, o) => this.engine.swarm.serviceLogStream(i, o) } }, id, {
+      tailLines,
+      onOutput: (_stream, payload) => {
+        const parts = (partial + payload.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        lines.push(...parts.filter((l) => l.trim() !== ''));
+      },
+    });
+    if (partial.trim() !== '') lines.push(partial);
+    return lines.slice(-tailLines);
+  }
+
+  async streamLogs(id: string, options: DriverLogOptions): Promise<{ interrupted: boolean }> {
+    const { interrupted } = await streamServiceLogs({ container: { logStream: (i, o) => this.engine.swarm.serviceLogStream(i, o) } }, id, options);
+    return { interrupted };
+  }
+
+  notices(): string[] {
+    return ['Every service is published on 127.0.0.1 only, through the loopback gateway container; nothing is reachable from other machines unless you publish it (see README, Docker Swarm).'];
+  }
+
+  async removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
+    const label = { [STATE_LABELS.project]: project };
+    for (const gateway of await this.engine.container.list({ labels: { ...label, [GATEWAY_LABELS.role]: GATEWAY_ROLE } })) await this.engine.container.remove(gateway.id);
+    // Removed services leave their tasks' containers behind for a moment, and a network in use cannot be removed.
+    const deadline = Date.now() + NETWORK_RELEASE_TIMEOUT_MS;
+    const networks = await this.engine.network.list({ labels: label });
+    for (const n of networks) {
+      for (;;) {
+        try {
+          await this.engine.network.remove(n.id);
+          break;
+        } catch (error) {
+          if (!(error instanceof DockerApiError) || Date.now() > deadline) throw error;
+          await sleep(500);
+        }
+      }
+    }
+    for (const s of await this.engine.swarm.listSecrets({ labels: label })) await this.engine.swarm.removeSecret(s.id);
+    for (const c of await this.engine.swarm.listConfigs({ labels: label })) await this.engine.swarm.removeConfig(c.id);
+    const volumes = options.volumes ? await this.engine.volume.list({ labels: label }) : [];
+    for (const v of volumes) await this.#removeVolume(v.name, deadline);
+    if (options.volumes) {
+      // The data is gone: the node no longer holds the project's data.
+      const key = dataNodeLabel(project);
+      for (const node of await this.engine.swarm.listNodes()) {
+        if (node.labels[key] === undefined) continue;
+        const { [key]: _dropped, ...rest } = node.labels;
+        await this.engine.swarm.updateNodeLabels(node, rest);
+      }
+    }
+    return { networks: networks.map((n) => n.name), volumes: volumes.map((v) => v.name) };
+  }
+
+  async #removeVolume(name: string, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        await this.engine.volume.remove(name);
+        return;
+      } catch (error) {
+        // In use by a task's container that is still being removed.
+        if (!(error instanceof DockerApiError && error.statusCode === 409) || Date.now() > deadline) throw error;
+        await sleep(500);
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The launch executor on a one-node swarm (made by the global setup): a small fleet cut from our compose file
+ * (PostgreSQL, Redis, one core and one federation service, the real images) as Swarm services under a project of
+ * its own, on an overlay network, reached through the loopback gateway on ports of its own.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DockerEngine } from '../../src/docker/engine.ts';
+import { SwarmDriver } from '../../src/drivers/swarm/swarm-driver.ts';
+import { GATEWAY_LABELS, GATEWAY_ROLE } from '../../src/drivers/swarm/gateway.ts';
+import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
+import { CREDENTIAL_KEYS } from '../../src/launch/desired.ts';
+import { down } from '../../src/launch/down.ts';
+import { STATE_LABELS } from '../../src/launch/labels.ts';
+import { launch, type LaunchResult } from '../../src/launch/launch.ts';
+import { PortBusyError } from '../../src/launch/prechecks.ts';
+import { fleetStatus } from '../../src/launch/status.ts';
+import { planLaunch } from '../../src/plan/plan.ts';
+import { observeContainers } from '../../src/verify/containers.ts';
+import { judgeContainer } from '../../src/verify/judge.ts';
+import { describeWithSwarm, eventually, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
+import { freePort } from '../support/local-servers.ts';
+
+const engine = new DockerEngine();
+const project = `n3xus-swarm-${SESSION_ID.slice(0, 8)}`;
+const AIRGAP = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7', N3XUS_POSTGRES_PASSWORD: `pw-${SESSION_ID}` };
+const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
+
+type Doc = { services: Record<string, Record<string, unknown>> };
+const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as Doc;
+let ports: Record<string, number> = {};
+
+/** Our compose file cut down to four services on free host ports; `patch` edits service definitions. */
+function testFleet(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): Fleet {
+  const services: Record<string, Record<string, unknown>> = {};
+  for (const name of PICKED) {
+    const s = structuredClone(ours.services[name]!);
+    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
+    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
+    s.labels = { ...(s.labels as Record<string, string>), ...TEST_LABELS };
+    delete s.build;
+    services[name] = s;
+  }
+  patch(services);
+  const doc = { services, networks: { 'nexus-net': { driver: 'overlay', name: `${project}-net` } }, volumes: { pgdata: {} } };
+  return parseFleet(stringify(doc), 'test-fleet.yml', { env: AIRGAP });
+}
+
+function driverFor(fleet: Fleet): SwarmDriver {
+  return new SwarmDriver(engine, { fleet });
+}
+
+async function services(): Promise<Map<string, { id: string; version: number }>> {
+  const list = await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } });
+  return new Map(list.map((s) => [s.labels[STATE_LABELS.service]!, { id: s.id, version: s.version }]));
+}
+
+function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<LaunchResult> {
+  return launch({ fleet, plan: planLaunch(fleet), driver: driverFor(fleet), project, healthTimeoutMs: 90_000, ...options });
+}
+
+await describeWithSwarm('n3xus/identity-registry:3.0', 'launch on a swarm', () => {
+  beforeAll(async () => {
+    ports = Object.fromEntries(await Promise.all(PICKED.map(async (name) => [name, await freePort()] as const)));
+  });
+  afterAll(async () => {
+    await down(driverFor(testFleet()), project, { volumes: true, timeoutS: 1 });
+  });
+
+  it('runs each service as a Swarm service, stage by stage, each answering on 127.0.0.1 through the gateway', async () => {
+    const result = await run(testFleet());
+    expect(result.failures).toEqual([]);
+    expect(result.services.map((s) => [s.service, s.action, s.outcome])).toEqual([
+      ['postgres', 'create', 'healthy'],
+      ['redis', 'create', 'healthy'],
+      ['v-supercore', 'create', 'healthy'],
+      ['identity-registry', 'create', 'healthy'],
+    ]);
+    expect([...(await services()).keys()].sort()).toEqual([...PICKED].sort());
+    const ready = await fetch(`http://127.0.0.1:${ports['identity-registry']}/ready`);
+    expect(ready.status).toBe(200);
+    // The gateway publishes on loopback only.
+    const [gateway] = await engine.container.list({ labels: { [STATE_LABELS.project]: project, [GATEWAY_LABELS.role]: GATEWAY_ROLE } });
+    expect(gateway?.running).toBe(true);
+  }, 240_000);
+
+  it('hands every credential over as a secret file: none is in any service environment the engine reports', async () => {
+    const password = AIRGAP.N3XUS_POSTGRES_PASSWORD;
+    for (const service of await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } })) {
+      const env = ((service.spec.TaskTemplate as { ContainerSpec: { Env?: string[] } }).ContainerSpec.Env ?? []);
+      for (const entry of env) {
+        const key = entry.slice(0, entry.indexOf('='));
+        expect(CREDENTIAL_KEYS as readonly string[]).not.toContain(key);
+        expect(entry).not.toContain(password);
+        expect(entry).not.toContain('55-45-17');
+      }
+    }
+    const secrets = await engine.swarm.listSecrets({ labels: { [STATE_LABELS.project]: project } });
+    expect(secrets.map((s) => s.name.replace(/_[0-9a-f]{12}$/, '')).sort()).toEqual([`${project}_database-url`, `${project}_n3xus-handshake`, `${project}_postgres-password`, `${project}_redis-url`]);
+  });
+
+  it('is a no-op on a healthy, unchanged fleet: no service is updated', async () => {
+    const before = await services();
+    const result = await run(testFleet());
+    expect(result.noOp).toBe(true);
+    expect(await services()).toEqual(before);
+  }, 60_000);
+
+  it('updates only the service whose configuration changed, in place', async () => {
+    const before = await services();
+    const changed = testFleet((s) => {
+      (s['v-supercore']!.environment as Record<string, string>).LOG_LEVEL = 'debug';
+    });
+    const result = await run(changed);
+    expect(result.services.map((s) => `${s.service}:${s.action}:${s.outcome}`)).toEqual(['postgres:keep:healthy', 'redis:keep:healthy', 'v-supercore:recreate:healthy', 'identity-registry:keep:healthy']);
+    const after = await services();
+    // The same service, one version on: updated, not removed and created again.
+    expect(after.get('v-supercore')!.id).toBe(before.get('v-supercore')!.id);
+    expect(after.get('v-supercore')!.version).toBeGreaterThan(before.get('v-supercore')!.version);
+    for (const name of ['postgres', 'redis', 'identity-registry']) expect(after.get(name)).toEqual(before.get(name));
+  }, 120_000);
+
+  it('runs the replicas asked for, and the container check fails while one of them is missing', async () => {
+    const fleet = testFleet();
+    const result = await run(fleet, { replicas: new Map([['identity-registry', 2]]) });
+    expect(result.failures).toEqual([]);
+    const driver = driverFor(fleet);
+    const registry = await eventually(async () => {
+      const found = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
+      if (found.replicas?.running !== 2) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
+      return found;
+    }, 60_000);
+    expect(registry.replicas!.tasks.map((t) => t.address)).toHaveLength(2);
+    const state = await observeContainers('on', project, 5_000, '127.0.0.1', { kind: 'swarm', where: 'the swarm', list: (p) => driver.observe(p) });
+    expect(judgeContainer(state.byService.get('identity-registry'), 'identity-registry', project).status).toBe('pass');
+    // One replica's container killed by hand: until Swarm has replaced it, the check names the missing copy.
+    const victim = registry.replicas!.tasks[0]!;
+    const task = (await engine.swarm.listTasks({ services: [registry.id] })).find((t) => t.id === victim.id)!;
+    await engine.container.remove(task.containerId!);
+    const short = await eventually(async () => {
+      const found = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
+      if (found.replicas!.running !== 1) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
+      return found;
+    }, 10_000, 50);
+    expect(judgeContainer(short, 'identity-registry', project)).toMatchObject({ status: 'fail', code: 'replicas-missing', message: expect.stringContaining('1 of 2 replicas') });
+    // Swarm puts a new task in its place.
+    await eventually(async () => {
+      const found = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
+      if (found.replicas!.running !== 2) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
+    }, 60_000);
+  }, 180_000);
+
+  it('refuses to launch when a port it would publish is taken, and creates nothing', async () => {
+    await down(driverFor(testFleet()), project, { volumes: true, timeoutS: 1 });
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(ports['v-supercore'], '127.0.0.1', resolve));
+    try {
+      await expect(run(testFleet())).rejects.toBeInstanceOf(PortBusyError);
+      expect((await services()).size).toBe(0);
+      expect(await engine.container.list({ labels: { [STATE_LABELS.project]: project } })).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
+  it('down leaves nothing of the project: services, gateway, network, secrets, configs, volume', async () => {
+    const fleet = testFleet();
+    expect((await run(fleet)).failures).toEqual([]);
+    const status = await fleetStatus(fleet, project, driverFor(fleet));
+    expect(status.healthy).toBe(4);
+    const result = await down(driverFor(fleet), project, { volumes: true, timeoutS: 1 });
+    expect(result.removed).toHaveLength(4);
+    const label = { [STATE_LABELS.project]: project };
+    expect(await engine.swarm.listServices({ labels: label })).toEqual([]);
+    expect(await engine.container.list({ labels: label })).toEqual([]);
+    expect(await engine.swarm.listSecrets({ labels: label })).toEqual([]);
+    expect(await engine.swarm.listConfigs({ labels: label })).toEqual([]);
+    expect(await engine.volume.list({ labels: label })).toEqual([]);
+    await eventually(async () => {
+      if ((await engine.network.list({ labels: label })).length > 0) throw new Error('network still there');
+    }, 30_000);
+  }, 240_000);
+});
