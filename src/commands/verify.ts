@@ -38,6 +38,12 @@ export default class Verify extends BaseCommand {
     'env-file': Flags.string({ description: "KEY=VALUE file for the compose file's variables [default: airgap.env next to it, when present; the environment wins]." }),
     project: Flags.string({ char: 'p', description: 'The n3xus.project label of the fleet\'s containers [default: the compose project, else "n3xus"].' }),
     ...driverFlags,
+    'in-network': Flags.boolean({
+      description: "Verify from inside the fleet's network, in a one-shot container of the CLI's image (n3xus/cli:3.0): every service by its name, every replica at its own address. Always so with --driver swarm.",
+      default: false,
+    }),
+    // The run inside the network reads the fleet and the instances the CLI outside hands it (see src/verify/in-network.ts).
+    'network-input': Flags.boolean({ hidden: true, default: false }),
   };
 
   async run(): Promise<VerifyReport> {
@@ -55,25 +61,36 @@ export default class Verify extends BaseCommand {
     const host = parseHost(flags.host);
     const project = parseProject(flags.project);
     if (flags.junit !== undefined) await prepareJunitFile(flags.junit);
-    const instances = await this.instanceSource(flags, project);
+    const docker = flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off';
+    const inside = flags['network-input'] ? (await import('../verify/in-network.ts')).decodeInput(process.env.N3XUS_VERIFY_INPUT) : undefined;
+    const fromOutside = inside === undefined && (flags['in-network'] || flags.driver === 'swarm');
+    const instances = inside !== undefined || fromOutside ? undefined : await this.instanceSource(flags, project);
 
+    // Inside the network (the run the CLI outside started): the fleet and the instances it was handed.
+    const given: Partial<VerifyOptions> =
+      inside === undefined
+        ? {}
+        : { addressing: 'network', fleet: inside.fleet, project: inside.project, instances: { kind: inside.driver, where: inside.where, list: async () => inside.instances } };
     const progress = this.jsonEnabled() ? undefined : createProgress(process.stderr);
     let report: VerifyReport;
     try {
-      report = await verifyFleet({
-        mode: flags.full ? 'full' : 'sample',
-        host,
-        threshold,
-        timeoutMs,
-        concurrency,
-        bench: flags.bench,
-        docker: flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off',
-        ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
-        ...(project === undefined ? {} : { project }),
-        ...(instances === undefined ? {} : { instances }),
-        ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }),
-        ...(progress ? { onProgress: progress.update } : {}),
-      });
+      report = fromOutside
+        ? await this.verifyInsideNetwork(flags, project, docker)
+        : await verifyFleet({
+            mode: flags.full ? 'full' : 'sample',
+            host: inside?.where ?? host,
+            threshold,
+            timeoutMs,
+            concurrency,
+            bench: flags.bench,
+            docker,
+            ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
+            ...(project === undefined ? {} : { project }),
+            ...(instances === undefined ? {} : { instances }),
+            ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }),
+            ...(progress ? { onProgress: progress.update } : {}),
+            ...given,
+          });
     } finally {
       progress?.done();
     }
@@ -86,6 +103,45 @@ export default class Verify extends BaseCommand {
     // Below the threshold is a verdict, not an error: the report is still printed (and returned for --json).
     if (!report.passed) process.exitCode = EXIT_CODES.VERIFY_BELOW_THRESHOLD;
     return report;
+  }
+
+  /**
+   * Verifies from inside the fleet's network: lists the instances through the driver (Swarm, or Docker with
+   * --in-network), then runs verify in a one-shot container of the CLI's image on the fleet's network and returns
+   * its report. The flags that shape the checks go along; where the report is written stays out here.
+   */
+  private async verifyInsideNetwork(
+    flags: { driver: DriverChoice; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined; project?: string | undefined; full: boolean; threshold?: string | undefined; timeout?: string | undefined; concurrency?: string | undefined; bench: boolean },
+    project: string | undefined,
+    docker: 'auto' | 'on' | 'off',
+  ): Promise<VerifyReport> {
+    const [{ loadCommandFleet }, { selectDriver }, { networkName }, { verifyFromInside }] = await Promise.all([
+      import('../cli/load-fleet.ts'),
+      import('../cli/select-driver.ts'),
+      import('../launch/desired.ts'),
+      import('../verify/in-network.ts'),
+    ]);
+    const loaded = await loadCommandFleet({ file: flags.file, 'env-file': flags['env-file'], project: project ?? flags.project });
+    const { driver, engine } = await selectDriver({ driver: flags.driver === 'auto' ? 'docker' : flags.driver, stateDir: flags['state-dir'], project: loaded.project, fleet: loaded.fleet });
+    if (engine === undefined || (driver.kind !== 'docker' && driver.kind !== 'swarm')) {
+      throw Object.assign(new Error(`--in-network runs verify in a container on the fleet's network, and the ${driver.kind} driver has none: its services listen on this machine.`), {
+        code: 'INVALID_ARGUMENT',
+        suggestions: ['Verify a process fleet from here: n3xus verify --driver process'],
+      });
+    }
+    await engine.ping();
+    const network = networkName(loaded.fleet, loaded.project, loaded.fleet.services[0]?.networks[0] ?? 'default');
+    const instances = docker === 'off' ? [] : await driver.observe(loaded.project);
+    if (!this.jsonEnabled()) process.stderr.write(`verifying from inside network ${network} (${driver.kind} driver, image n3xus/cli:3.0)…\n`);
+    const args = [
+      ...(flags.full ? ['--full'] : []),
+      ...(flags.bench ? ['--bench'] : []),
+      ...(docker === 'off' ? ['--no-docker'] : ['--docker']),
+      ...(flags.threshold === undefined ? [] : ['--threshold', flags.threshold]),
+      ...(flags.timeout === undefined ? [] : ['--timeout', flags.timeout]),
+      ...(flags.concurrency === undefined ? [] : ['--concurrency', flags.concurrency]),
+    ];
+    return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: loaded.fleet.services }, instances }, args);
   }
 
   /**

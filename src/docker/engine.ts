@@ -511,6 +511,14 @@ class DockerContainerClient implements ContainerClient {
     return entries.map((entry) => summarizeListedContainer(entry as unknown as ContainerListInput));
   }
 
+  async pause(id: string): Promise<void> {
+    await this.#api.call(`pause container ${short(id)}`, (docker) => docker.getContainer(id).pause());
+  }
+
+  async unpause(id: string): Promise<void> {
+    await this.#api.call(`unpause container ${short(id)}`, (docker) => docker.getContainer(id).unpause());
+  }
+
   async stop(id: string, options: { timeoutS?: number } = {}): Promise<void> {
     try {
       await this.#api.call(`stop container ${short(id)}`, (docker) => docker.getContainer(id).stop({ t: options.timeoutS ?? 10 }));

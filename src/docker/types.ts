@@ -206,6 +206,9 @@ export interface ContainerClient {
   list(filter: { labels: Record<string, string | undefined> }): Promise<ContainerInfo[]>;
   /** Stops and removes the container; resolves when it does not exist. */
   remove(id: string): Promise<void>;
+  /** Freezes every process of the container (`docker pause`: the cgroup freezer); the engine still reports it running. */
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
   /** Stops the container (SIGTERM, then SIGKILL after `timeoutS`, default 10); resolves when already stopped or gone. */
   stop(id: string, options?: { timeoutS?: number }): Promise<void>;
   /**

@@ -319,6 +319,27 @@ export function judgeContainer(container: Instance | undefined, service: string,
   return result('container', 0, { status: 'pass', message: `running, ${health}${restarted}`, details, ...(warnings.length ? { warnings } : {}) });
 }
 
+/** One replica's answer to `GET /health`, at its own address inside the network. */
+export interface ReplicaAnswer {
+  task: string;
+  address: string;
+  answer: Answer;
+}
+
+/**
+ * Every replica of a service must answer `GET /health` as the service: one that does not fails the service, since
+ * the callers that Swarm's DNS sends to it fail. Judged only where each replica can be reached (inside the network).
+ */
+export function judgeReplicas(service: string, answers: readonly ReplicaAnswer[]): CheckResult {
+  const took = Math.max(0, ...answers.map((a) => a.answer.durationMs));
+  const bad = answers.map((a) => ({ ...a, check: judgeHealth(a.answer, service) })).filter((a) => a.check.status !== 'pass');
+  const details = { replicas: answers.length, addresses: answers.map((a) => a.address) };
+  if (bad.length === 0) return result('replicas', took, { status: 'pass', message: `all ${answers.length} replicas answer GET /health`, details });
+  const first = bad[0]!;
+  const named = bad.map((b) => `task ${b.task.slice(0, 12)} at ${b.address}: ${b.check.message}`).join('; ');
+  return failed('replicas', took, first.check.code ?? 'bad-status', `${bad.length} of ${answers.length} replicas do not answer as ${service}: ${named}`, details);
+}
+
 /** The two answers of the route check: the peer's health and a protected route of the peer, both via the gateway. */
 export interface RouteAnswers {
   gateway: string;

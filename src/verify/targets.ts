@@ -7,7 +7,14 @@ import { urlHost } from './options.ts';
 import type { TargetKind, VerifyMode, VerifyTarget } from './types.ts';
 
 /** The fields of a fleet service that target selection reads. */
-export type TargetSource = Pick<FleetService, 'name' | 'stage' | 'group' | 'category' | 'hostPort'>;
+export type TargetSource = Pick<FleetService, 'name' | 'stage' | 'group' | 'category' | 'hostPort' | 'port'>;
+
+/**
+ * Where targets are reached: `published`, at the port each service publishes on `host` (from the machine that
+ * runs the fleet, or another); `network`, from inside the fleet's network, at each service's name and its own port
+ * (verify run in a container on that network).
+ */
+export type Addressing = 'published' | 'network';
 
 /** How an infrastructure container is spoken to: PostgreSQL and Redis in their protocols, anything else by TCP. */
 export function targetKind(service: Pick<TargetSource, 'name' | 'stage' | 'category'>): TargetKind {
@@ -22,7 +29,7 @@ export function targetKind(service: Pick<TargetSource, 'name' | 'stage' | 'categ
  * container (PostgreSQL, Redis) and the first service of each category, as the seed's sampling verification
  * tests "a representative service from each category".
  */
-export function selectTargets(services: readonly TargetSource[], mode: VerifyMode, host: string): VerifyTarget[] {
+export function selectTargets(services: readonly TargetSource[], mode: VerifyMode, host: string, addressing: Addressing = 'published'): VerifyTarget[] {
   const seenCategories = new Set<string>();
   const chosen = services.filter((service) => {
     if (mode === 'full' || service.stage === 'infra') return true;
@@ -33,15 +40,16 @@ export function selectTargets(services: readonly TargetSource[], mode: VerifyMod
   return chosen.map((service) => {
     const kind = targetKind(service);
     const scheme = kind === 'service' ? 'http' : 'tcp';
+    const [at, port] = addressing === 'network' ? [service.name, service.port] : [host, service.hostPort];
     return {
       name: service.name,
       stage: service.stage,
       group: service.group,
       category: service.category,
       kind,
-      host,
-      port: service.hostPort,
-      url: `${scheme}://${urlHost(host)}:${service.hostPort}`,
+      host: at,
+      port,
+      url: `${scheme}://${urlHost(at)}:${port}`,
     };
   });
 }

@@ -41,7 +41,7 @@ export interface VerifyTarget {
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
  * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
  */
-export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'route' | 'event-delivery' | 'latency';
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'latency';
 
 /**
  * - `pass`: ran and found what was expected;

@@ -11,7 +11,7 @@ import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
 import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { VerifyUnavailableError } from './errors.ts';
-import { loadVerifyFleet, type VerifyFleetService } from './fleet-source.ts';
+import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
 import {
   checkError,
@@ -22,6 +22,7 @@ import {
   judgeLaw,
   judgeProtocol,
   judgeReadiness,
+  judgeReplicas,
   LAW_PROBE_PATH,
   notRun,
   WRONG_HANDSHAKE,
@@ -29,7 +30,7 @@ import {
 import { DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT_MS } from './options.ts';
 import { buildReport, nothingAnswered, serviceResult } from './score.ts';
 import { slowestFirst, summarizeLatency } from './stats.ts';
-import { internalUrl, peerNames, selectTargets } from './targets.ts';
+import { internalUrl, peerNames, selectTargets, type Addressing } from './targets.ts';
 import { probeProtocol } from './tcp-probe.ts';
 import type { CheckCode, CheckResult, LatencySummary, ServiceResult, VerifyMode, VerifyReport, VerifyTarget } from './types.ts';
 
@@ -68,6 +69,13 @@ export interface VerifyOptions {
   cacheDir?: string;
   /** Called as each target's own checks finish, for live progress. */
   onProgress?: (event: VerifyProgress) => void;
+  /**
+   * `network`: verify runs inside the fleet's network and reaches each service by its name and own port, and each
+   * replica at its own address; `host` is then only how the report names where it ran. Default `published`.
+   */
+  addressing?: Addressing;
+  /** The fleet, when the caller has it already (in-network verify gets it from the CLI outside); default: read `fleetFile`. */
+  fleet?: VerifyFleet;
 }
 
 /** Progress of a verification, for a live display. */
@@ -210,6 +218,23 @@ async function burst(ask: Ask, target: VerifyTarget, requests: number): Promise<
   return { summary, check };
 }
 
+/** `GET /health` of every replica of each service that runs more than one, at the replica's own address. */
+async function replicaChecks(ask: Ask, targets: readonly VerifyTarget[], state: ContainerState): Promise<Map<string, CheckResult>> {
+  const checks = new Map<string, CheckResult>();
+  await Promise.all(
+    targets
+      .filter((t) => t.kind === 'service' && (state.byService.get(t.name)?.replicas?.tasks.length ?? 0) > 1)
+      .map(async (target) => {
+        const tasks = state.byService.get(target.name)!.replicas!.tasks;
+        const answers = await Promise.all(
+          tasks.map(async (task) => ({ task: task.id, address: task.address ?? '(none)', answer: task.address === undefined ? { kind: 'refused' as const, message: 'the task has no address on the network', durationMs: 0 } : await ask(`http://${task.address}:${target.port}/health`) })),
+        );
+        checks.set(target.name, judgeReplicas(target.name, answers));
+      }),
+  );
+  return checks;
+}
+
 /** Every target's checks, by target name, in the order they are reported. */
 interface Collected {
   own: Map<string, CheckResult[]>;
@@ -271,13 +296,16 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const t0 = performance.now();
   const host = options.host ?? DEFAULT_HOST;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const fleet = await loadVerifyFleet(options.fleetFile, {
-    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
-    ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
-  });
+  const addressing = options.addressing ?? 'published';
+  const fleet =
+    options.fleet ??
+    (await loadVerifyFleet(options.fleetFile, {
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+    }));
   const project = options.project ?? fleet.project ?? DEFAULT_PROJECT;
-  const targets = selectTargets(fleet.services, options.mode, host);
-  await checkHostResolves(host);
+  const targets = selectTargets(fleet.services, options.mode, host, addressing);
+  if (addressing === 'published') await checkHostResolves(host);
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
   const pool = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
@@ -289,16 +317,27 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const ask: Ask = (url, init) => pool.ask(url, init).finally(answered);
   const lookup = options.instances;
   const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup(project) : lookup));
-  const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances).finally(pool.close);
+  const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances);
   const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
-  const collected = await collecting;
-  options.onProgress?.({ type: 'step', step: 'containers' });
-  const state = await containers;
+  let collected: Collected;
+  let state: ContainerState;
+  let replicas: Map<string, CheckResult>;
+  try {
+    collected = await collecting;
+    options.onProgress?.({ type: 'step', step: 'containers' });
+    state = await containers;
+    // Inside the network each replica has an address of its own, and each is asked; from outside, one is.
+    replicas = addressing === 'network' ? await replicaChecks(ask, targets, state) : new Map<string, CheckResult>();
+  } finally {
+    pool.close();
+  }
 
   const services: ServiceResult[] = targets.map((target) => {
     const checks = [...(collected.own.get(target.name) ?? [])];
     if (state.docker.used) checks.push(judgeContainer(state.byService.get(target.name), target.name, project));
+    const replicaCheck = replicas.get(target.name);
+    if (replicaCheck) checks.push(replicaCheck);
     const interService = collected.interService.get(target.name);
     if (interService) checks.push(interService);
     const burstResult = collected.latency.get(target.name);

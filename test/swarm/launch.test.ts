@@ -4,6 +4,9 @@
  * its own, on an overlay network, reached through the loopback gateway on ports of its own.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -20,6 +23,8 @@ import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { observeContainers } from '../../src/verify/containers.ts';
 import { judgeContainer } from '../../src/verify/judge.ts';
+import type { VerifyReport } from '../../src/verify/types.ts';
+import { runCli } from '../support/cli.ts';
 import { describeWithSwarm, eventually, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
 import { freePort } from '../support/local-servers.ts';
 
@@ -32,8 +37,8 @@ type Doc = { services: Record<string, Record<string, unknown>> };
 const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as Doc;
 let ports: Record<string, number> = {};
 
-/** Our compose file cut down to four services on free host ports; `patch` edits service definitions. */
-function testFleet(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): Fleet {
+/** Our compose file cut down to four services on free host ports, as YAML; `patch` edits service definitions. */
+function testDoc(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): string {
   const services: Record<string, Record<string, unknown>> = {};
   for (const name of PICKED) {
     const s = structuredClone(ours.services[name]!);
@@ -45,7 +50,11 @@ function testFleet(patch: (services: Record<string, Record<string, unknown>>) =>
   }
   patch(services);
   const doc = { services, networks: { 'nexus-net': { driver: 'overlay', name: `${project}-net` } }, volumes: { pgdata: {} } };
-  return parseFleet(stringify(doc), 'test-fleet.yml', { env: AIRGAP });
+  return stringify(doc);
+}
+
+function testFleet(patch?: (services: Record<string, Record<string, unknown>>) => void): Fleet {
+  return parseFleet(testDoc(patch), 'test-fleet.yml', { env: AIRGAP });
 }
 
 function driverFor(fleet: Fleet): SwarmDriver {
@@ -61,7 +70,7 @@ function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}):
   return launch({ fleet, plan: planLaunch(fleet), driver: driverFor(fleet), project, healthTimeoutMs: 90_000, ...options });
 }
 
-await describeWithSwarm('n3xus/identity-registry:3.0', 'launch on a swarm', () => {
+await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
   beforeAll(async () => {
     ports = Object.fromEntries(await Promise.all(PICKED.map(async (name) => [name, await freePort()] as const)));
   });
@@ -151,6 +160,40 @@ await describeWithSwarm('n3xus/identity-registry:3.0', 'launch on a swarm', () =
       if (found.replicas!.running !== 2) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
     }, 60_000);
   }, 180_000);
+
+  it('verifies from inside the network: every replica at its own address, and names a replica that does not answer', async () => {
+    // The fleet still runs identity-registry twice (the test before). The CLI reads the same fleet from a file.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'n3xus-swarm-verify-'));
+    const file = path.join(dir, 'fleet.yml');
+    await writeFile(file, testDoc());
+    await writeFile(path.join(dir, 'airgap.env'), Object.entries(AIRGAP).map(([k, v]) => `${k}=${v}`).join('\n'));
+    const args = ['verify', '--full', '--driver', 'swarm', '-f', file, '-p', project, '--threshold', '100', '--json'];
+    try {
+      const healthy = await runCli(args, { N3XUS_CACHE_DIR: dir });
+      expect(healthy.message).toBe('');
+      expect(healthy.code).toBe(0);
+      const report = JSON.parse(healthy.stdout) as VerifyReport;
+      expect(report.host).toBe(`inside network ${project}-net`);
+      const registry = report.services.find((s) => s.name === 'identity-registry')!;
+      expect(registry.checks.find((c) => c.name === 'replicas')).toMatchObject({ status: 'pass', message: 'all 2 replicas answer GET /health' });
+
+      // One replica hangs (its processes stopped): Swarm, with no healthcheck, still counts it as running.
+      const driver = driverFor(testFleet());
+      const instance = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
+      const task = (await engine.swarm.listTasks({ services: [instance.id] })).find((t) => t.id === instance.replicas!.tasks[0]!.id)!;
+      await engine.container.pause(task.containerId!);
+      try {
+        const broken = await runCli(args, { N3XUS_CACHE_DIR: dir });
+        expect(broken.code).toBe(20);
+        const failed = (JSON.parse(broken.stdout) as VerifyReport).services.find((s) => s.name === 'identity-registry')!;
+        expect(failed.checks.find((c) => c.name === 'replicas')).toMatchObject({ status: 'fail', message: expect.stringContaining(`task ${task.id.slice(0, 12)} at ${instance.replicas!.tasks[0]!.address}`) });
+      } finally {
+        await engine.container.unpause(task.containerId!);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('refuses to launch when a port it would publish is taken, and creates nothing', async () => {
     await down(driverFor(testFleet()), project, { volumes: true, timeoutS: 1 });
