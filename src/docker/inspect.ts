@@ -2,6 +2,7 @@
  * Pure readings of the engine's inspect output, kept apart from the API calls so they can be unit-tested with
  * hand-written inspect objects. The input types name only the fields read here.
  */
+import type { Instance } from '../drivers/driver.ts';
 
 /** The part of `GET /containers/{id}/json` that {@link summarizeContainer} reads. */
 export interface ContainerInspectInput {
@@ -29,40 +30,12 @@ export interface ContainerInspectInput {
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
 
-/** What callers need to know about a container. */
-export interface ContainerInfo {
-  id: string;
-  /** Name without the engine's leading slash. */
-  name: string;
-  image: string;
-  /** The image ID (`sha256:…`) the container was created from. */
-  imageId: string;
-  labels: Record<string, string>;
-  /** Engine status: created, running, exited, … */
-  status: string;
-  running: boolean;
-  exitCode: number;
-  /** Health status when the container has a healthcheck. */
-  health: HealthStatus | undefined;
-  /** Output of the last health check, when there is one. */
-  lastHealthOutput: string | undefined;
-  /** Host port published for each container port, keyed like `5432/tcp`. */
-  ports: Record<string, number>;
-  /** Host PID of the container's main process (0 when not running; undefined from a list, which does not say). */
-  pid?: number;
-  /** Times the engine restarted it by its restart policy (undefined from a list, which does not say). */
-  restartCount?: number;
-  /** Whether the kernel's OOM killer ended it last time (undefined from a list). */
-  oomKilled?: boolean;
-  /** ISO 8601 time of the last start, when known (inspect only; the engine's zero time reads as undefined). */
-  startedAt?: string;
-  /** The engine's error text when it could not start the container (inspect only). */
-  error?: string;
-  /** Output of the last few health checks, oldest first (inspect only). */
-  healthLog?: string[];
-  /** The log driver and its options (inspect only). */
-  logConfig?: { type: string; config: Record<string, string> };
-}
+/**
+ * What callers need to know about a container: an instance in the drivers' common words (see Instance). From a
+ * list call, `pid`, `restartCount`, `oomKilled` and the inspect-only fields are absent; `pid` is the host PID of
+ * the container's main process (0 when not running), `restartCount` the restarts by its restart policy.
+ */
+export type ContainerInfo = Omit<Instance, 'degraded' | 'replicas'>;
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 

@@ -13,8 +13,10 @@ export const STATE_LABELS = {
   configHash: 'n3xus.config-hash',
   /** The image ID the container was created from, so a rebuilt image recreates it. */
   imageId: 'n3xus.image-id',
-  /** Which driver created it: `docker` or `process`. */
+  /** Which driver created it: `docker`, `process` or `swarm`. */
   driver: 'n3xus.driver',
+  /** The copies launch asked for (Swarm), so that a stopped service starts again at that count and status knows it. */
+  replicas: 'n3xus.replicas',
 } as const;
 
 /** The project name used when neither `--project` nor the compose file's `name` gives one. */

@@ -23,6 +23,8 @@ export interface ServiceStatus {
   /** Host port on 127.0.0.1. */
   port: number;
   restarts?: number;
+  /** Copies running and wanted, for a driver that runs several (Swarm). */
+  replicas?: { running: number; desired: number };
   exitCode?: number;
   /** Seconds since it started, while it runs. */
   uptimeS?: number;
@@ -40,7 +42,9 @@ export interface FleetStatus {
 export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, now: () => number = Date.now): Promise<FleetStatus> {
   const instances = await driver.observe(project);
   const byService = instancesByService(instances);
-  const desired = desiredInstances(fleet, project, fleet.services, new Map());
+  // The copies each service was launched with, so that a service launched with several is not taken as changed.
+  const replicas = new Map([...byService].map(([service, i]) => [service, Number(i.labels[STATE_LABELS.replicas] ?? '1')] as const).filter(([, n]) => Number.isInteger(n) && n > 1));
+  const desired = desiredInstances(fleet, project, fleet.services, new Map(), replicas);
   const without = degradedKinds(instances, (service) => desired.find((d) => d.service.name === service)?.probe);
   const limit = pLimit(16);
   const services = await Promise.all(
@@ -59,6 +63,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
           detail: probe.detail,
           ...(instance.health === undefined ? {} : { engineHealth: instance.health }),
           ...(instance.restartCount === undefined ? {} : { restarts: instance.restartCount }),
+          ...(instance.replicas === undefined ? {} : { replicas: { running: instance.replicas.running, desired: instance.replicas.desired } }),
           ...(instance.running ? {} : { exitCode: instance.exitCode }),
           ...(instance.running && started !== undefined && !Number.isNaN(started) ? { uptimeS: Math.max(0, Math.round((now() - started) / 1000)) } : {}),
           configChanged: instance.labels[STATE_LABELS.configHash] !== want.configHash,
@@ -82,7 +87,7 @@ export function renderStatus(status: FleetStatus): string {
   const rows = status.services.map((s) => [
     s.service,
     s.stage,
-    s.state + (s.exitCode === undefined ? '' : ` (${s.exitCode})`),
+    s.state + (s.exitCode === undefined ? '' : ` (${s.exitCode})`) + (s.replicas === undefined || (s.replicas.desired === 1 && s.replicas.running === 1) ? '' : ` ${s.replicas.running}/${s.replicas.desired}`),
     s.healthy ? 'healthy' : s.state === 'not launched' ? '-' : `no: ${s.detail}`,
     `127.0.0.1:${s.port}`,
     s.restarts === undefined ? '-' : String(s.restarts),

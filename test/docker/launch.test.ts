@@ -2,10 +2,8 @@
  * The launch executor on the real engine: a small fleet cut from our compose file (PostgreSQL, Redis, one core
  * and one federation service, the real images) on ports of its own, under a project of its own.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../../src/docker/engine.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { desiredInstances } from '../../src/launch/desired.ts';
@@ -17,32 +15,19 @@ import { PortBusyError } from '../../src/launch/prechecks.ts';
 import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { freePort } from '../support/local-servers.ts';
-import { describeWithImage, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
+import { describeWithImage, SESSION_ID } from '../support/docker.ts';
+import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
 
 const engine = new DockerEngine();
 const driver = new DockerDriver(engine);
 const project = `n3xus-test-${SESSION_ID.slice(0, 8)}`;
-const AIRGAP = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7' };
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 
-type Doc = { services: Record<string, Record<string, unknown>>; networks: Record<string, unknown>; volumes: Record<string, unknown> };
-const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as Doc;
 let ports: Record<string, number> = {};
 
 /** Our compose file cut down to four services on free host ports; `patch` edits service definitions. */
-function testFleet(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): Fleet {
-  const services: Record<string, Record<string, unknown>> = {};
-  for (const name of PICKED) {
-    const s = structuredClone(ours.services[name]!);
-    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
-    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
-    s.labels = { ...(s.labels as Record<string, string>), ...TEST_LABELS };
-    delete s.build;
-    services[name] = s;
-  }
-  patch(services);
-  const doc = { services, networks: { 'nexus-net': { driver: 'bridge', name: `${project}-net` } }, volumes: { pgdata: {} } };
-  return parseFleet(stringify(doc), 'test-fleet.yml', { env: AIRGAP });
+function testFleet(patch?: Parameters<typeof cutFleet>[3]): Fleet {
+  return parseFleet(cutFleet(PICKED, ports, { driver: 'bridge', name: `${project}-net` }, patch), 'test-fleet.yml', { env: AIRGAP });
 }
 
 async function containers(): Promise<Map<string, { id: string; status: string }>> {

@@ -67,6 +67,17 @@ describeBuilt('n3xus launch: bad input, before anything is created', () => {
     noStackTrace(run);
   });
 
+  it('refuses a replica count that is not a positive integer, and --replicas off Swarm (exit 22)', async () => {
+    const count = await cli(['launch', '--driver', 'docker', '--replicas', 'identity-registry=0', '--project', project]);
+    expect(count.code).toBe(22);
+    expect(count.stderr).toContain('--replicas identity-registry=0: the count must be a whole number from 1 to 32, got "0"');
+    noStackTrace(count);
+    const driver = await cli(['launch', '--driver', 'docker', '--replicas', 'identity-registry=2', '--project', project]);
+    expect(driver.code).toBe(22);
+    expect(driver.stderr).toContain('--replicas needs --driver swarm');
+    noStackTrace(driver);
+  });
+
   it('says the engine is unreachable and where it looked (exit 3)', async () => {
     const run = await cli(['launch', '--project', project], { DOCKER_HOST: 'unix:///nonexistent/n3xus/docker.sock' });
     expect(run.code).toBe(3);

@@ -3,13 +3,11 @@
  * (PostgreSQL, Redis, one core and one federation service, the real images) as Swarm services under a project of
  * its own, on an overlay network, reached through the loopback gateway on ports of its own.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../../src/docker/engine.ts';
 import { SwarmDriver } from '../../src/drivers/swarm/swarm-driver.ts';
 import { GATEWAY_LABELS, GATEWAY_ROLE } from '../../src/drivers/swarm/gateway.ts';
@@ -26,35 +24,24 @@ import { judgeContainer } from '../../src/verify/judge.ts';
 import type { VerifyReport } from '../../src/verify/types.ts';
 import { runCli } from '../support/cli.ts';
 import { describeWithSwarm, eventually, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
+import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const engine = new DockerEngine();
 const project = `n3xus-swarm-${SESSION_ID.slice(0, 8)}`;
-const AIRGAP = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7', N3XUS_POSTGRES_PASSWORD: `pw-${SESSION_ID}` };
+/** The images built here, and a password of this run's own: the secrets test looks for it. */
+const ENV = { ...AIRGAP, N3XUS_POSTGRES_PASSWORD: `pw-${SESSION_ID}` };
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 
-type Doc = { services: Record<string, Record<string, unknown>> };
-const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as Doc;
 let ports: Record<string, number> = {};
 
 /** Our compose file cut down to four services on free host ports, as YAML; `patch` edits service definitions. */
-function testDoc(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): string {
-  const services: Record<string, Record<string, unknown>> = {};
-  for (const name of PICKED) {
-    const s = structuredClone(ours.services[name]!);
-    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
-    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
-    s.labels = { ...(s.labels as Record<string, string>), ...TEST_LABELS };
-    delete s.build;
-    services[name] = s;
-  }
-  patch(services);
-  const doc = { services, networks: { 'nexus-net': { driver: 'overlay', name: `${project}-net` } }, volumes: { pgdata: {} } };
-  return stringify(doc);
+function testDoc(patch?: Parameters<typeof cutFleet>[3]): string {
+  return cutFleet(PICKED, ports, { driver: 'overlay', name: `${project}-net` }, patch);
 }
 
-function testFleet(patch?: (services: Record<string, Record<string, unknown>>) => void): Fleet {
-  return parseFleet(testDoc(patch), 'test-fleet.yml', { env: AIRGAP });
+function testFleet(patch?: Parameters<typeof cutFleet>[3]): Fleet {
+  return parseFleet(testDoc(patch), 'test-fleet.yml', { env: ENV });
 }
 
 function driverFor(fleet: Fleet): SwarmDriver {
@@ -96,7 +83,7 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
   }, 240_000);
 
   it('hands every credential over as a secret file: none is in any service environment the engine reports', async () => {
-    const password = AIRGAP.N3XUS_POSTGRES_PASSWORD;
+    const password = ENV.N3XUS_POSTGRES_PASSWORD;
     for (const service of await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } })) {
       const env = ((service.spec.TaskTemplate as { ContainerSpec: { Env?: string[] } }).ContainerSpec.Env ?? []);
       for (const entry of env) {
@@ -159,6 +146,9 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
       const found = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
       if (found.replicas!.running !== 2) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
     }, 60_000);
+    // status shows the copies, and does not take a service launched with two for a changed one.
+    const status = await fleetStatus(fleet, project, driver);
+    expect(status.services.find((s) => s.service === 'identity-registry')).toMatchObject({ state: 'running', replicas: { running: 2, desired: 2 }, configChanged: false, healthy: true });
   }, 180_000);
 
   it('verifies from inside the network: every replica at its own address, and names a replica that does not answer', async () => {
@@ -166,7 +156,7 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'n3xus-swarm-verify-'));
     const file = path.join(dir, 'fleet.yml');
     await writeFile(file, testDoc());
-    await writeFile(path.join(dir, 'airgap.env'), Object.entries(AIRGAP).map(([k, v]) => `${k}=${v}`).join('\n'));
+    await writeFile(path.join(dir, 'airgap.env'), Object.entries(ENV).map(([k, v]) => `${k}=${v}`).join('\n'));
     const args = ['verify', '--full', '--driver', 'swarm', '-f', file, '-p', project, '--threshold', '100', '--json'];
     try {
       const healthy = await runCli(args, { N3XUS_CACHE_DIR: dir });
@@ -205,6 +195,24 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
       expect(await engine.container.list({ labels: { [STATE_LABELS.project]: project } })).toEqual([]);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+
+  it('refuses to launch when another Swarm service publishes one of its ports, naming that service', async () => {
+    const other = await engine.swarm.createService({
+      Name: `${project}-squatter`,
+      Labels: TEST_LABELS,
+      TaskTemplate: { ContainerSpec: { Image: 'n3xus/node:24', Command: ['node', '-e', 'setInterval(() => {}, 1000)'] } },
+      Mode: { Replicated: { Replicas: 0 } },
+      EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 9, PublishedPort: ports.redis, PublishMode: 'host' }] },
+    });
+    try {
+      const error = await run(testFleet()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PortBusyError);
+      expect((error as PortBusyError).message).toContain(`127.0.0.1:${ports.redis} (service "redis", held by Swarm service "${project}-squatter", published on every interface)`);
+      expect((await services()).size).toBe(0);
+    } finally {
+      await engine.swarm.removeService(other);
     }
   }, 60_000);
 

@@ -2,7 +2,6 @@
  * `n3xus verify` as a user runs it: a spawned `node bin/run.js verify …` (the built CLI, `npm run build`) against
  * real servers started here. Exit codes, one clear message, no stack trace.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +12,7 @@ import auditTrail from '../../services/audit-trail/app.ts';
 import identityRegistry from '../../services/identity-registry/app.ts';
 import type { VerifyReport } from '../../src/verify/types.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
+import { runCli, type CliRun } from '../support/cli.ts';
 import { freePort } from '../support/local-servers.ts';
 import { freshDatabase, missingServers, postgresUrl, redisUrl } from '../support/servers.ts';
 import { startTestService } from '../support/service.ts';
@@ -32,29 +32,9 @@ function assertBuilt(): void {
   if (stale.length > 0) throw new Error(`dist/ is older than ${stale.map(([source]) => source).join(', ')}: run npm run build before the CLI tests`);
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** stderr with oclif's line wrapping undone, to match whole messages. */
-  message: string;
-}
-
-/** Runs the CLI without blocking this process, whose servers it is about to verify. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'verify', ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, N3XUS_CACHE_DIR: cacheDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, message: stderr.replace(/\s*\n\s*/g, ' ') }));
-  });
+/** Runs `n3xus verify` without blocking this process, whose servers it is about to verify. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(['verify', ...args], { N3XUS_CACHE_DIR: cacheDir, ...env });
 }
 
 // Parsed fleet files are cached in a directory of this run, not the user's.

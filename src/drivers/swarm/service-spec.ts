@@ -8,12 +8,6 @@ import type { DesiredInstance, DesiredSecret } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
 import { tmpfsMounts } from '../docker/container-spec.ts';
 
-/** Labels the Swarm driver adds to a service. */
-export const SWARM_LABELS = {
-  /** The replica count launch asked for, so that a service scaled to 0 (stopped) can be started again at it. */
-  replicas: 'n3xus.replicas',
-} as const;
-
 /** Where a secret is mounted in every task: `/run/secrets/<file>`. */
 export const SECRETS_DIR = '/run/secrets';
 
@@ -67,7 +61,7 @@ function restartPolicy(restart: FleetService['restart']): Record<string, unknown
 /** The service spec of `want`, labelled as the Swarm driver's. */
 export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext): Record<string, unknown> {
   const service = want.service;
-  const labels = { ...want.labels, [STATE_LABELS.driver]: 'swarm', [SWARM_LABELS.replicas]: String(want.replicas) };
+  const labels = { ...want.labels, [STATE_LABELS.driver]: 'swarm', [STATE_LABELS.replicas]: String(want.replicas) };
   const owner = secretOwner(service.user ?? context.imageUser);
   const secrets = want.secrets.map((s) => {
     const id = context.secretIds.get(s.name);

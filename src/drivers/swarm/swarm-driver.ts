@@ -15,7 +15,7 @@ import { MissingExternalError } from '../docker/docker-driver.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
 import { GATEWAY_LABELS, GATEWAY_ROLE, gatewaySpec, type GatewayRoute } from './gateway.ts';
 import { serviceInstance } from './service-instance.ts';
-import { dataNodeLabel, serviceSpec, SWARM_LABELS } from './service-spec.ts';
+import { dataNodeLabel, serviceSpec } from './service-spec.ts';
 
 /** The engine cannot run the fleet as Swarm services: it is not in a swarm, or it is a worker. */
 export class SwarmUnavailableError extends Error {
@@ -33,7 +33,7 @@ export class SwarmUnavailableError extends Error {
  * Checks that `engine` is a swarm manager, the only kind of node that can create services.
  * @throws SwarmUnavailableError (exit 24) when it is not in a swarm, or is a worker; nothing is changed.
  */
-export async function requireSwarmManager(engine: DockerEngine): Promise<void> {
+export async function requireSwarmManager(engine: Pick<DockerEngine, 'swarm' | 'endpoint'>): Promise<void> {
   const swarm = await engine.swarm.state();
   if (swarm.state !== 'active') {
     throw new SwarmUnavailableError(`The Docker engine at ${engine.endpoint.display} is not in a swarm (swarm state: ${swarm.state}), so --driver swarm has nothing to run the fleet on. Nothing was changed.`, [
@@ -136,7 +136,18 @@ export class SwarmDriver implements FleetDriver {
 
   async prepare(resources: DesiredResources): Promise<void> {
     const project = resources.networks[0]?.labels[STATE_LABELS.project] ?? resources.secrets[0]?.labels[STATE_LABELS.project];
-    const existing = new Set((await this.engine.network.list({ labels: {} })).map((n) => n.name));
+    const existing = new Map((await this.engine.network.list({ labels: {} })).map((n) => [n.name, n]));
+    // Checked for every network before anything is created: a bridge of the same name (the Docker driver's, or
+    // bootstrap --fix without --swarm) cannot carry Swarm services.
+    for (const network of resources.networks) {
+      const found = existing.get(network.name);
+      if (found !== undefined && found.driver !== 'overlay') {
+        throw new SwarmUnavailableError(`The network "${network.name}" exists as a ${found.driver} network, and Swarm services can only join an overlay network. Nothing was created.`, [
+          `If it is the Docker driver's, take that fleet down first: n3xus down --driver docker (or docker network rm ${network.name} when nothing uses it).`,
+          'Then launch again: --driver swarm creates it as an overlay network (or n3xus bootstrap --fix --swarm does).',
+        ]);
+      }
+    }
     for (const network of resources.networks) {
       if (existing.has(network.name)) continue;
       if (network.external) throw new MissingExternalError('network', network.name);
@@ -210,14 +221,18 @@ export class SwarmDriver implements FleetDriver {
 
   async update(id: string, want: DesiredInstance): Promise<string> {
     const current = await this.engine.swarm.inspectService(id);
-    await this.engine.swarm.updateService(id, current.version, this.#spec(want));
+    const spec = this.#spec(want);
+    // A port the user published by hand (docker service update --publish-add) is theirs: it survives the update.
+    const published = (current.spec.EndpointSpec as { Ports?: unknown[] } | undefined)?.Ports;
+    if (published !== undefined && published.length > 0) spec.EndpointSpec = { ...(spec.EndpointSpec as object), Ports: published };
+    await this.engine.swarm.updateService(id, current.version, spec);
     return id;
   }
 
   /** Scales the service back to the replicas launch asked for (a created service already runs). */
   async start(id: string): Promise<void> {
     const current = await this.engine.swarm.inspectService(id);
-    const wanted = Number(current.labels[SWARM_LABELS.replicas] ?? '1');
+    const wanted = Number(current.labels[STATE_LABELS.replicas] ?? '1');
     if (current.replicas === wanted) return;
     await this.#scale(current, wanted);
   }
