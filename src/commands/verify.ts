@@ -11,8 +11,9 @@ export default class Verify extends BaseCommand {
   static override description = [
     'Without --full, samples one service per category plus PostgreSQL and Redis; with --full, checks all 98 services',
     'and the inter-service flows (federation-gateway routing, event-bus → webhook-dispatcher → audit-trail).',
-    'Exits 0 when the operational percentage is at or above --threshold, 20 below it, 21 when nothing could be',
-    'verified, 22 for a bad flag value. --json prints the report (schema: docs/verify-schema.md).',
+    'Exits 0 when every service enforces the N3XUS LAW and the operational percentage is at or above --threshold;',
+    '12 when any service does not enforce the law (whatever the threshold), else 20 below the threshold; 21 when',
+    'nothing could be verified, 22 for a bad flag value. --json prints the report (schema: docs/verify-schema.md).',
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -100,8 +101,10 @@ export default class Verify extends BaseCommand {
       this.log(renderSummary(report, paintFor(process.stdout)));
       if (flags.junit !== undefined) this.log(`JUnit report: ${flags.junit}`);
     }
-    // Below the threshold is a verdict, not an error: the report is still printed (and returned for --json).
-    if (!report.passed) process.exitCode = EXIT_CODES.VERIFY_BELOW_THRESHOLD;
+    // A verdict, not an error: the report is still printed (and returned for --json). The law gates on its own,
+    // with its own exit code, whatever the threshold; below the threshold otherwise.
+    if (!report.law.passed) process.exitCode = EXIT_CODES.LAW_VIOLATION;
+    else if (!report.passed) process.exitCode = EXIT_CODES.VERIFY_BELOW_THRESHOLD;
     return report;
   }
 

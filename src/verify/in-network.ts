@@ -13,7 +13,7 @@ import type { Instance } from '../drivers/driver.ts';
 import { CLI_IMAGE } from '../images/cli-image.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 import { fromEntry, toEntry, type VerifyFleet } from './fleet-source.ts';
-import type { VerifyReport } from './types.ts';
+import { VERIFY_SCHEMA_VERSION, type VerifyReport } from './types.ts';
 
 /** The environment variable that carries {@link NetworkInput} into the container. */
 export const NETWORK_INPUT_ENV = 'N3XUS_VERIFY_INPUT';
@@ -129,6 +129,14 @@ export async function verifyFromInside(engine: DockerEngine, network: string, in
     }
     if ('error' in parsed && parsed.error !== undefined) {
       throw new InsideVerifyError(parsed.error.message ?? `verify inside ${network} failed`, parsed.error.code ?? 'VERIFY_UNAVAILABLE', parsed.error.suggestions ?? []);
+    }
+    // The image is a build of its own: an older one writes a report this CLI reads wrongly.
+    if ((parsed as VerifyReport).schemaVersion !== VERIFY_SCHEMA_VERSION) {
+      throw new InsideVerifyError(
+        `${CLI_IMAGE} is from another build of n3xus: it wrote a report of schema ${String((parsed as VerifyReport).schemaVersion)}, and this CLI reads schema ${VERIFY_SCHEMA_VERSION}.`,
+        'IMAGE_MISSING',
+        ['Rebuild it from this checkout: n3xus images build'],
+      );
     }
     return parsed as VerifyReport;
   } finally {

@@ -1,7 +1,8 @@
 /**
  * The report as JUnit XML for CI: pure. One `<testsuite>` per stage and group, one `<testcase>` per check, and a
- * last suite, `gate`, whose one test case fails when the fleet is below the threshold — so a CI test view shows the
- * gate's verdict next to the checks that decided it.
+ * last suite, `gate`, with two test cases: the N3XUS LAW (fails when any service does not enforce it) and
+ * availability (fails when the fleet is below the threshold) — so a CI test view shows each verdict next to the
+ * checks that decided it.
  *
  * A failed check is a `<failure>`; a check that could not run is an `<error>` (it never counts as passed); a failed
  * informative check (`latency`) is `<skipped>`, because it is not part of the gate.
@@ -70,9 +71,18 @@ export function renderJunit(report: VerifyReport): string {
     classname: 'n3xus.gate',
     name: `operational >= ${report.threshold} %`,
     timeMs: report.durationMs,
-    outcome: report.passed ? { kind: 'pass' } : { kind: 'failure', type: 'below-threshold', message: `${verdict}; failed: ${report.services.filter((s) => !s.operational).map((s) => s.name).join(', ')}` },
+    outcome: report.availabilityPassed ? { kind: 'pass' } : { kind: 'failure', type: 'below-threshold', message: `${verdict}; failed: ${report.services.filter((s) => !s.operational).map((s) => s.name).join(', ')}` },
   };
-  suites.set('gate', [gate]);
+  const law: Case = {
+    classname: 'n3xus.gate',
+    name: 'the N3XUS LAW is enforced by every service',
+    timeMs: 0,
+    outcome: report.law.passed
+      ? { kind: 'pass' }
+      : { kind: 'failure', type: 'law-violation', message: report.law.violations.map((v) => `${v.service}: ${v.message}`).join('; ') },
+  };
+  // The law is a case of its own: it gates whatever the threshold, and a CI view shows it apart from availability.
+  suites.set('gate', [law, gate]);
 
   const all = [...suites.values()].flat();
   const count = (kind: string) => all.filter((c) => c.outcome.kind === kind).length;

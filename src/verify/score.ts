@@ -2,7 +2,7 @@
  * Scoring and the gate: pure. A service is operational when it has at least one required check and every
  * required check passed; a check that could not run never counts as passed.
  */
-import { VERIFY_SCHEMA_VERSION, type CheckResult, type DockerUse, type LatencySummary, type ServiceResult, type VerifyMode, type VerifyReport, type VerifyTarget } from './types.ts';
+import { VERIFY_SCHEMA_VERSION, type CheckResult, type DockerUse, type LatencySummary, type LawViolation, type ServiceResult, type VerifyMode, type VerifyReport, type VerifyTarget } from './types.ts';
 
 /** True when the checks make the service operational: some are required, and all of those passed. */
 export function isOperational(checks: readonly CheckResult[]): boolean {
@@ -39,6 +39,16 @@ export function meetsThreshold(operational: number, total: number, threshold: nu
   return operational * 100 >= threshold * total;
 }
 
+/**
+ * The services whose `law` check found the law broken (not enforced, leaked, or the right handshake refused). A law
+ * check that got no answer is an availability failure, counted by the threshold, not a violation.
+ */
+export function lawViolations(services: readonly ServiceResult[]): LawViolation[] {
+  return services.flatMap((s) =>
+    s.checks.filter((c) => c.name === 'law' && c.status === 'fail' && c.code !== undefined && c.code.startsWith('law-')).map((c) => ({ service: s.name, code: c.code!, message: c.message })),
+  );
+}
+
 export interface ReportInput {
   mode: VerifyMode;
   host: string;
@@ -56,6 +66,8 @@ export function buildReport(input: ReportInput): VerifyReport {
   const services = [...input.services];
   const operational = services.filter((s) => s.operational).length;
   const checks = services.flatMap((s) => s.checks);
+  const violations = lawViolations(services);
+  const availabilityPassed = meetsThreshold(operational, services.length, input.threshold);
   return {
     schemaVersion: VERIFY_SCHEMA_VERSION,
     mode: input.mode,
@@ -65,7 +77,9 @@ export function buildReport(input: ReportInput): VerifyReport {
     durationMs: Math.round(input.durationMs),
     threshold: input.threshold,
     operationalPercent: operationalPercent(operational, services.length),
-    passed: meetsThreshold(operational, services.length, input.threshold),
+    passed: availabilityPassed && violations.length === 0,
+    availabilityPassed,
+    law: { passed: violations.length === 0, checked: checks.filter((c) => c.name === 'law' && c.status !== 'not-run').length, violations },
     counts: {
       services: services.length,
       operational,

@@ -98,6 +98,17 @@ export function renderSummary(report: VerifyReport, paint: Paint = PLAIN): strin
   }
 
   const verdict = `${counts.operational}/${counts.services} operational (${report.operationalPercent} %), threshold ${report.threshold} %`;
-  lines.push('', report.passed ? paint.pass(`PASSED: ${verdict}`) : paint.fail(`FAILED: ${verdict}; not operational: ${report.services.filter((s) => !s.operational).map((s) => s.name).join(', ')}`));
+  const law = report.law;
+  // The law first, and apart: it gates on its own, whatever the availability figure says.
+  lines.push(
+    '',
+    law.passed
+      ? paint.pass(`LAW: enforced by every service checked (${law.checked} ${law.checked === 1 ? 'check' : 'checks'})`)
+      : paint.fail(`LAW VIOLATED: ${law.violations.length} ${law.violations.length === 1 ? 'service does' : 'services do'} not enforce the N3XUS LAW: ${[...new Set(law.violations.map((v) => v.service))].join(', ')}`),
+  );
+  const notOperational = report.services.filter((s) => !s.operational).map((s) => s.name);
+  if (report.passed) lines.push(paint.pass(`PASSED: ${verdict}`));
+  else if (report.availabilityPassed) lines.push(paint.fail(`FAILED: the N3XUS LAW is violated; availability ${verdict}`));
+  else lines.push(paint.fail(`FAILED: ${verdict}; not operational: ${notOperational.join(', ')}${law.passed ? '' : '; and the N3XUS LAW is violated'}`));
   return lines.join('\n');
 }

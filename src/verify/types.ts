@@ -6,7 +6,7 @@
 import type { Stage } from '../fleet/stages.ts';
 
 /** Version of the {@link VerifyReport} format; bumped on any change that could break a reader. */
-export const VERIFY_SCHEMA_VERSION = 1;
+export const VERIFY_SCHEMA_VERSION = 2;
 
 /** `sample`: one service per category plus PostgreSQL and Redis (the seed's sampling verification); `full`: all. */
 export type VerifyMode = 'sample' | 'full';
@@ -125,6 +125,13 @@ export interface DockerUse {
   driver?: 'process' | 'swarm';
 }
 
+/** A service that does not enforce the N3XUS LAW, and how. */
+export interface LawViolation {
+  service: string;
+  code: CheckCode;
+  message: string;
+}
+
 /** Latency percentiles of one service from the `--bench` burst. */
 export interface LatencySummary {
   name: string;
@@ -150,8 +157,15 @@ export interface VerifyReport {
   threshold: number;
   /** Services whose required checks all passed, as a % of those checked (one decimal). */
   operationalPercent: number;
-  /** True when `operationalPercent >= threshold`. */
+  /** The gate: true when the fleet enforces the N3XUS LAW (`law.passed`) and meets the threshold (`availabilityPassed`). */
   passed: boolean;
+  /** True when `operationalPercent >= threshold`: the seed's availability target. */
+  availabilityPassed: boolean;
+  /**
+   * The N3XUS LAW, gated on its own: it is a rule, not a percentage. A single service that does not enforce it
+   * (a `law` check failed with a `law-*` code) fails the gate, whatever the threshold.
+   */
+  law: { passed: boolean; checked: number; violations: LawViolation[] };
   counts: { services: number; operational: number; failed: number; checks: number; checksPassed: number };
   docker: DockerUse;
   /** In fleet order (stage by stage). */

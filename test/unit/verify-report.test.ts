@@ -29,8 +29,9 @@ function sampleReport(threshold = 50): VerifyReport {
 describe('the --json report', () => {
   it('keeps its documented shape (docs/verify-schema.md): changing it means bumping schemaVersion', () => {
     const json = JSON.parse(JSON.stringify(sampleReport())) as Record<string, unknown>;
-    expect(Object.keys(json).sort()).toEqual(['counts', 'docker', 'durationMs', 'fleetFile', 'host', 'latency', 'mode', 'operationalPercent', 'passed', 'schemaVersion', 'services', 'startedAt', 'threshold']);
-    expect(json.schemaVersion).toBe(1);
+    expect(Object.keys(json).sort()).toEqual(['availabilityPassed', 'counts', 'docker', 'durationMs', 'fleetFile', 'host', 'latency', 'law', 'mode', 'operationalPercent', 'passed', 'schemaVersion', 'services', 'startedAt', 'threshold']);
+    expect(json.schemaVersion).toBe(2);
+    expect(Object.keys(json.law as object).sort()).toEqual(['checked', 'passed', 'violations']);
     expect(Object.keys(json.counts as object).sort()).toEqual(['checks', 'checksPassed', 'failed', 'operational', 'services']);
     const service = (json.services as Array<Record<string, unknown>>)[2]!;
     expect(Object.keys(service).sort()).toEqual(['category', 'checks', 'group', 'kind', 'name', 'operational', 'stage', 'url']);
@@ -43,11 +44,12 @@ describe('the --json report', () => {
 describe('JUnit rendering', () => {
   const xml = renderJunit(sampleReport());
 
-  it('has a test case per check, grouped in a suite per stage and group, plus the gate', () => {
-    expect(xml.match(/<testcase /g)).toHaveLength(9 + 1);
+  it('has a test case per check, grouped in a suite per stage and group, plus the gate (the law, and availability)', () => {
+    expect(xml.match(/<testcase /g)).toHaveLength(9 + 2);
     expect(xml).toContain('<testsuite name="infra/infrastructure" tests="2" failures="0" errors="0" skipped="0"');
     expect(xml).toContain('<testsuite name="compliance/compliance" tests="3" failures="1" errors="1" skipped="1"');
-    expect(xml).toContain('<testsuites name="n3xus verify --full" tests="10" failures="1" errors="1" skipped="1" time="1.234">');
+    expect(xml).toContain('<testsuites name="n3xus verify --full" tests="11" failures="1" errors="1" skipped="1" time="1.234">');
+    expect(xml).toContain('<testcase classname="n3xus.gate" name="the N3XUS LAW is enforced by every service" time="0.000"/>');
     expect(xml).toContain('<testcase classname="n3xus.core.v-supercore" name="v-supercore health" time="0.002"/>');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, isOperational, meetsThreshold, nothingAnswered, operationalPercent, serviceResult } from '../../src/verify/score.ts';
+import { buildReport, isOperational, lawViolations, meetsThreshold, nothingAnswered, operationalPercent, serviceResult } from '../../src/verify/score.ts';
 import { percentile, slowestFirst, summarizeLatency } from '../../src/verify/stats.ts';
 import type { CheckResult, DockerUse, VerifyTarget } from '../../src/verify/types.ts';
 
@@ -46,15 +46,30 @@ describe('verify scoring', () => {
     const services = [serviceResult(target('a'), [pass('health'), pass('law')]), serviceResult(target('b'), [fail('health', 'unreachable'), notRun('law')])];
     const report = buildReport({ mode: 'full', host: '127.0.0.1', fleetFile: 'f.yml', startedAt: new Date('2026-01-01T00:00:00Z'), durationMs: 812.4, threshold: 50, docker: noDocker, services });
     expect(report).toMatchObject({
-      schemaVersion: 1,
+      schemaVersion: 2,
       operationalPercent: 50,
       passed: true,
+      availabilityPassed: true,
+      law: { passed: true, checked: 1, violations: [] },
       durationMs: 812,
       startedAt: '2026-01-01T00:00:00.000Z',
       counts: { services: 2, operational: 1, failed: 1, checks: 4, checksPassed: 2 },
     });
     expect(report.services.map((s) => s.operational)).toEqual([true, false]);
     expect(report).not.toHaveProperty('latency');
+  });
+
+  it('fails the gate on a single law violation, whatever the threshold, and keeps availability apart', () => {
+    const services = [
+      serviceResult(target('a'), [pass('health'), fail('law', 'law-not-enforced')]),
+      serviceResult(target('b'), [pass('health'), pass('law')]),
+      serviceResult(target('c'), [pass('health'), fail('law', 'timeout')]),
+    ];
+    const report = buildReport({ mode: 'full', host: '127.0.0.1', fleetFile: 'f.yml', startedAt: new Date(0), durationMs: 1, threshold: 0, docker: noDocker, services });
+    expect(report).toMatchObject({ passed: false, availabilityPassed: true, law: { passed: false, checked: 3 } });
+    // A law probe that got no answer is the service being down (availability), not the law broken.
+    expect(report.law.violations.map((v) => [v.service, v.code])).toEqual([['a', 'law-not-enforced']]);
+    expect(lawViolations([serviceResult(target('d'), [fail('law', 'law-leak'), fail('law', 'law-refused')])]).map((v) => v.code)).toEqual(['law-leak', 'law-refused']);
   });
 
   it('nothing answered means every first check got no connection and no container was seen', () => {

@@ -46,6 +46,7 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
   const closers: Array<() => Promise<void>> = [];
   let healthyFile: string;
   let brokenFile: string;
+  let unavailableFile: string;
   let silentFile: string;
   let outDir: string;
 
@@ -73,6 +74,8 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
       { name: 'lawless', stage: 'domain', group: 'domain-bad', category: 'a', port: lawless.port },
       { name: 'malformed', stage: 'domain', group: 'domain-bad', category: 'b', port: malformed.port },
     ]);
+    // Down, but nothing lawless: availability alone fails.
+    unavailableFile = await writeFleetFile([...healthy, { name: 'gone', stage: 'domain', group: 'domain-bad', category: 'b', port: await freePort() }]);
     silentFile = await writeFleetFile([
       { name: 'gone-a', stage: 'core', group: 'core-runtime', category: 'a', port: await freePort() },
       { name: 'gone-b', stage: 'core', group: 'core-runtime', category: 'b', port: await freePort() },
@@ -90,32 +93,48 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as VerifyReport;
-    expect(report).toMatchObject({ schemaVersion: 1, mode: 'full', passed: true, operationalPercent: 100, counts: { services: 4, operational: 4 } });
+    expect(report).toMatchObject({ schemaVersion: 2, mode: 'full', passed: true, operationalPercent: 100, counts: { services: 4, operational: 4 } });
     const xml = await readFile(junit, 'utf8');
     expect(xml).toMatch(/<testsuites name="n3xus verify --full" tests="\d+" failures="0" errors="0" skipped="0"/);
   });
 
   it('exits 20 below the threshold, naming each failing service and why, in plain text without a stack trace', async () => {
-    const run = await cli(['--full', '-f', brokenFile, '--no-docker']);
+    const run = await cli(['--full', '-f', unavailableFile, '--no-docker']);
     expect(run.code).toBe(20);
-    expect(run.stdout).toContain('✗ lawless    law: GET /metrics without a handshake answered 200; expected 451 (the law is not enforced)');
-    expect(run.stdout).toMatch(/✗ malformed +health: GET \/health answered 200 with "OK", which is not a JSON object/);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAILED: 4/6 operational (66.6 %), threshold 90 %; not operational: lawless, malformed');
+    expect(run.stdout).toMatch(/✗ gone +health: GET \/health: connection refused/);
+    expect(run.stdout).toContain('LAW: enforced by every service checked (2 checks)');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAILED: 4/5 operational (80 %), threshold 90 %; not operational: gone');
     expect(run.stdout).not.toMatch(STACK_FRAME);
     // eslint-disable-next-line no-control-regex -- not a terminal: no colour escapes
     expect(run.stdout).not.toMatch(/\u001b\[/);
   });
 
-  it('exits 20 with the report, not an error envelope, under --json', async () => {
-    const run = await cli(['--full', '-f', brokenFile, '--no-docker', '--json']);
-    expect(run.code).toBe(20);
-    expect(JSON.parse(run.stdout)).toMatchObject({ passed: false, counts: { failed: 2 } });
+  it('exits 12 when services do not enforce the law, naming them apart from availability', async () => {
+    const run = await cli(['--full', '-f', brokenFile, '--no-docker']);
+    expect(run.code).toBe(12);
+    expect(run.stdout).toContain('✗ lawless    law: GET /metrics without a handshake answered 200; expected 451 (the law is not enforced)');
+    expect(run.stdout).toMatch(/✗ malformed +health: GET \/health answered 200 with "OK", which is not a JSON object/);
+    expect(run.stdout).toContain('LAW VIOLATED: 2 services do not enforce the N3XUS LAW: lawless, malformed');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAILED: 4/6 operational (66.6 %), threshold 90 %; not operational: lawless, malformed; and the N3XUS LAW is violated');
+    expect(run.stdout).not.toMatch(STACK_FRAME);
   });
 
-  it('passes the same fleet at a lower threshold', async () => {
-    const run = await cli(['-f', brokenFile, '--full', '--no-docker', '--threshold', '66.6']);
+  it('exits with the report, not an error envelope, under --json: the law and availability each with its verdict', async () => {
+    const run = await cli(['--full', '-f', brokenFile, '--no-docker', '--json']);
+    expect(run.code).toBe(12);
+    expect(JSON.parse(run.stdout)).toMatchObject({ passed: false, availabilityPassed: false, law: { passed: false, violations: [{ service: 'lawless', code: 'law-not-enforced' }, { service: 'malformed', code: 'law-not-enforced' }] }, counts: { failed: 2 } });
+    const unavailable = await cli(['--full', '-f', unavailableFile, '--no-docker', '--json']);
+    expect(unavailable.code).toBe(20);
+    expect(JSON.parse(unavailable.stdout)).toMatchObject({ passed: false, availabilityPassed: false, law: { passed: true, violations: [] } });
+  });
+
+  it('passes an available fleet at a lower threshold, but never one that breaks the law', async () => {
+    const run = await cli(['-f', unavailableFile, '--full', '--no-docker', '--threshold', '80']);
     expect(run.code).toBe(0);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^PASSED: 4\/6 operational/);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^PASSED: 4\/5 operational/);
+    const lawless = await cli(['-f', brokenFile, '--full', '--no-docker', '--threshold', '0']);
+    expect(lawless.code).toBe(12);
+    expect(lawless.stdout.trimEnd().split('\n').at(-1)).toBe('FAILED: the N3XUS LAW is violated; availability 4/6 operational (66.6 %), threshold 0 %');
   });
 
   it.each([['101'], ['-5'], ['ninety']])('exits 22 for --threshold %s with one clear message', async (value) => {
