@@ -44,6 +44,8 @@ function stepFor(want: DesiredInstance, have: Instance): Step {
   // changes its image ID above.
   if (have.status === 'degraded') return { ...base, action: 'keep', cause: 'up to date, degraded' };
   if (have.status === 'running' || have.status === 'restarting') return { ...base, action: 'keep', cause: have.status === 'running' ? 'up to date' : 'up to date, restarting' };
+  // A Swarm service whose tasks are on their way: the orchestrator is at work, and the health wait follows it.
+  if (have.status === 'starting') return { ...base, action: 'keep', cause: 'up to date, starting' };
   if (STARTABLE.has(have.status)) {
     return { ...base, action: 'start', cause: have.status === 'created' ? 'created, never started' : `exited (${have.exitCode})` };
   }

@@ -138,6 +138,11 @@ describe('reconcile: what to do with each service, and why', () => {
     expect(renderSteps(r)).toBe('db: start (created, never started)\napi: start (exited (137))\n1 up to date\n');
   });
 
+  it('keeps a Swarm service whose tasks are still starting: the orchestrator is at work, and the health wait follows it', () => {
+    const r = reconcile(desired, [observed('db'), observed('api', { status: 'starting', running: false }), observed('web')]);
+    expect(r.steps.find((s) => s.service === 'api')).toMatchObject({ action: 'keep', cause: 'up to date, starting' });
+  });
+
   it('removes a duplicate container of a service and keeps the one with the wanted name', () => {
     const stray = observed('web', { id: 'id-stray', name: 'web-copy', running: false, status: 'exited' });
     const r = reconcile(desired, [observed('db'), observed('api'), stray, observed('web')]);

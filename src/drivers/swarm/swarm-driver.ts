@@ -225,6 +225,9 @@ export class SwarmDriver implements FleetDriver {
     // A port the user published by hand (docker service update --publish-add) is theirs: it survives the update.
     const published = (current.spec.EndpointSpec as { Ports?: unknown[] } | undefined)?.Ports;
     if (published !== undefined && published.length > 0) spec.EndpointSpec = { ...(spec.EndpointSpec as object), Ports: published };
+    // New tasks even when the spec is the same (a dead service recreated as it is): Swarm's --force.
+    const forced = Number((current.spec.TaskTemplate as { ForceUpdate?: number } | undefined)?.ForceUpdate ?? 0);
+    spec.TaskTemplate = { ...(spec.TaskTemplate as object), ForceUpdate: forced + 1 };
     await this.engine.swarm.updateService(id, current.version, spec);
     return id;
   }
