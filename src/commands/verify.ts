@@ -9,7 +9,8 @@ import type { VerifyOptions } from '../verify/verify.ts';
 export default class Verify extends BaseCommand {
   static override summary = 'Verify a running fleet: health, the N3XUS LAW, readiness, containers, inter-service flows.';
   static override description = [
-    'Without --full, samples one service per category plus PostgreSQL and Redis; with --full, checks all 98 services',
+    'Without --full, samples PostgreSQL, Redis and one service per category (or --sample-size of them), drawn at',
+    'random from a seed that the report prints (--seed repeats the sample); with --full, checks all 98 services',
     'and the inter-service flows (federation-gateway routing, event-bus → webhook-dispatcher → audit-trail).',
     'Exits 0 when every service enforces the N3XUS LAW and the operational percentage is at or above --threshold;',
     '12 when any service does not enforce the law (whatever the threshold), else 20 below the threshold; 21 when',
@@ -22,6 +23,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> <%= command.id %> --host staging.example.com --no-docker',
     '<%= config.bin %> <%= command.id %> --full --bench',
     '<%= config.bin %> <%= command.id %> --full --driver process',
+    '<%= config.bin %> <%= command.id %> --seed 42 --sample-size 30 --escalate',
   ];
   static override flags = {
     file: Flags.string({ char: 'f', description: "The fleet's compose file [default: compose/docker-compose.full.yml]." }),
@@ -31,6 +33,9 @@ export default class Verify extends BaseCommand {
     timeout: Flags.string({ description: 'Deadline of each request, in milliseconds; one that gets no answer in time is asked once more with twice the deadline [default: 2000].' }),
     concurrency: Flags.string({ description: 'Requests in flight at once [default: 64].' }),
     bench: Flags.boolean({ description: 'Also measure latency percentiles per service with a short burst.', default: false }),
+    seed: Flags.string({ description: "The sample's seed, 0 to 4294967295: the same seed draws the same sample [default: a random one, printed in the report]." }),
+    'sample-size': Flags.string({ description: 'Services in the sample, from one per category to all [default: one per category].' }),
+    escalate: Flags.boolean({ description: 'When the sample fails, verify every service (--full) and gate on that.', default: false }),
     junit: Flags.string({ description: 'Write a JUnit XML report (a test case per check) to this file.' }),
     docker: Flags.boolean({
       description: 'Container checks: --docker requires them, --no-docker skips them [default: when the engine has containers of the project].',
@@ -50,7 +55,7 @@ export default class Verify extends BaseCommand {
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify);
     // Loaded here, not at the top: `n3xus --help` and other commands must not pay for verify's imports.
-    const [{ parseConcurrency, parseHost, parseProject, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareJunitFile, writeJunit }, { createProgress, paintFor }] = await Promise.all([
+    const [{ parseConcurrency, parseHost, parseProject, parseSampleSize, parseSeed, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareJunitFile, writeJunit }, { createProgress, paintFor }] = await Promise.all([
       import('../verify/options.ts'),
       import('../verify/verify.ts'),
       import('../verify/junit-file.ts'),
@@ -61,6 +66,8 @@ export default class Verify extends BaseCommand {
     const concurrency = parseConcurrency(flags.concurrency);
     const host = parseHost(flags.host);
     const project = parseProject(flags.project);
+    const seed = parseSeed(flags.seed);
+    const sampleSize = parseSampleSize(flags['sample-size']);
     if (flags.junit !== undefined) await prepareJunitFile(flags.junit);
     const docker = flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off';
     const inside = flags['network-input'] ? (await import('../verify/in-network.ts')).decodeInput(process.env.N3XUS_VERIFY_INPUT) : undefined;
@@ -85,6 +92,9 @@ export default class Verify extends BaseCommand {
             concurrency,
             bench: flags.bench,
             docker,
+            escalate: flags.escalate,
+            ...(seed === undefined ? {} : { seed }),
+            ...(sampleSize === undefined ? {} : { sampleSize }),
             ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
             ...(project === undefined ? {} : { project }),
             ...(instances === undefined ? {} : { instances }),
@@ -114,7 +124,21 @@ export default class Verify extends BaseCommand {
    * its report. The flags that shape the checks go along; where the report is written stays out here.
    */
   private async verifyInsideNetwork(
-    flags: { driver: DriverChoice; 'state-dir': string; file?: string | undefined; 'env-file'?: string | undefined; project?: string | undefined; full: boolean; threshold?: string | undefined; timeout?: string | undefined; concurrency?: string | undefined; bench: boolean },
+    flags: {
+      driver: DriverChoice;
+      'state-dir': string;
+      file?: string | undefined;
+      'env-file'?: string | undefined;
+      project?: string | undefined;
+      full: boolean;
+      threshold?: string | undefined;
+      timeout?: string | undefined;
+      concurrency?: string | undefined;
+      bench: boolean;
+      seed?: string | undefined;
+      'sample-size'?: string | undefined;
+      escalate: boolean;
+    },
     project: string | undefined,
     docker: 'auto' | 'on' | 'off',
   ): Promise<VerifyReport> {
@@ -143,6 +167,9 @@ export default class Verify extends BaseCommand {
       ...(flags.threshold === undefined ? [] : ['--threshold', flags.threshold]),
       ...(flags.timeout === undefined ? [] : ['--timeout', flags.timeout]),
       ...(flags.concurrency === undefined ? [] : ['--concurrency', flags.concurrency]),
+      ...(flags.seed === undefined ? [] : ['--seed', flags.seed]),
+      ...(flags['sample-size'] === undefined ? [] : ['--sample-size', flags['sample-size']]),
+      ...(flags.escalate ? ['--escalate'] : []),
     ];
     return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: loaded.fleet.services }, instances }, args);
   }

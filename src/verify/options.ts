@@ -46,6 +46,24 @@ export function parseTimeoutMs(raw: string | undefined): number {
   return parseWhole(raw, DEFAULT_TIMEOUT_MS, 1, 600_000, '--timeout', 'milliseconds');
 }
 
+/** The largest `--seed`: seeds are 32-bit. */
+export const MAX_SEED = 4_294_967_295;
+
+/** Reads `--seed`: a whole number from 0 to {@link MAX_SEED}; undefined when not given (verify draws one). */
+export function parseSeed(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = INTEGER.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value > MAX_SEED) {
+    throw new InvalidVerifyArgumentError(`--seed must be a whole number from 0 to ${MAX_SEED} (a sample's seed, as a report prints it); got ${JSON.stringify(raw)}.`, ['Leave it out for a new random sample.']);
+  }
+  return value;
+}
+
+/** Reads `--sample-size` as a whole number from 1; whether the fleet has that many is checked against it later. */
+export function parseSampleSize(raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : parseWhole(raw, 1, 1, 100_000, '--sample-size', 'services');
+}
+
 /** Reads `--concurrency`: requests in flight at once, 1 to 1024. */
 export function parseConcurrency(raw: string | undefined): number {
   return parseWhole(raw, DEFAULT_CONCURRENCY, 1, 1024, '--concurrency', 'requests');

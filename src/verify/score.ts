@@ -59,6 +59,7 @@ export interface ReportInput {
   docker: DockerUse;
   services: readonly ServiceResult[];
   latency?: readonly LatencySummary[];
+  sample?: { seed: number; size: number };
 }
 
 /** Assembles the report: counts, operational %, and whether the gate passed. */
@@ -90,6 +91,7 @@ export function buildReport(input: ReportInput): VerifyReport {
     docker: input.docker,
     services,
     ...(input.latency ? { latency: [...input.latency] } : {}),
+    ...(input.sample ? { sample: { ...input.sample } } : {}),
   };
 }
 

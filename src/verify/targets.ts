@@ -4,6 +4,7 @@
 import type { FleetService } from '../fleet/model.ts';
 import { parsePeers } from '../../services/_kit/src/config.ts';
 import { urlHost } from './options.ts';
+import { drawSample } from './sample.ts';
 import type { TargetKind, VerifyMode, VerifyTarget } from './types.ts';
 
 /** The fields of a fleet service that target selection reads. */
@@ -24,19 +25,21 @@ export function targetKind(service: Pick<TargetSource, 'name' | 'stage' | 'categ
   return 'tcp';
 }
 
+/** How a sample is drawn: see drawSample. */
+export interface SampleOptions {
+  seed: number;
+  /** Non-infrastructure services to check; default one per category. */
+  size?: number;
+}
+
 /**
  * The targets of a verification, in fleet order. `full`: every container. `sample`: every infrastructure
- * container (PostgreSQL, Redis) and the first service of each category, as the seed's sampling verification
- * tests "a representative service from each category".
+ * container (PostgreSQL, Redis) and a representative service of each category drawn at random from the sample's
+ * seed (more with its size), as the seed's sampling verification tests "a representative service from each
+ * category".
  */
-export function selectTargets(services: readonly TargetSource[], mode: VerifyMode, host: string, addressing: Addressing = 'published'): VerifyTarget[] {
-  const seenCategories = new Set<string>();
-  const chosen = services.filter((service) => {
-    if (mode === 'full' || service.stage === 'infra') return true;
-    if (seenCategories.has(service.category)) return false;
-    seenCategories.add(service.category);
-    return true;
-  });
+export function selectTargets(services: readonly TargetSource[], mode: VerifyMode, host: string, addressing: Addressing = 'published', sample: SampleOptions = { seed: 0 }): VerifyTarget[] {
+  const chosen = mode === 'full' ? services : drawSample(services, sample.seed, sample.size);
   return chosen.map((service) => {
     const kind = targetKind(service);
     const scheme = kind === 'service' ? 'http' : 'tcp';

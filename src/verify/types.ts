@@ -172,4 +172,8 @@ export interface VerifyReport {
   services: ServiceResult[];
   /** Present with `--bench`: every benchmarked service, slowest (by p95) first. */
   latency?: LatencySummary[];
+  /** In sample mode: the seed the sample was drawn from (`--seed` repeats it) and its size (non-infra services). */
+  sample?: { seed: number; size: number };
+  /** With `--escalate`, when the sample failed and `--full` ran instead: the sample that failed. */
+  escalatedFrom?: { seed: number; size: number; failed: string[] };
 }

@@ -3,6 +3,7 @@
  * pool, lists the project's containers once, runs the inter-service flows (`full`) and the latency burst (`bench`),
  * and hands every answer to the pure judges and the scorer. The decisions live in judge.ts and score.ts.
  */
+import { randomInt } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
@@ -10,7 +11,8 @@ import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
 import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
-import { VerifyUnavailableError } from './errors.ts';
+import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
+import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
 import {
@@ -27,7 +29,7 @@ import {
   notRun,
   WRONG_HANDSHAKE,
 } from './judge.ts';
-import { DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT_MS } from './options.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT_MS, MAX_SEED } from './options.ts';
 import { buildReport, nothingAnswered, serviceResult } from './score.ts';
 import { slowestFirst, summarizeLatency } from './stats.ts';
 import { internalUrl, peerNames, selectTargets, type Addressing } from './targets.ts';
@@ -76,6 +78,12 @@ export interface VerifyOptions {
   addressing?: Addressing;
   /** The fleet, when the caller has it already (in-network verify gets it from the CLI outside); default: read `fleetFile`. */
   fleet?: VerifyFleet;
+  /** The sample's seed (0 to 2^32-1); default a random one, printed in the report so that it can be repeated. */
+  seed?: number;
+  /** Non-infrastructure services in the sample; default one per category. */
+  sampleSize?: number;
+  /** When the sample fails, verify every service (`full`) and report that, naming the sample that failed. */
+  escalate?: boolean;
 }
 
 /** Progress of a verification, for a live display. */
@@ -304,7 +312,10 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
       ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
     }));
   const project = options.project ?? fleet.project ?? DEFAULT_PROJECT;
-  const targets = selectTargets(fleet.services, options.mode, host, addressing);
+  const seed = options.seed ?? randomInt(0, MAX_SEED + 1);
+  const sizeProblem = options.mode === 'sample' && options.sampleSize !== undefined ? sampleSizeProblem(options.sampleSize, fleet.services) : undefined;
+  if (sizeProblem !== undefined) throw new InvalidVerifyArgumentError(`${sizeProblem}.`, ['Leave it out for one service per category, or use --full for every service.']);
+  const targets = selectTargets(fleet.services, options.mode, host, addressing, { seed, ...(options.sampleSize === undefined ? {} : { size: options.sampleSize }) });
   if (addressing === 'published') await checkHostResolves(host);
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
@@ -352,7 +363,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
       remote ? [`Check that ${host} is the fleet's host and that its ports are reachable from here`] : ['Launch the fleet first: n3xus launch', 'Or point at the fleet with --host and -f/--file'],
     );
   }
-  return buildReport({
+  const report = buildReport({
     mode: options.mode,
     host,
     fleetFile: fleet.file,
@@ -362,5 +373,10 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
     docker: state.docker,
     services,
     ...(options.bench ? { latency: slowestFirst([...collected.latency.values()].map((l) => l.summary)) } : {}),
+    ...(options.mode === 'sample' ? { sample: { seed, size: targets.filter((t) => t.stage !== 'infra').length } } : {}),
   });
+  if (!options.escalate || options.mode !== 'sample' || report.passed) return report;
+  // The sample failed: every service is checked before the verdict, and the report says which sample led here.
+  const full = await verifyFleet({ ...options, mode: 'full', escalate: false, fleet });
+  return { ...full, escalatedFrom: { seed, size: report.sample!.size, failed: report.services.filter((s) => !s.operational).map((s) => s.name) } };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidVerifyArgumentError } from '../../src/verify/errors.ts';
-import { parseConcurrency, parseHost, parseProject, parseThreshold, parseTimeoutMs, urlHost } from '../../src/verify/options.ts';
+import { parseConcurrency, parseHost, parseProject, parseSampleSize, parseSeed, parseThreshold, parseTimeoutMs, urlHost } from '../../src/verify/options.ts';
 
 function refusal(run: () => unknown): InvalidVerifyArgumentError {
   try {
@@ -33,6 +33,18 @@ describe('verify options', () => {
     expect(refusal(() => parseTimeoutMs('0')).message).toBe('--timeout must be a whole number of milliseconds from 1 to 600000; got "0".');
     expect(refusal(() => parseTimeoutMs('1.5')).message).toContain('whole number');
     expect(refusal(() => parseConcurrency('2000')).message).toBe('--concurrency must be a whole number of requests from 1 to 1024; got "2000".');
+  });
+
+  it('seed is a 32-bit whole number, absent unless given; sample size a whole number from 1', () => {
+    expect(parseSeed(undefined)).toBeUndefined();
+    expect(parseSeed('0')).toBe(0);
+    expect(parseSeed('4294967295')).toBe(4294967295);
+    for (const raw of ['-1', '1.5', 'abc', '', '4294967296']) {
+      expect(refusal(() => parseSeed(raw)).message).toBe(`--seed must be a whole number from 0 to 4294967295 (a sample's seed, as a report prints it); got ${JSON.stringify(raw)}.`);
+    }
+    expect(parseSampleSize(undefined)).toBeUndefined();
+    expect(parseSampleSize('30')).toBe(30);
+    expect(refusal(() => parseSampleSize('0')).message).toBe('--sample-size must be a whole number of services from 1 to 100000; got "0".');
   });
 
   it('host defaults to loopback and takes names and addresses', () => {

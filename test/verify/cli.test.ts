@@ -171,6 +171,35 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
     expect(run.message).toContain('Cannot verify: the host "no-such-host.invalid" does not resolve');
   });
 
+  it('exits 22 for a --seed that is not a whole number, and a --sample-size this fleet cannot have, before any probe', async () => {
+    const seed = await cli(['-f', healthyFile, '--seed', 'abc']);
+    expect(seed.code).toBe(22);
+    expect(seed.message).toContain(`--seed must be a whole number from 0 to 4294967295 (a sample's seed, as a report prints it); got "abc".`);
+    expect(seed.stderr).not.toMatch(STACK_FRAME);
+    const size = await cli(['-f', healthyFile, '--sample-size', '1', '--no-docker']);
+    expect(size.code).toBe(22);
+    expect(size.message).toContain('--sample-size must be from 2 (one service per category) to 2 (every service) for this fleet; got 1.');
+  });
+
+  it('prints the seed of a sample, which draws the same sample again', async () => {
+    const run = await cli(['-f', healthyFile, '--no-docker', '--seed', '7', '--json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as VerifyReport;
+    expect(report.sample).toEqual({ seed: 7, size: 2 });
+    const text = await cli(['-f', healthyFile, '--no-docker']);
+    const drawn = /drawn from seed (\d+) \(--seed \1 draws it again\)/.exec(text.stdout);
+    expect(drawn).not.toBeNull();
+  });
+
+  it('with --escalate, verifies every service when the sample fails, and names the sample that failed', async () => {
+    const run = await cli(['-f', brokenFile, '--no-docker', '--seed', '3', '--escalate', '--json']);
+    expect(run.code).toBe(12);
+    const report = JSON.parse(run.stdout) as VerifyReport;
+    expect(report.mode).toBe('full');
+    expect(report.escalatedFrom).toMatchObject({ seed: 3, failed: expect.arrayContaining(['lawless', 'malformed']) });
+    expect(report.counts.services).toBe(6);
+  });
+
   it('exits 22 for a --host that is a URL', async () => {
     const run = await cli(['-f', healthyFile, '--host', 'http://127.0.0.1:3001']);
     expect(run.code).toBe(22);
