@@ -227,6 +227,7 @@ export function judgeReadiness(answer: Answer): CheckResult {
   if (typeof postgres.latencyMs === 'number') details.postgresMs = postgres.latencyMs;
   if (typeof redis.latencyMs === 'number') details.redisMs = redis.latencyMs;
   if (down.length > 0) {
+    details.down = down.map(([label]) => (label === 'PostgreSQL' ? 'postgres' : 'redis'));
     return failed('readiness', took, 'dependency-down', `${what} answered ${answer.status}: ${down.map(([label, report]) => describeDependency(label, report)).join(', ')}`, details);
   }
   const migrations = isRecord(json.value.migrations) ? json.value.migrations : undefined;

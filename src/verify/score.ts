@@ -2,6 +2,7 @@
  * Scoring and the gate: pure. A service is operational when it has at least one required check and every
  * required check passed; a check that could not run never counts as passed.
  */
+import { markRootCauses } from './causes.ts';
 import { VERIFY_SCHEMA_VERSION, type CheckResult, type DockerUse, type LatencySummary, type LawViolation, type ServiceResult, type VerifyMode, type VerifyReport, type VerifyTarget } from './types.ts';
 
 /** True when the checks make the service operational: some are required, and all of those passed. */
@@ -64,7 +65,7 @@ export interface ReportInput {
 
 /** Assembles the report: counts, operational %, and whether the gate passed. */
 export function buildReport(input: ReportInput): VerifyReport {
-  const services = [...input.services];
+  const services = markRootCauses(input.services);
   const operational = services.filter((s) => s.operational).length;
   const checks = services.flatMap((s) => s.checks);
   const violations = lawViolations(services);

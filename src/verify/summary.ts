@@ -5,6 +5,7 @@
  * the terminal gets any (NO_COLOR, not a TTY).
  */
 import { STAGES } from '../fleet/stages.ts';
+import { onlyConsequences, rootCauses } from './causes.ts';
 import type { CheckResult, ServiceResult, VerifyReport } from './types.ts';
 
 /** How text is coloured; {@link PLAIN} colours nothing. */
@@ -64,13 +65,23 @@ export function renderSummary(report: VerifyReport, paint: Paint = PLAIN): strin
     const mark = ok === services.length ? paint.pass('✓') : paint.fail('✗');
     const tally = `${ok}/${services.length}`;
     lines.push(`${stage.padEnd(stageWidth)}  ${group.padEnd(groupWidth)}  ${ok === services.length ? tally : paint.fail(tally)} ${mark}`);
-    for (const service of services.filter((s) => !s.operational)) {
+    // A service whose failures another target explains is listed under that root cause below, not here.
+    for (const service of services.filter((s) => !s.operational && !onlyConsequences(s))) {
       const checks = failingChecks(service);
       const reasons: Array<{ name: string; message: string }> = checks.length > 0 ? checks : [{ name: 'checks', message: 'no required check ran' }];
       reasons.forEach((check, i) => {
         const who = i === 0 ? paint.fail(`✗ ${service.name.padEnd(nameWidth)}`) : ' '.repeat(nameWidth + 2);
         lines.push(`    ${who}  ${paint.bold(check.name)}: ${check.message}`);
       });
+    }
+  }
+
+  const causes = rootCauses(report.services);
+  if (causes.length > 0) {
+    lines.push('', paint.bold('root causes:'));
+    for (const { cause, affected } of causes) {
+      const shown = affected.length <= 5 ? affected.join(', ') : `${affected.slice(0, 5).join(', ')} and ${affected.length - 5} more`;
+      lines.push(`  ${paint.fail(cause)} failed: ${affected.length} ${affected.length === 1 ? 'service fails' : 'services fail'} because of it (${shown})`);
     }
   }
 

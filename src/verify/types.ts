@@ -96,6 +96,8 @@ export interface CheckResult {
   warnings?: string[];
   /** Measurements: latencies (`postgresMs`, `redisMs`, `p50Ms`…), container state, event id… */
   details?: Record<string, unknown>;
+  /** The target whose own failure explains this one (PostgreSQL down for a service not ready), when there is one. */
+  causedBy?: string;
 }
 
 /** One target and its checks. */

@@ -10,6 +10,7 @@ import identityRegistry from '../../services/identity-registry/app.ts';
 import regulatoryReporting from '../../services/regulatory-reporting/app.ts';
 import webhookDispatcher from '../../services/webhook-dispatcher/app.ts';
 import { verifyFleet as verifyWithOptions, type VerifyOptions } from '../../src/verify/verify.ts';
+import { renderSummary } from '../../src/verify/summary.ts';
 import type { CheckResult, ServiceResult, VerifyReport } from '../../src/verify/types.ts';
 import { freePort } from '../support/local-servers.ts';
 import { freshDatabase, missingServers, postgresUrl, redisUrl } from '../support/servers.ts';
@@ -139,14 +140,17 @@ describe.skipIf(missingServers !== '')(`verify against real servers ${missingSer
 
   describe('servers that misbehave, each failed for the right reason', () => {
     let report: VerifyReport;
+    let closedPort: number;
+    let dbDownPort: number;
     beforeAll(async () => {
       const lawless = await lawlessServer('lawless');
       const slow = await slowServer('slow', 3_000);
       const malformed = await malformedServer();
       closers.push(lawless.close, slow.close, malformed.close);
-      const closedPort = await freePort();
+      closedPort = await freePort();
       const stopped = await freePort();
       const dbDown = await start(identityRegistry, 'db-down', { databaseUrl: `postgres://n3xus:n3xus@127.0.0.1:${closedPort}/n3xus` });
+      dbDownPort = dbDown.port;
       const file = await writeFleetFile([
         ...infra,
         entry('identity-registry', 'federation', 'federation', 'identity'),
@@ -182,6 +186,26 @@ describe.skipIf(missingServers !== '')(`verify against real servers ${missingSer
       const readiness = check(report, 'db-down', 'readiness');
       expect(readiness).toMatchObject({ status: 'fail', code: 'dependency-down' });
       expect(readiness.message).toMatch(/^GET \/ready answered 503: PostgreSQL down \(.*ECONNREFUSED.*\)$/);
+    });
+
+    it('a database the service reports down while verify finds the fleet\'s PostgreSQL up is no shared root cause', () => {
+      expect(check(report, 'db-down', 'readiness').causedBy).toBeUndefined();
+    });
+
+    it('PostgreSQL down is one root cause: the services not ready because of it are marked and grouped under it', async () => {
+      // The same service, in a fleet whose PostgreSQL is the address it cannot reach.
+      const file = await writeFleetFile([
+        { ...infra[0]!, port: closedPort },
+        infra[1]!,
+        { name: 'db-down', stage: 'domain', group: 'domain-bad', category: 'c', port: dbDownPort },
+      ]);
+      const cascade = await verifyFleet({ fleetFile: file, mode: 'full', docker: 'off', timeoutMs: 800 });
+      expect(check(cascade, 'postgres', 'protocol')).toMatchObject({ status: 'fail', code: 'unreachable' });
+      expect(check(cascade, 'postgres', 'protocol').causedBy).toBeUndefined();
+      expect(check(cascade, 'db-down', 'readiness')).toMatchObject({ status: 'fail', code: 'dependency-down', causedBy: 'postgres' });
+      const text = renderSummary(cascade);
+      expect(text).toContain('root causes:\n  postgres failed: 1 service fails because of it (db-down)');
+      expect(text).not.toMatch(/✗ db-down/);
     });
 
     it('a server slower than the timeout fails health with a timeout', () => {
@@ -230,7 +254,7 @@ describe.skipIf(missingServers !== '')(`verify against real servers ${missingSer
       const closed = await freePort();
       const file = await writeFleetFile(healthyEntries.map((e) => (e.name === 'event-bus' ? { ...e, port: closed } : e)));
       const report = await verifyFleet({ fleetFile: file, mode: 'full', docker: 'off' });
-      expect(check(report, 'webhook-dispatcher', 'event-delivery')).toMatchObject({ status: 'not-run', message: 'not run: event-bus did not answer GET /health' });
+      expect(check(report, 'webhook-dispatcher', 'event-delivery')).toMatchObject({ status: 'not-run', message: 'not run: event-bus did not answer GET /health', causedBy: 'event-bus' });
       expect(serviceOf(report, 'webhook-dispatcher').operational).toBe(false);
     });
   });
