@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, inject, it } from 'vitest';
 import { DockerEngine, type EngineInfo } from '../../src/docker/engine.ts';
+import { ensureSwarm } from './swarm.ts';
 
 /** Label on everything a test creates, so it can be found and removed. */
 export const TEST_LABEL = 'n3xus.test';
@@ -56,9 +57,9 @@ export async function describeWithImage(tag: string, name: string, fn: () => voi
   skipOrFail(name, `image ${tag} is not built (run: n3xus images build --bases-only)`, fn);
 }
 
-/** `describe` for suites that need a swarm manager (the global setup makes the engine one) and an image. */
+/** `describe` for suites that need a swarm manager (made for this run when the engine is in none) and an image. */
 export async function describeWithSwarm(tag: string, name: string, fn: () => void): Promise<void> {
-  const missing = inject('swarmMissing');
+  const missing = availability.available ? await ensureSwarm(inject('runId')) : availability.reason;
   if (missing !== '') {
     skipOrFail(name, missing, fn);
     return;

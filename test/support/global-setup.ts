@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { leaveSwarmMadeBy } from './swarm.ts';
 import { startLocalPostgres, startLocalRedis, type LocalServer } from './local-servers.ts';
 
 declare module 'vitest' {
@@ -9,31 +11,9 @@ declare module 'vitest' {
     postgresMissing: string;
     redisUrl: string;
     redisMissing: string;
-    /** Why there is no swarm to test the Swarm driver on, or '' when the engine is a swarm manager. */
-    swarmMissing: string;
+    /** Names this test run, for what the run sets up on its first need and undoes at its end (a swarm). */
+    runId: string;
   }
-}
-
-/**
- * Makes the engine a one-node swarm for the Swarm driver's tests when it answers and is in none, and returns how to
- * leave it again (undefined when this run did not make it). An engine already in a swarm is used as it is.
- */
-async function setUpSwarm(): Promise<{ missing: string; leave?: () => Promise<void> }> {
-  const { DockerEngine } = await import('../../src/docker/engine.ts');
-  const engine = new DockerEngine();
-  try {
-    await engine.ping({ timeoutMs: 3_000 });
-  } catch (err) {
-    return { missing: `no Docker engine: ${(err as Error).message}` };
-  }
-  const state = await engine.swarm.state();
-  if (state.state === 'active') return { missing: state.manager ? '' : 'the engine is a swarm worker, not a manager' };
-  try {
-    await engine.swarm.init({ advertiseAddr: '127.0.0.1' });
-  } catch (err) {
-    return { missing: `docker swarm init failed: ${(err as Error).message}` };
-  }
-  return { missing: '', leave: () => engine.swarm.leave({ force: true }) };
 }
 
 /**
@@ -78,11 +58,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('postgresMissing', postgresMissing);
   project.provide('redisUrl', redisUrl);
   project.provide('redisMissing', redisMissing);
-  const swarm = await setUpSwarm();
-  if (swarm.missing) console.warn(`[skipped] tests that need a swarm: ${swarm.missing}`);
-  project.provide('swarmMissing', swarm.missing);
+  const runId = randomUUID();
+  project.provide('runId', runId);
   return async () => {
     await Promise.all(started.map((s) => s.stop()));
-    await swarm.leave?.();
+    // A swarm a test file made for this run (see test/support/swarm.ts) is left, so the engine is as it was.
+    await leaveSwarmMadeBy(runId);
   };
 }
