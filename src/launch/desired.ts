@@ -70,6 +70,7 @@ export interface DesiredInstance {
 
 /** Networks, volumes and credentials a launch creates before any instance, by the names the engine knows them. */
 export interface DesiredResources {
+  project: string;
   networks: { name: string; external: boolean; internal: boolean; labels: Record<string, string> }[];
   volumes: { name: string; external: boolean; labels: Record<string, string> }[];
   /** One per distinct credential (see DesiredSecret); drivers that pass credentials as environment ignore them. */
@@ -173,6 +174,7 @@ export function desiredResources(fleet: Fleet, project: string, services: readon
   const secrets = new Map<string, DesiredResources['secrets'][number]>();
   for (const service of services) for (const s of credentials(service, project).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
+    project,
     networks: [...networkKeys].map((key) => {
       const n = fleet.networks[key];
       return { name: networkName(fleet, project, key), external: n?.external ?? false, internal: n?.internal ?? false, labels: { ...(n?.labels ?? {}), ...label } };

@@ -135,7 +135,7 @@ export class SwarmDriver implements FleetDriver {
   }
 
   async prepare(resources: DesiredResources): Promise<void> {
-    const project = resources.networks[0]?.labels[STATE_LABELS.project] ?? resources.secrets[0]?.labels[STATE_LABELS.project];
+    const project = resources.project;
     const existing = new Map((await this.engine.network.list({ labels: {} })).map((n) => [n.name, n]));
     // Checked for every network before anything is created: a bridge of the same name (the Docker driver's, or
     // bootstrap --fix without --swarm) cannot carry Swarm services.
@@ -158,7 +158,7 @@ export class SwarmDriver implements FleetDriver {
         if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;
       }
     }
-    if (resources.volumes.length > 0 && project !== undefined) {
+    if (resources.volumes.length > 0) {
       // A named volume lives on one node: the node labelled as the project's data node, this one the first time.
       const label = dataNodeLabel(project);
       const nodes = await this.engine.swarm.listNodes();
@@ -190,7 +190,7 @@ export class SwarmDriver implements FleetDriver {
         if (id !== undefined) this.#secretIds.set(secret.name, id);
       }
     }
-    if (project !== undefined && resources.networks[0] !== undefined) await this.#ensureGateway(project, resources.networks[0].name);
+    if (resources.networks[0] !== undefined) await this.#ensureGateway(project, resources.networks[0].name);
   }
 
   /** Creates the loopback gateway, or recreates it when what it forwards (or its image) changed. */
