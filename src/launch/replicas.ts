@@ -4,17 +4,14 @@
  */
 import type { Fleet } from '../fleet/model.ts';
 import type { DriverKind } from '../drivers/driver.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 /** A `--replicas` value that cannot be used. */
-export class ReplicasError extends Error {
+export class ReplicasError extends CodedError {
   override readonly name = 'ReplicasError';
-  readonly code: 'INVALID_ARGUMENT' | 'UNKNOWN_SERVICE';
-  readonly suggestions: readonly string[];
 
   constructor(message: string, code: 'INVALID_ARGUMENT' | 'UNKNOWN_SERVICE', suggestions: readonly string[]) {
-    super(message);
-    this.code = code;
-    this.suggestions = suggestions;
+    super(message, code, suggestions);
   }
 }
 

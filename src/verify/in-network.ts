@@ -12,6 +12,7 @@ import type { DockerEngine } from '../docker/engine.ts';
 import type { Instance } from '../drivers/driver.ts';
 import { CLI_IMAGE } from '../images/cli-image.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
+import { CodedError } from '../util/coded-error.ts';
 import { fromEntry, toEntry, type VerifyFleet } from './fleet-source.ts';
 import { VERIFY_SCHEMA_VERSION, type VerifyReport } from './types.ts';
 
@@ -80,16 +81,8 @@ export function decodeInput(text: string | undefined): NetworkInput {
 }
 
 /** The inside run failed as a command does: its error, as `--json` printed it. */
-export class InsideVerifyError extends Error {
+export class InsideVerifyError extends CodedError {
   override readonly name = 'InsideVerifyError';
-  readonly code: string;
-  readonly suggestions: readonly string[];
-
-  constructor(message: string, code: string, suggestions: readonly string[]) {
-    super(message);
-    this.code = code;
-    this.suggestions = suggestions;
-  }
 }
 
 /** How long the inside run may take, container start included. */

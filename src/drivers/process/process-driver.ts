@@ -12,6 +12,7 @@ import type { Fleet, FleetService } from '../../fleet/model.ts';
 import { NODE_FLAGS } from '../../fleet/service-files.ts';
 import { isSameProcess, processStartTicks, startDetached, stopGroup } from '../../process/detached.ts';
 import { logLimit, rotateLog } from '../../process/log-rotation.ts';
+import { CodedError } from '../../util/coded-error.ts';
 import { projectRoot } from '../../util/project-root.ts';
 import { probeKind, type DesiredInstance, type DesiredResources } from '../../launch/desired.ts';
 import { streamProcessLogs, tailFile } from '../../logs/process-logs.ts';
@@ -34,16 +35,8 @@ import {
 import { projectDir, readState, recordInstance, withStateLock, writeState, type Liveness, type ProcessRecord, type ProjectState } from './process-state.ts';
 
 /** A service the process driver cannot run: its bundle is not built, or it is an infra image it does not know. */
-export class ProcessDriverError extends Error {
+export class ProcessDriverError extends CodedError {
   override readonly name = 'ProcessDriverError';
-  readonly code: string;
-  readonly suggestions: readonly string[];
-
-  constructor(message: string, code: string, suggestions: readonly string[]) {
-    super(message);
-    this.code = code;
-    this.suggestions = suggestions;
-  }
 }
 
 /** No instance with this ID in the state (removed meanwhile, or another state directory). */

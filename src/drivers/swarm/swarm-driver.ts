@@ -12,20 +12,18 @@ import { STATE_LABELS } from '../../launch/labels.ts';
 import { portFree, PortBusyError } from '../../launch/prechecks.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
 import { MissingExternalError } from '../docker/docker-driver.ts';
+import { CodedError } from '../../util/coded-error.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
 import { GATEWAY_LABELS, GATEWAY_ROLE, gatewaySpec, type GatewayRoute } from './gateway.ts';
 import { serviceInstance } from './service-instance.ts';
 import { dataNodeLabel, serviceSpec } from './service-spec.ts';
 
 /** The engine cannot run the fleet as Swarm services: it is not in a swarm, or it is a worker. */
-export class SwarmUnavailableError extends Error {
+export class SwarmUnavailableError extends CodedError {
   override readonly name = 'SwarmUnavailableError';
-  readonly code = 'SWARM_UNAVAILABLE';
-  readonly suggestions: readonly string[];
 
   constructor(message: string, suggestions: readonly string[]) {
-    super(message);
-    this.suggestions = suggestions;
+    super(message, 'SWARM_UNAVAILABLE', suggestions);
   }
 }
 
