@@ -511,7 +511,11 @@ export interface NetworkFacts {
   project: string;
   /** `name` is the engine's name: the file's `name`, else compose's `<project>_<key>`. */
   needed: Array<{ key: string; name: string; external: boolean; internal: boolean }>;
-  present: Array<{ name: string; labels: Record<string, string>; driver?: string }>;
+  /**
+   * `scope` is the engine's: `swarm` for a network Swarm services can join. Its `driver` can be empty just after it
+   * was created, until the swarm's allocator has allocated it, so the kind is judged by `scope`.
+   */
+  present: Array<{ name: string; labels: Record<string, string>; driver?: string; scope?: string }>;
   /** The fleet is for Swarm (`--swarm`): its networks must be overlay networks. */
   swarm?: boolean;
 }
@@ -532,9 +536,9 @@ export function checkNetworks(facts: NetworkFacts): Evaluation {
   const wrongKind: string[] = [];
   for (const network of facts.needed) {
     const present = byName.get(network.name);
-    if (present && facts.swarm && present.driver !== undefined && present.driver !== 'overlay') {
+    if (present && facts.swarm && present.scope !== undefined && present.scope !== 'swarm') {
       wrongKind.push(network.name);
-      lines.push(`${network.name} present as a ${present.driver} network, which Swarm services cannot join`);
+      lines.push(`${network.name} present as a ${present.driver || 'local'} network (scope ${present.scope || 'local'}), which Swarm services cannot join`);
     } else if (present) {
       const owner = present.labels[PROJECT_LABEL];
       lines.push(`${network.name} present${owner !== undefined && owner !== facts.project ? ` (created for project "${owner}")` : ''}`);

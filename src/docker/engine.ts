@@ -597,9 +597,9 @@ class DockerNetworkClient implements NetworkClient {
     return network.id;
   }
 
-  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string }[]> {
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string }[]> {
     const networks = await this.#api.call('list networks', (docker) => docker.listNetworks({ filters: { label: labelFilter(filter.labels) } }));
-    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) }, driver: network.Driver ?? '' }));
+    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) }, driver: network.Driver ?? '', scope: network.Scope ?? '' }));
   }
 
   async remove(idOrName: string): Promise<void> {

@@ -234,7 +234,12 @@ export interface NetworkClient {
   /** Creates a network (default a bridge; `overlay` spans a swarm, and `attachable` lets plain containers join it) and returns its ID. */
   create(options: { name: string; labels?: Record<string, string>; internal?: boolean; driver?: 'bridge' | 'overlay'; attachable?: boolean }): Promise<string>;
   /** Networks carrying all the given labels. */
-  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string }[]>;
+  /**
+   * `scope` is `swarm` for a network Swarm services can join. A swarm network's `driver` is empty until the swarm's
+   * allocator has allocated it, which can be just after it was created: read `scope`, not `driver`, to ask whether
+   * Swarm services can join it.
+   */
+  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string }[]>;
   /** Removes a network; resolves when it does not exist. */
   remove(idOrName: string): Promise<void>;
 }

@@ -403,11 +403,17 @@ describe('checkNetworks', () => {
 
   it('for Swarm, creates missing networks as overlays, and fails on a bridge of the same name with how to replace it', () => {
     expect(checkNetworks({ project: 'n3xus', needed, present: [], swarm: true }).repair).toEqual({ kind: 'create-networks', networks: [{ name: 'nexus-net', internal: false }], overlay: true });
-    expect(checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'overlay' }], swarm: true }).result.status).toBe('ok');
-    const { result, repair } = checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'bridge' }], swarm: true });
-    expect(result).toMatchObject({ status: 'fail', detail: 'nexus-net present as a bridge network, which Swarm services cannot join' });
+    expect(checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'overlay', scope: 'swarm' }], swarm: true }).result.status).toBe('ok');
+    const { result, repair } = checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: 'bridge', scope: 'local' }], swarm: true });
+    expect(result).toMatchObject({ status: 'fail', detail: 'nexus-net present as a bridge network (scope local), which Swarm services cannot join' });
     expect(result.fix).toContain('docker network rm nexus-net');
     expect(repair).toBeUndefined();
+  });
+
+  it('for Swarm, takes a swarm-scoped network whose driver the allocator has not filled in yet as one Swarm can join', () => {
+    // Just after it was created, the engine lists a swarm network with Driver "" until the swarm allocates it.
+    const { result } = checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, driver: '', scope: 'swarm' }], swarm: true });
+    expect(result).toMatchObject({ status: 'ok', detail: 'nexus-net present' });
   });
 
   it('fails without a repair for a missing external network', () => {

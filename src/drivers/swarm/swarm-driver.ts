@@ -139,8 +139,9 @@ export class SwarmDriver implements FleetDriver {
     // bootstrap --fix without --swarm) cannot carry Swarm services.
     for (const network of resources.networks) {
       const found = existing.get(network.name);
-      if (found !== undefined && found.driver !== 'overlay') {
-        throw new SwarmUnavailableError(`The network "${network.name}" exists as a ${found.driver} network, and Swarm services can only join an overlay network. Nothing was created.`, [
+      // By scope, not driver: a swarm network's driver reads empty until the swarm's allocator has allocated it.
+      if (found !== undefined && found.scope !== 'swarm') {
+        throw new SwarmUnavailableError(`The network "${network.name}" exists as a ${found.driver || 'local'} network (scope ${found.scope || 'local'}), and Swarm services can only join an overlay network. Nothing was created.`, [
           `If it is the Docker driver's, take that fleet down first: n3xus down --driver docker (or docker network rm ${network.name} when nothing uses it).`,
           'Then launch again: --driver swarm creates it as an overlay network (or n3xus bootstrap --fix --swarm does).',
         ]);
