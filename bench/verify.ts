@@ -4,6 +4,8 @@
  *   node --import tsx bench/verify.ts            # against the launched fleet (n3xus launch), 127.0.0.1
  *   node --import tsx bench/verify.ts --stub     # against 98 stub HTTP servers in a child process (not the fleet)
  *   node --import tsx bench/verify.ts --runs 7   # then the floors below and verify again, interleaved, 7 rounds
+ *   node --import tsx bench/verify.ts --near-misses 7   # then --full without and with the law check's near misses
+ *                                                       # (issue 11), in this process, interleaved, 7 rounds each
  * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
  * when nothing else is done, each a process of its own, process start included:
  *   - curl --parallel: the 490 requests from one curl process (C, no runtime to start), 64 at a time;
@@ -25,7 +27,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { HANDSHAKE_HEADER, LAW_REFUSAL_BODY, LAW_REFUSAL_HEADERS, N3XUS_LAW } from '../services/_kit/src/law.ts';
+import { HANDSHAKE_HEADER, LAW_LINK_PATH, LAW_REFUSAL_BODY, LAW_REFUSAL_HEADERS, N3XUS_LAW } from '../services/_kit/src/law.ts';
+import { handshakeVariants } from '../src/verify/near-miss.ts';
+import { verifyFleet } from '../src/verify/verify.ts';
 import { projectRoot } from '../src/util/project-root.ts';
 import { loadVerifyFleet } from '../src/verify/fleet-source.ts';
 import { internalUrl, selectTargets } from '../src/verify/targets.ts';
@@ -44,6 +48,7 @@ async function serveStubs(): Promise<void> {
       const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
       if (req.url === '/health') return json(200, { status: 'ok', service: name, uptimeSeconds: 1 });
+      if (req.url === LAW_LINK_PATH) return json(200, { law: 'N3XUS LAW' });
       if (req.url === '/ready') return json(200, { status: 'ready', service: name, checks: { postgres: { status: 'up', latencyMs: 0.4 }, redis: { status: 'up', latencyMs: 0.2 } }, migrations: { complete: true } });
       if (req.headers[HANDSHAKE_HEADER] !== N3XUS_LAW) return json(451, LAW_REFUSAL_BODY, { ...LAW_REFUSAL_HEADERS });
       res.writeHead(200, { 'content-type': 'text/plain' }).end('# HELP up 1\nup 1\n');
@@ -209,6 +214,31 @@ function floors(rounds: number, urls: string[], verifyArgs: string[]): void {
   console.log(`  verify / curl --parallel = ${(v / median(runs.curl!)).toFixed(2)}x; verify / HTTP client alone = ${(v / median(runs.client!)).toFixed(2)}x; verify / raw = ${(v / median(runs.raw!)).toFixed(2)}x`);
 }
 
+/**
+ * verify --full without the near misses (the law check as it was: three probes) and with them (every near miss, the
+ * equal variants and the Link target), in this process, interleaved so that both see the same machine; medians.
+ */
+async function nearMissCost(rounds: number, fleetFile: string | undefined, docker: 'auto' | 'off'): Promise<void> {
+  const runs: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  let checks = '';
+  for (let round = 0; round < rounds; round++) {
+    for (const which of ['without', 'with'] as const) {
+      const report = await verifyFleet({ fleetFile, mode: 'full', docker, nearMisses: which === 'with' });
+      if (!report.passed) throw new Error(`verify --full (${which} near misses) did not pass in round ${round + 1}: ${report.services.filter((x) => !x.operational).map((x) => x.name).join(', ')}`);
+      runs[which].push(report.durationMs);
+      if (which === 'with') checks = report.services.find((x) => x.kind === 'service')?.checks.find((c) => c.name === 'law')?.message ?? '';
+    }
+  }
+  const services = (await loadVerifyFleet(fleetFile)).services.filter((x) => x.stage !== 'infra').length;
+  const extra = handshakeVariants(N3XUS_LAW).length + 1;
+  console.log(`
+verify --full without and with the near misses, ${rounds} rounds each, interleaved, in this process (durationMs):`);
+  console.log(`  without (3 law probes per service):                   median ${secs(median(runs.without))} (${secs(Math.min(...runs.without))}–${secs(Math.max(...runs.without))})`);
+  console.log(`  with (${extra} more per service, ${extra * services} for the fleet):     median ${secs(median(runs.with))} (${secs(Math.min(...runs.with))}–${secs(Math.max(...runs.with))})`);
+  console.log(`  with / without = ${(median(runs.with) / median(runs.without)).toFixed(2)}x (the bar: 1.3x)`);
+  console.log(`  a law check with them: ${checks}`);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve-stub')) return serveStubs();
   if (!existsSync(path.join(root, 'dist/src/commands/verify.js'))) throw new Error('The CLI is not built: run npm run build first.');
@@ -243,6 +273,12 @@ async function main(): Promise<void> {
     console.log(`sequential curl loop (${requests} requests, one curl each): ${(curlMs / 1000).toFixed(2)} s, ${ok} answered as expected, ${failed} not`);
     console.log(`ratio: verify is ${(curlMs / verifyMs).toFixed(1)}x faster`);
 
+    const nearAt = process.argv.indexOf('--near-misses');
+    if (nearAt > 0) {
+      const rounds = Number(process.argv[nearAt + 1] ?? 5);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--near-misses takes a whole number from 1 to 50; got ${process.argv[nearAt + 1]}`);
+      await nearMissCost(rounds, stub?.file, stub ? 'off' : 'auto');
+    }
     const runsAt = process.argv.indexOf('--runs');
     if (runsAt > 0) {
       const rounds = Number(process.argv[runsAt + 1]);

@@ -33,7 +33,11 @@ export interface HttpResponse {
 
 export interface HttpRequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'PATCH';
-  headers?: Record<string, string>;
+  /**
+   * By name, or as [name, value] lines sent in order (a name may repeat). Values go on the wire in latin1: a value
+   * meant as UTF-8 bytes is given as those bytes, one latin1 character each.
+   */
+  headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
   body?: string;
   /** Whole-request deadline in milliseconds (connect, headers and body); default 2000. */
   timeoutMs?: number;
@@ -105,7 +109,8 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
-      headers: options.headers,
+      // undici takes repeated header lines as one flat [name, value, name, value…] list.
+      headers: Array.isArray(options.headers) ? (options.headers as ReadonlyArray<readonly [string, string]>).flat() : (options.headers as Record<string, string> | undefined),
       body: options.body,
       signal,
       dispatcher: (options.agent && agents.get(options.agent)) ?? agent,

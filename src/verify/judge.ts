@@ -5,6 +5,7 @@
 import type { Instance } from '../drivers/driver.ts';
 import type { HttpFailureKind, HttpResponse } from '../http/client.ts';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH } from '../../services/_kit/src/law.ts';
+import { describeVariant, type HandshakeVariant } from './near-miss.ts';
 import type { CheckCode, CheckName, CheckResult } from './types.ts';
 
 /** A request that got no answer, as the runner records it: `message` says why, without the URL. */
@@ -26,7 +27,7 @@ export function isFailure(answer: Answer): answer is HttpFailure {
 export const LAW_PROBE_PATH = '/metrics';
 
 /** A handshake that is well-formed but wrong, for the "wrong header" probe. */
-export const WRONG_HANDSHAKE = '00-00-00';
+export { WRONG_HANDSHAKE } from './near-miss.ts';
 
 /** A header's value (repeated headers joined with `, `), or undefined. Names are compared case-insensitively. */
 export function header(headers: HttpResponse['headers'], name: string): string | undefined {
@@ -127,6 +128,20 @@ export interface LawAnswers {
   wrong: Answer;
   /** With the fleet's handshake. */
   right: Answer;
+  /** With values close to the handshake (see near-miss.ts), each with what it answered. */
+  nearMisses?: ReadonlyArray<{ variant: HandshakeVariant; answer: Answer }>;
+  /** `GET` of the refusal's `Link` target without a handshake, and the path asked. */
+  link?: { path: string; answer: Answer };
+}
+
+/**
+ * The target of a 451's `Link: <…>; rel="blocked-by"`, or undefined when it has none. Only a path on the service
+ * itself can be followed; anything else is returned as it is, for the judge to refuse.
+ */
+export function blockedByTarget(answer: Answer): string | undefined {
+  if (isFailure(answer)) return undefined;
+  const link = header(answer.headers, 'link');
+  return link === undefined ? undefined : /<([^>]*)>\s*;\s*rel="?blocked-by"?/i.exec(link)?.[1];
 }
 
 /** What is wrong with a 451 answer, or undefined when it is exactly the law's refusal and leaks nothing. */
@@ -183,10 +198,59 @@ export function judgeLaw(answers: LawAnswers, handshake: string): CheckResult {
   if (isFailure(right)) return failed('law', took, failureCode(right.kind), `${what}: ${right.message}`);
   if (right.status === 451) return failed('law', took, 'law-refused', `${what} was refused with 451; expected 2xx (does the service hold the fleet's handshake?)`);
   if (right.status < 200 || right.status > 299) return failed('law', took, 'bad-status', `${what} answered ${right.status}; expected 2xx`);
-  return result('law', took, {
+  const nearMisses = answers.nearMisses ?? [];
+  const tookAll = took + totalMs(nearMisses.map((n) => n.answer)) + (answers.link?.answer.durationMs ?? 0);
+  const nearMissFault = judgeNearMisses(nearMisses, handshake);
+  if (nearMissFault) return failed('law', tookAll, nearMissFault.code, nearMissFault.message, nearMissFault.details);
+  if (answers.link) {
+    const { path, answer } = answers.link;
+    const got = isFailure(answer) ? answer.message : `answered ${answer.status}`;
+    if (!path.startsWith('/') || path.startsWith('//')) return failed('law', tookAll, 'malformed', `the 451's Link target ${JSON.stringify(path)} is not a path on the service; expected <${LAW_LINK_PATH}>`);
+    if (isFailure(answer) || answer.status !== 200) return failed('law', tookAll, 'malformed', `the 451's Link target GET ${path} without a handshake ${got}; expected 200 (it tells a refused client what the law asks)`);
+  }
+  const refused = nearMisses.filter((n) => n.variant.expect === 'refused').length;
+  const equal = nearMisses.length - refused;
+  const extra = [
+    ...(refused > 0 ? [`451 to ${refused} near ${refused === 1 ? 'miss' : 'misses'}`] : []),
+    ...(equal > 0 ? [`${equal} equal ${equal === 1 ? 'variant' : 'variants'} accepted`] : []),
+    ...(answers.link ? ['its Link target answers 200'] : []),
+  ];
+  return result('law', tookAll, {
     status: 'pass',
-    message: `451 without and with a wrong ${HANDSHAKE_HEADER} (blocked-by link, no-store, nothing leaked), ${right.status} with the right one`,
+    message: `451 without and with a wrong ${HANDSHAKE_HEADER} (blocked-by link, no-store, nothing leaked), ${right.status} with the right one${extra.length > 0 ? `; ${extra.join(', ')}` : ''}`,
+    ...(nearMisses.length > 0 ? { details: { nearMisses: { refused, equal } } } : {}),
   });
+}
+
+/**
+ * The near misses' verdict, or undefined when each near miss was refused with the law's exact 451 and each equal
+ * variant accepted. Every accepted near miss is named, not only the first: which ones pass says how the comparison
+ * is sloppy (a prefix match accepts the suffix extensions, a substring match the comma-joined values…).
+ */
+function judgeNearMisses(nearMisses: NonNullable<LawAnswers['nearMisses']>, handshake: string): { code: CheckCode; message: string; details: Record<string, unknown> } | undefined {
+  const accepted: string[] = [];
+  for (const { variant, answer } of nearMisses) {
+    const what = `GET ${LAW_PROBE_PATH} with ${variant.expect === 'refused' ? 'the near miss' : 'the equal variant'} ${describeVariant(variant)}`;
+    if (isFailure(answer)) return { code: failureCode(answer.kind), message: `${what}: ${answer.message}`, details: {} };
+    if (variant.expect === 'accepted') {
+      if (answer.status === 451) return { code: 'law-refused', message: `${what} was refused with 451; HTTP makes it equal to the handshake, so it must be accepted`, details: {} };
+      if (answer.status < 200 || answer.status > 299) return { code: 'bad-status', message: `${what} answered ${answer.status}; expected 2xx`, details: {} };
+      continue;
+    }
+    if (answer.status >= 200 && answer.status < 400) {
+      accepted.push(`${describeVariant(variant)} (${answer.status})`);
+      continue;
+    }
+    const fault = refusalFault(answer, handshake);
+    if (fault && fault.code !== 'law-not-enforced') return { code: fault.code, message: `${what} ${fault.problem}`, details: {} };
+    if (fault) return { code: 'bad-status', message: `${what} answered ${answer.status}; expected 451`, details: {} };
+  }
+  if (accepted.length === 0) return undefined;
+  return {
+    code: 'law-near-miss',
+    message: `accepted ${accepted.length === 1 ? 'a near miss' : `${accepted.length} near misses`} of the handshake on GET ${LAW_PROBE_PATH}, each expected 451: ${accepted.join('; ')} (the comparison is not exact)`,
+    details: { accepted },
+  };
 }
 
 interface DependencyReport {

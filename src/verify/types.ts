@@ -53,7 +53,7 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
 /**
  * Machine-readable cause of a check that did not pass; stable across versions (new codes may be added).
  * `unreachable` (connection refused or reset), `timeout`, `bad-status`, `malformed` (not the expected body),
- * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-refused` (the right
+ * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-near-miss` (a value close to the handshake was accepted), `law-refused` (the right
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
  * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
@@ -68,6 +68,7 @@ export type CheckCode =
   | 'law-not-enforced'
   | 'law-leak'
   | 'law-refused'
+  | 'law-near-miss'
   | 'dependency-down'
   | 'not-ready'
   | 'container-missing'

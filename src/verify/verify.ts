@@ -7,15 +7,17 @@ import { randomInt } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
-import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
+import { HANDSHAKE_HEADER, LAW_LINK_PATH, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
 import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
+import { handshakeVariants, sampleVariants, wireHeaders, type HandshakeVariant } from './near-miss.ts';
 import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
 import {
+  blockedByTarget,
   checkError,
   failureCode,
   isFailure,
@@ -65,6 +67,11 @@ export interface VerifyOptions {
   benchRequests?: number;
   /** How long an event may take from event-bus to audit-trail, in milliseconds; default 5000. */
   deliveryWaitMs?: number;
+  /**
+   * `false` leaves the near misses of the handshake and the Link target out of the law check: only its three
+   * probes are sent. For bench/verify's before-and-after comparison; the CLI never turns them off.
+   */
+  nearMisses?: boolean;
   /** KEY=VALUE file for the fleet file's variables; default `airgap.env` next to it, when present. */
   envFile?: string;
   /** Where parsed fleet files are cached; see loadVerifyFleet. */
@@ -107,18 +114,22 @@ function answered(check: CheckResult): boolean {
 }
 
 /**
- * A kit service's own checks: health, law (three probes) and readiness, all pipelined on the service's one
- * kept-alive connection: 98 connections for the fleet instead of 490, and about one round trip per service instead
- * of five. The services are probed concurrently.
+ * A kit service's own checks: health, law (three probes, the refusal's Link target, and near misses of the
+ * handshake) and readiness, all pipelined on the service's one kept-alive connection: 98 connections for the fleet
+ * instead of thousands, and a few round trips per service instead of one per request. The services are probed
+ * concurrently.
  */
-async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget): Promise<CheckResult[]> {
+/** `variants` undefined: only the law's three probes (see VerifyOptions.nearMisses). */
+async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget, variants: readonly HandshakeVariant[] | undefined): Promise<CheckResult[]> {
   const base = target.url;
-  const [health, without, wrong, right, ready] = await Promise.all([
+  const [health, without, wrong, right, ready, lawLink, ...nearAnswers] = await Promise.all([
     ask(`${base}/health`),
     ask(`${base}${LAW_PROBE_PATH}`),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: WRONG }),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: LAWFUL }),
     askReady(`${base}/ready`),
+    // Asked with the rest, since the kit links there; a refusal that links elsewhere is followed below.
+    ...(variants === undefined ? [] : [ask(`${base}${LAW_LINK_PATH}`), ...variants.map((variant) => ask(`${base}${LAW_PROBE_PATH}`, { headers: wireHeaders(variant) }))]),
   ]);
   const healthCheck = judgeHealth(health, target.name);
   if (!answered(healthCheck)) {
@@ -126,12 +137,17 @@ async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget): Prom
     const because = `${target.name} did not answer GET /health`;
     return [healthCheck, notRun('law', because), notRun('readiness', because)];
   }
-  return [healthCheck, judgeLaw({ without, wrong, right }, N3XUS_LAW), judgeReadiness(ready)];
+  if (variants === undefined) return [healthCheck, judgeLaw({ without, wrong, right }, N3XUS_LAW), judgeReadiness(ready)];
+  const linked = blockedByTarget(without);
+  const onService = linked !== undefined && linked.startsWith('/') && !linked.startsWith('//');
+  const link = linked === undefined ? undefined : { path: linked, answer: linked === LAW_LINK_PATH || !onService ? lawLink! : await ask(`${base}${linked}`) };
+  const nearMisses = variants.map((variant, i) => ({ variant, answer: nearAnswers[i]! }));
+  return [healthCheck, judgeLaw({ without, wrong, right, nearMisses, ...(link ? { link } : {}) }, N3XUS_LAW), judgeReadiness(ready)];
 }
 
-async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeoutMs: number): Promise<CheckResult[]> {
+async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeoutMs: number, variants: readonly HandshakeVariant[] | undefined): Promise<CheckResult[]> {
   try {
-    if (target.kind === 'service') return await probeService(ask, askReady, target);
+    if (target.kind === 'service') return await probeService(ask, askReady, target, variants);
     return [judgeProtocol(target.kind, await probeProtocol(target.kind, target.host, target.port, timeoutMs))];
   } catch (error) {
     return [checkError(target.kind === 'service' ? 'health' : 'protocol', error)];
@@ -258,6 +274,7 @@ async function collect(
   options: VerifyOptions,
   timeoutMs: number,
   instances: Promise<InstanceSource | undefined>,
+  nearMissesFor: (service: string) => readonly HandshakeVariant[] | undefined,
 ): Promise<Collected> {
   const progress = options.onProgress ?? (() => {});
   const readinessLimit = pLimit(READINESS_CONCURRENCY);
@@ -267,7 +284,7 @@ async function collect(
   for (const target of targets) {
     pending.set(
       target.name,
-      probeTarget(ask, askReady, target, timeoutMs).then((checks) => {
+      probeTarget(ask, askReady, target, timeoutMs, nearMissesFor(target.name)).then((checks) => {
         done += 1;
         progress({ type: 'target', name: target.name, passed: checks.every((c) => c.status === 'pass'), done, total: targets.length });
         return checks;
@@ -328,7 +345,10 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const ask: Ask = (url, init) => pool.ask(url, init).finally(answered);
   const lookup = options.instances;
   const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup(project) : lookup));
-  const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances);
+  // Every near miss in full mode; a few per service in a sample, drawn from the sample's seed.
+  const variants = handshakeVariants(N3XUS_LAW);
+  const nearMissesFor = (service: string) => (options.nearMisses === false ? undefined : options.mode === 'full' ? variants : sampleVariants(variants, seed, service));
+  const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances, nearMissesFor);
   const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
   let collected: Collected;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import type { HttpResponse } from '../../src/http/client.ts';
 import {
+  blockedByTarget,
   checkError,
   header,
   judgeContainer,
@@ -17,6 +18,7 @@ import {
   type DeliveryObservation,
   type HttpFailure,
 } from '../../src/verify/judge.ts';
+import { handshakeVariants } from '../../src/verify/near-miss.ts';
 import { LAW_REFUSAL_BODY, LAW_REFUSAL_HEADERS, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 
 const res = (status: number, body: unknown = '', headers: Record<string, string> = {}, durationMs = 2): HttpResponse => ({
@@ -136,6 +138,59 @@ describe('judgeLaw', () => {
   it('fails with the connection failure of whichever probe got no answer', () => {
     expect(judgeLaw({ ...lawful(), without: timedOut }, N3XUS_LAW)).toMatchObject({ code: 'timeout', message: 'GET /metrics without a handshake: no answer within 300 ms' });
     expect(judgeLaw(lawful(refused), N3XUS_LAW).code).toBe('unreachable');
+  });
+
+  describe('near misses and the Link target', () => {
+    const variants = handshakeVariants(N3XUS_LAW);
+    const metrics = () => res(200, '# metrics', { 'content-type': 'text/plain' });
+    /** The kit's answers: 451 to every near miss, 2xx to every equal variant. */
+    const kit = () => variants.map((variant) => ({ variant, answer: variant.expect === 'refused' ? refusal() : metrics() }));
+    const linkOk = { path: '/.well-known/n3xus-law', answer: res(200, { law: 'N3XUS LAW 55-45-17' }) };
+
+    it("passes the kit's answers, saying how many near misses were refused and equal variants accepted", () => {
+      const check = judgeLaw({ ...lawful(), nearMisses: kit(), link: linkOk }, N3XUS_LAW);
+      const refusedCount = variants.filter((v) => v.expect === 'refused').length;
+      expect(check).toMatchObject({ status: 'pass', details: { nearMisses: { refused: refusedCount, equal: variants.length - refusedCount } } });
+      expect(check.message).toContain(`451 to ${refusedCount} near misses, ${variants.length - refusedCount} equal variants accepted, its Link target answers 200`);
+    });
+
+    it('fails a near miss let through as law-near-miss, naming every one that passed and its kind', () => {
+      const answers = kit().map((n) => (n.variant.kind === 'suffix' ? { ...n, answer: metrics() } : n));
+      const check = judgeLaw({ ...lawful(), nearMisses: answers, link: linkOk }, N3XUS_LAW);
+      expect(check).toMatchObject({ status: 'fail', code: 'law-near-miss' });
+      expect(check.message).toBe('accepted 2 near misses of the handshake on GET /metrics, each expected 451: suffix "55-45-170" (200); suffix "55-45-17;" (200) (the comparison is not exact)');
+      expect(check.details).toEqual({ accepted: ['suffix "55-45-170" (200)', 'suffix "55-45-17;" (200)'] });
+    });
+
+    it('fails an equal variant refused with 451 as law-refused, saying HTTP makes it equal', () => {
+      const answers = kit().map((n) => (n.variant.kind === 'header-case' ? { ...n, answer: refusal() } : n));
+      const check = judgeLaw({ ...lawful(), nearMisses: answers }, N3XUS_LAW);
+      expect(check).toMatchObject({ code: 'law-refused', message: expect.stringContaining('the equal variant header-case X-N3XUS-HANDSHAKE: "55-45-17" was refused with 451; HTTP makes it equal') });
+    });
+
+    it("judges a near miss's 451 like any refusal (a leak is a leak), and another status as not the law's refusal", () => {
+      const leaky = res(451, { error: { code: 'N3XUS_LAW', message: `send ${N3XUS_LAW}` } }, { ...LAW_REFUSAL_HEADERS });
+      const first = kit()[0]!;
+      expect(judgeLaw({ ...lawful(), nearMisses: [{ ...first, answer: leaky }] }, N3XUS_LAW)).toMatchObject({ code: 'law-leak', message: expect.stringContaining('near miss prefix "x55-45-17" answered 451 but its body carries the handshake') });
+      expect(judgeLaw({ ...lawful(), nearMisses: [{ ...first, answer: res(400) }] }, N3XUS_LAW)).toMatchObject({ code: 'bad-status', message: expect.stringContaining('answered 400; expected 451') });
+      expect(judgeLaw({ ...lawful(), nearMisses: [{ ...first, answer: timedOut }] }, N3XUS_LAW).code).toBe('timeout');
+    });
+
+    it('fails a Link target that does not answer 200 without a handshake, or is not on the service', () => {
+      expect(judgeLaw({ ...lawful(), link: { path: '/.well-known/n3xus-law', answer: refusal() } }, N3XUS_LAW)).toMatchObject({
+        code: 'malformed',
+        message: "the 451's Link target GET /.well-known/n3xus-law without a handshake answered 451; expected 200 (it tells a refused client what the law asks)",
+      });
+      expect(judgeLaw({ ...lawful(), link: { path: '/.well-known/n3xus-law', answer: refused } }, N3XUS_LAW).message).toContain('connection refused');
+      expect(judgeLaw({ ...lawful(), link: { path: 'https://example.com/law', answer: metrics() } }, N3XUS_LAW)).toMatchObject({ code: 'malformed', message: expect.stringContaining('is not a path on the service') });
+    });
+  });
+
+  it('blockedByTarget reads the target of a 451\'s blocked-by link', () => {
+    expect(blockedByTarget(refusal())).toBe('/.well-known/n3xus-law');
+    expect(blockedByTarget(res(451, '', { link: '<https://x.example/law>; rel=blocked-by' }))).toBe('https://x.example/law');
+    expect(blockedByTarget(res(451))).toBeUndefined();
+    expect(blockedByTarget(refused)).toBeUndefined();
   });
 });
 
