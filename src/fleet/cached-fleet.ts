@@ -52,7 +52,9 @@ export async function loadFleetCached(file: string, options: { env: Env; cacheDi
   const dir = fleetCacheDirectory(options.env, options.cacheDir);
   let key: string | undefined;
   try {
-    key = fleetCacheKey(text, options.env, [shown, parser()]);
+    // The absolute path too: the parsed fleet holds absolute build contexts, so the same file in a checkout that was
+    // moved or copied (a CI workspace, another clone) must not be answered with the old checkout's paths.
+    key = fleetCacheKey(text, options.env, [shown, path.resolve(file), parser()]);
   } catch {
     key = undefined; // the parser's source is not where expected (a bundled copy): no caching
   }

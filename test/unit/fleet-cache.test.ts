@@ -43,6 +43,28 @@ describe('the whole fleet model through the cache', () => {
     expect((await loadFleetCached(OUR_FILE, { env, cacheDir })).services).toHaveLength(100);
   });
 
+  it('answers the same file in another checkout with that checkout\'s build contexts, not the first one\'s', async () => {
+    // Seen when a checkout moved: the cached fleet sent the process driver to the old checkout's bundles.
+    const cacheDir = await tmp();
+    const labels = '    labels: { n3xus.stage: core, n3xus.group: core-runtime, n3xus.category: core-runtime, n3xus.port: "3000" }\n';
+    const text = `name: moved\nservices:\n  web:\n    build: ./web\n    image: moved/web:1\n    ports: ["127.0.0.1:3000:3000"]\n${labels}`;
+    const [a, b] = [await tmp(), await tmp()];
+    await writeFile(path.join(a, 'fleet.yml'), text);
+    await writeFile(path.join(b, 'fleet.yml'), text);
+    // The checkout is the working directory and the file is named relative to it, as a user runs n3xus.
+    const contextOf = async (dir: string) => {
+      const before = process.cwd();
+      process.chdir(dir);
+      try {
+        return (await loadFleetCached('fleet.yml', { env, cacheDir })).services[0]?.build?.context;
+      } finally {
+        process.chdir(before);
+      }
+    };
+    expect(await contextOf(a)).toBe(path.join(a, 'web'));
+    expect(await contextOf(b)).toBe(path.join(b, 'web'));
+  });
+
   it('keys on the variables the file uses only', () => {
     const text = readFileSync(OUR_FILE, 'utf8');
     expect(fleetCacheKey(text, { ...env, UNRELATED: 'x' })).toBe(fleetCacheKey(text, env));
