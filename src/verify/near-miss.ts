@@ -61,8 +61,8 @@ export function handshakeVariants(handshake: string): HandshakeVariant[] {
     one('overlong', h.repeat(Math.ceil(4096 / h.length))),
     ...lookAlikes.map((v) => one('look-alike', v)),
     one('header-case', h, HANDSHAKE_HEADER.toUpperCase()),
-    one('outer-whitespace', ` ${h}`),
-    one('outer-whitespace', `${h}\t`),
+    // An accepted request renders the service's metrics: one equal variant of each kind, whitespace on both sides.
+    one('outer-whitespace', `\t${h} `),
   ];
 }
 
