@@ -19,6 +19,7 @@ export default class Verify extends BaseCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --full --junit reports/verify.xml',
+    '<%= config.bin %> <%= command.id %> --full --html reports/verify.html',
     '<%= config.bin %> <%= command.id %> --full --threshold 100 --json',
     '<%= config.bin %> <%= command.id %> --host staging.example.com --no-docker',
     '<%= config.bin %> <%= command.id %> --full --bench',
@@ -37,6 +38,7 @@ export default class Verify extends BaseCommand {
     'sample-size': Flags.string({ description: 'Services in the sample, from one per category to all [default: one per category].' }),
     escalate: Flags.boolean({ description: 'When the sample fails, verify every service (--full) and gate on that.', default: false }),
     junit: Flags.string({ description: 'Write a JUnit XML report (a test case per check) to this file.' }),
+    html: Flags.string({ description: 'Write the report as one self-contained HTML page (the fleet as a grid coloured by verdict, each failure and why) to this file.' }),
     docker: Flags.boolean({
       description: 'Container checks: --docker requires them, --no-docker skips them [default: when the engine has containers of the project].',
       allowNo: true,
@@ -55,10 +57,10 @@ export default class Verify extends BaseCommand {
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify);
     // Loaded here, not at the top: `n3xus --help` and other commands must not pay for verify's imports.
-    const [{ parseConcurrency, parseHost, parseProject, parseSampleSize, parseSeed, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareJunitFile, writeJunit }, { createProgress, paintFor }] = await Promise.all([
+    const [{ parseConcurrency, parseHost, parseProject, parseSampleSize, parseSeed, parseThreshold, parseTimeoutMs }, { verifyFleet }, { prepareReportFile, writeReportFile }, { createProgress, paintFor }] = await Promise.all([
       import('../verify/options.ts'),
       import('../verify/verify.ts'),
-      import('../verify/junit-file.ts'),
+      import('../verify/report-file.ts'),
       import('../verify/terminal.ts'),
     ]);
     const threshold = parseThreshold(flags.threshold);
@@ -68,7 +70,8 @@ export default class Verify extends BaseCommand {
     const project = parseProject(flags.project);
     const seed = parseSeed(flags.seed);
     const sampleSize = parseSampleSize(flags['sample-size']);
-    if (flags.junit !== undefined) await prepareJunitFile(flags.junit);
+    if (flags.junit !== undefined) await prepareReportFile('--junit', flags.junit);
+    if (flags.html !== undefined) await prepareReportFile('--html', flags.html);
     const docker = flags.docker === undefined ? 'auto' : flags.docker ? 'on' : 'off';
     const inside = flags['network-input'] ? (await import('../verify/in-network.ts')).decodeInput(process.env.N3XUS_VERIFY_INPUT) : undefined;
     const fromOutside = inside === undefined && (flags['in-network'] || flags.driver === 'swarm');
@@ -105,11 +108,14 @@ export default class Verify extends BaseCommand {
     } finally {
       progress?.done();
     }
-    if (flags.junit !== undefined) await writeJunit(flags.junit, report);
+    // Written whatever the verdict: a failing fleet's report is the one people open.
+    if (flags.junit !== undefined) await writeReportFile('--junit', flags.junit, (await import('../verify/junit.ts')).renderJunit(report));
+    if (flags.html !== undefined) await writeReportFile('--html', flags.html, (await import('../verify/html.ts')).renderHtml(report));
     if (!this.jsonEnabled()) {
       const { renderSummary } = await import('../verify/summary.ts');
       this.log(renderSummary(report, paintFor(process.stdout)));
       if (flags.junit !== undefined) this.log(`JUnit report: ${flags.junit}`);
+      if (flags.html !== undefined) this.log(`HTML report: ${flags.html}`);
     }
     // A verdict, not an error: the report is still printed (and returned for --json). The law gates on its own,
     // with its own exit code, whatever the threshold; below the threshold otherwise.

@@ -3,7 +3,7 @@
  * real servers started here. Exit codes, one clear message, no stack trace.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +198,47 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
     expect(report.mode).toBe('full');
     expect(report.escalatedFrom).toMatchObject({ seed: 3, failed: expect.arrayContaining(['lawless', 'malformed']) });
     expect(report.counts.services).toBe(6);
+  });
+
+  it('writes the --html page whatever the verdict: the runs that exit 12 and 20 leave theirs', async () => {
+    for (const [file, code] of [[brokenFile, 12], [unavailableFile, 20]] as const) {
+      const html = path.join(outDir, `html-${code}`, 'verify.html');
+      const run = await cli(['--full', '-f', file, '--no-docker', '--html', html]);
+      expect(run.code).toBe(code);
+      expect(run.stdout).toContain(`HTML report: ${html}`);
+      const page = await readFile(html, 'utf8');
+      expect(page).toMatch(/^<!DOCTYPE html>/);
+      expect(page).toContain('<title>n3xus verify --full: FAILED');
+      expect(page).toMatch(code === 12 ? /<h2>LAW VIOLATED<\/h2>/ : /<h2>LAW: enforced<\/h2>/);
+    }
+  });
+
+  // On a fleet where nothing answers (exit 21 once probed), exit 22 shows the path was refused before any probe.
+  it.each([
+    ['a directory', () => outDir, (file: string) => `--html must name a file; ${JSON.stringify(file)} is a directory.`],
+    ['under a file', () => path.join(healthyFile, 'verify.html'), (file: string) => `--html ${JSON.stringify(file)}: cannot create its directory ${JSON.stringify(healthyFile)} (a part of the path is a file, not a directory).`],
+  ])('exits 22 before any probe, with one clear message, for an --html path %s', async (_case, pathOf, message) => {
+    const file = pathOf();
+    const run = await cli(['-f', silentFile, '--no-docker', '--html', file]);
+    expect(run.code).toBe(22);
+    expect(run.message).toContain(message(file));
+    expect(run.message).toContain('Name a file in a directory you can write to, for example: --html reports/verify.html');
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+    expect(run.stdout).toBe('');
+  });
+
+  // Permission bits do not stop root, so as root there is no read-only directory to try.
+  it.skipIf(process.getuid?.() === 0)('exits 22 before any probe for an --html (or --junit) path in a read-only directory', async () => {
+    const readOnly = path.join(outDir, 'read-only');
+    await mkdir(readOnly);
+    await chmod(readOnly, 0o555);
+    for (const flag of ['--html', '--junit']) {
+      const file = path.join(readOnly, 'report');
+      const run = await cli(['-f', silentFile, '--no-docker', flag, file]);
+      expect(run.code).toBe(22);
+      expect(run.message).toContain(`${flag} ${JSON.stringify(file)}: the report cannot be written there (permission denied).`);
+      expect(run.stderr).not.toMatch(STACK_FRAME);
+    }
   });
 
   it('exits 22 for a --host that is a URL', async () => {
