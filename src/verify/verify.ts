@@ -11,6 +11,7 @@ import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
 import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
+import { withDrift } from './drift.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
 import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
@@ -329,7 +330,9 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const lookup = options.instances;
   const instances = firstAnswer.then(() => (typeof lookup === 'function' ? lookup(project) : lookup));
   const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances);
-  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
+  // Each target's container is compared with what launch would create from the fleet file (src/verify/drift.ts).
+  const expected = fleet.services.filter((s) => targets.some((t) => t.name === s.name));
+  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source, expected));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
   let collected: Collected;
   let state: ContainerState;
@@ -346,7 +349,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
 
   const services: ServiceResult[] = targets.map((target) => {
     const checks = [...(collected.own.get(target.name) ?? [])];
-    if (state.docker.used) checks.push(judgeContainer(state.byService.get(target.name), target.name, project));
+    if (state.docker.used) checks.push(withDrift(judgeContainer(state.byService.get(target.name), target.name, project), state.drift.get(target.name)));
     const replicaCheck = replicas.get(target.name);
     if (replicaCheck) checks.push(replicaCheck);
     const interService = collected.interService.get(target.name);
