@@ -14,7 +14,7 @@ import { displayPath } from '../util/display-path.ts';
 
 const CACHE_KIND = 'model';
 /** The modules whose code decides what parseFleet returns, next to this one. */
-const PARSER_MODULES = ['model', 'compose', 'stages', 'sizes'];
+const PARSER_MODULES = ['model', 'compose', 'stages', 'sizes', 'project-name'];
 
 const fingerprints = new Map<string, string>();
 /**

@@ -5,7 +5,9 @@
  * by compose's project label, only when the first misses services: a fleet started by plain docker-compose. The
  * Docker module (and dockerode) is imported only when container checks are wanted.
  */
+import path from 'node:path';
 import type { DriverKind, Instance } from '../drivers/driver.ts';
+import { projectFromDir } from '../fleet/project-name.ts';
 import { COMPOSE_LABELS, STATE_LABELS } from '../launch/labels.ts';
 import { compareInstance, madeByCompose, serviceOf, type DriftFinding, type Expected, type ImageLookup } from './drift.ts';
 import { VerifyUnavailableError } from './errors.ts';
@@ -49,6 +51,14 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The project plain docker-compose gives the fleet file: the one named (`--project`, COMPOSE_PROJECT_NAME, the file's
+ * `name`), else, as compose does, its directory's ("compose" for compose/docker-compose.full.yml).
+ */
+export function composeProjectOf(fleetFile: string, named: string | undefined): string {
+  return named ?? projectFromDir(path.dirname(fleetFile));
+}
+
 /** Where the instances are listed: the driver that runs the fleet (see src/drivers). */
 export interface InstanceSource {
   kind: DriverKind;
@@ -86,7 +96,8 @@ async function dockerSource(): Promise<InstanceSource> {
  * {@link autoDockerVeto}), turns container checks off with the reason; in `on` mode an engine that does not answer
  * is a {@link VerifyUnavailableError}. The process driver's state is read, never skipped: a state it cannot read
  * ends verify with its own message. `expected`, the services checked, are compared with what launch would create
- * (see src/verify/drift.ts); a service the project label does not find is looked for among compose's containers.
+ * (see src/verify/drift.ts); a service the project label does not find is looked for among the containers
+ * docker compose made for `composeProject` (see {@link composeProjectOf}).
  */
 export async function observeContainers(
   mode: DockerMode,
@@ -95,6 +106,7 @@ export async function observeContainers(
   host = '127.0.0.1',
   given?: InstanceSource,
   expected: readonly Expected[] = [],
+  composeProject = project,
 ): Promise<ContainerState> {
   const byService = new Map<string, Instance>();
   const drift = new Map<string, DriftFinding>();
@@ -112,7 +124,7 @@ export async function observeContainers(
     const listCompose = source.listCompose;
     if (listCompose !== undefined && (found.size === 0 || expected.some((e) => !found.has(e.name)))) {
       const seen = new Set(listed.map((c) => c.id));
-      const compose = (await withTimeout(listCompose(project), timeoutMs, 'Docker engine')).filter((c) => !seen.has(c.id) && madeByCompose(c));
+      const compose = (await withTimeout(listCompose(composeProject), timeoutMs, 'Docker engine')).filter((c) => !seen.has(c.id) && madeByCompose(c));
       listed = [...compose, ...listed];
     }
   } catch (error) {
@@ -127,7 +139,7 @@ export async function observeContainers(
   }
   const ours = listed.filter((c) => serviceOf(c) !== undefined);
   if (ours.length === 0 && mode === 'auto') {
-    const compose = source.listCompose === undefined ? '' : ` or ${COMPOSE_LABELS.project}=${project}`;
+    const compose = source.listCompose === undefined ? '' : ` or ${COMPOSE_LABELS.project}=${composeProject}`;
     const reason = source.kind === 'process' ? `no process of project ${project} in ${source.where}` : `no ${source.kind === 'swarm' ? 'Swarm service' : 'container'} labelled ${STATE_LABELS.project}=${project}${compose}`;
     return { docker: { used: false, reason, project, containers: 0, ...driver }, byService, drift };
   }
@@ -151,7 +163,8 @@ export async function observeContainers(
   const images = await lookUpImages(source, compared.filter((e) => byService.get(e.name)!.imageId !== '').map((e) => e.image), timeoutMs);
   for (const e of compared) drift.set(e.name, compareInstance(e, byService.get(e.name)!, images));
   const compose = ours.filter(madeByCompose).length;
-  return { docker: { used: true, project, containers: ours.length, ...(compose > 0 ? { compose } : {}), ...driver }, byService, drift };
+  const named = compose > 0 && composeProject !== project ? { composeProject } : {};
+  return { docker: { used: true, project, containers: ours.length, ...(compose > 0 ? { compose } : {}), ...named, ...driver }, byService, drift };
 }
 
 /** One lookup per distinct image, all at once, through the driver; a failure is a note on each comparison, not an error. */

@@ -128,6 +128,8 @@ export interface DockerUse {
   containers?: number;
   /** Of those, the ones docker compose made (by its project label): checked, but not launched by n3xus. */
   compose?: number;
+  /** Compose's project label value they were found by, when it is not `project` (compose named it after the file's directory). */
+  composeProject?: string;
   /** Set when the instances came from another driver than Docker: the process driver's state, or Swarm. */
   driver?: 'process' | 'swarm';
 }

@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { HANDSHAKE_HEADER, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
-import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
+import { composeProjectOf, observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { withDrift } from './drift.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
 import { sampleSizeProblem } from './sample.ts';
@@ -332,7 +332,8 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances);
   // Each target's container is compared with what launch would create from the fleet file (src/verify/drift.ts).
   const expected = fleet.services.filter((s) => targets.some((t) => t.name === s.name));
-  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source, expected));
+  const composeProject = composeProjectOf(fleet.file, options.project ?? fleet.project);
+  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source, expected, composeProject));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
   let collected: Collected;
   let state: ContainerState;

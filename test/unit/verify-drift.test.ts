@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/drivers/driver.ts';
 import { instanceConfigHash } from '../../src/launch/desired.ts';
 import { driftOf } from '../../src/launch/reconcile.ts';
-import { observeContainers, type InstanceSource } from '../../src/verify/containers.ts';
+import { composeProjectOf, observeContainers, type InstanceSource } from '../../src/verify/containers.ts';
 import { compareInstance, withDrift, type Expected } from '../../src/verify/drift.ts';
 import { judgeContainer } from '../../src/verify/judge.ts';
 import { renderSummary } from '../../src/verify/summary.ts';
@@ -166,6 +166,21 @@ describe('observeContainers: what the engine is asked', () => {
     expect(state.drift.get('v-supercore')).toMatchObject({ composeProject: 'plain', differences: [] });
   });
 
+  it("a fleet plain docker-compose started without a project name: found under its directory's name, and the report says which", async () => {
+    const byCompose = composed({ id: 'x', labels: { ...composed().labels, 'com.docker.compose.project': 'compose' } });
+    const asked: string[] = [];
+    const given: InstanceSource = { kind: 'docker', where: 'a fake engine', list: async () => [], listCompose: async (p) => (asked.push(p), p === 'compose' ? [byCompose] : []) };
+    const state = await observeContainers('auto', 'n3xus', 1_000, '127.0.0.1', given, fleet, composeProjectOf('compose/docker-compose.full.yml', undefined));
+    expect(asked).toEqual(['compose']);
+    expect(state.docker).toEqual({ used: true, project: 'n3xus', containers: 1, compose: 1, composeProject: 'compose' });
+  });
+
+  it("compose's project name: the one named, else the file's directory's as compose makes it", () => {
+    expect(composeProjectOf('compose/docker-compose.full.yml', undefined)).toBe('compose');
+    expect(composeProjectOf('/srv/My Fleet.v2/fleet.yml', undefined)).toBe('myfleetv2');
+    expect(composeProjectOf('compose/docker-compose.full.yml', 'staging')).toBe('staging');
+  });
+
   it('nothing of the project at all, by either label: container checks off, saying what was looked for', async () => {
     const { given } = source([], []);
     const state = await observeContainers('auto', 'none', 1_000, '127.0.0.1', given, fleet);
@@ -192,5 +207,8 @@ describe('the summary of a compose-made fleet', () => {
       services: [],
     } satisfies VerifyReport;
     expect(renderSummary(report)).toContain('containers: 2 of project plain (all made by docker compose: not launched by n3xus)');
+    expect(renderSummary({ ...report, docker: { ...report.docker, project: 'n3xus', composeProject: 'compose' } })).toContain(
+      'containers: 2 of project n3xus (all made by docker compose, project compose: not launched by n3xus)',
+    );
   });
 });
