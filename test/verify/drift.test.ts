@@ -192,8 +192,10 @@ await describeWithImage('n3xus/v-supercore:3.0', 'verify: a fleet started by pla
     compose('up', '-d');
   }, 180_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (file !== '') compose('down', '-v', '--timeout', '1');
+    await rm(cacheDir, { recursive: true, force: true });
+    if (file !== '') await rm(path.dirname(file), { recursive: true, force: true });
   }, 60_000);
 
   it('is recognised, its containers checked, and reported as not launched by n3xus', async () => {
