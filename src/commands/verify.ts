@@ -148,11 +148,12 @@ export default class Verify extends BaseCommand {
     project: string | undefined,
     docker: 'auto' | 'on' | 'off',
   ): Promise<VerifyReport> {
-    const [{ loadCommandFleet }, { selectDriver }, { networkName }, { verifyFromInside }] = await Promise.all([
+    const [{ loadCommandFleet }, { selectDriver }, { networkName }, { verifyFromInside }, { verifyServices }] = await Promise.all([
       import('../cli/load-fleet.ts'),
       import('../cli/select-driver.ts'),
       import('../launch/desired.ts'),
       import('../verify/in-network.ts'),
+      import('../verify/fleet-source.ts'),
     ]);
     const loaded = await loadCommandFleet({ file: flags.file, 'env-file': flags['env-file'], project: project ?? flags.project });
     const { driver, engine } = await selectDriver({ driver: flags.driver === 'auto' ? 'docker' : flags.driver, stateDir: flags['state-dir'], project: loaded.project, fleet: loaded.fleet });
@@ -177,7 +178,7 @@ export default class Verify extends BaseCommand {
       ...(flags['sample-size'] === undefined ? [] : ['--sample-size', flags['sample-size']]),
       ...(flags.escalate ? ['--escalate'] : []),
     ];
-    return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: loaded.fleet.services }, instances }, args);
+    return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
   }
 
   /**
@@ -194,7 +195,10 @@ export default class Verify extends BaseCommand {
       // Docker's container checks keep their own timeouts and auto-mode fallbacks (see observeContainers).
       if (driver.kind === 'docker') return undefined;
       const where = driver.kind === 'process' ? `the process driver's state (${flags['state-dir']})` : 'the swarm';
-      return { kind: driver.kind, where, list: (p) => driver.observe(p), inspect: (id) => driver.inspect(id) };
+      // The process driver's image IDs hash its bundles and need the whole fleet to find them: its instances are
+      // compared by config hash alone (see observeContainers). Swarm's carry the ID launch resolved, as a label.
+      const images = driver.kind === 'swarm' ? { resolveImages: (refs: readonly string[]) => driver.resolveImages(refs) } : {};
+      return { kind: driver.kind, where, list: (p) => driver.observe(p), inspect: (id) => driver.inspect(id), ...images };
     };
     if (flags.driver === 'auto') return lookup; // verify passes the project it reads from the fleet file
     const { loadVerifyFleet } = await import('../verify/fleet-source.ts');

@@ -14,19 +14,30 @@ import { displayPath } from '../util/display-path.ts';
 
 const CACHE_KIND = 'model';
 /** The modules whose code decides what parseFleet returns, next to this one. */
-const PARSER_MODULES = ['model', 'compose', 'stages', 'sizes'];
+const PARSER_MODULES = ['model', 'compose', 'stages', 'sizes', 'project-name'];
 
-let parserFingerprint: string | undefined;
-/** The sha256 of the parser's own code, as it is on disk (compiled or not). */
-function parser(): string {
-  if (parserFingerprint === undefined) {
+const fingerprints = new Map<string, string>();
+/**
+ * The sha256 of the code of `modules` (the parser's by default), next to this one, as it is on disk (compiled or
+ * not). Throws when a module is not where expected (a bundled copy).
+ */
+export function codeFingerprint(modules: readonly string[] = PARSER_MODULES): string {
+  const key = modules.join(',');
+  let fingerprint = fingerprints.get(key);
+  if (fingerprint === undefined) {
     const here = fileURLToPath(import.meta.url);
     const hash = createHash('sha256');
-    for (const name of PARSER_MODULES) hash.update(readFileSync(path.join(path.dirname(here), `${name}${path.extname(here)}`)));
-    parserFingerprint = hash.digest('hex');
+    for (const name of modules) hash.update(readFileSync(path.join(path.dirname(here), `${name}${path.extname(here)}`)));
+    fingerprint = hash.digest('hex');
+    fingerprints.set(key, fingerprint);
   }
-  return parserFingerprint;
+  return fingerprint;
 }
+
+/** The modules whose code decides a service's config hash: the parser's, and the hash's own. */
+export const CONFIG_HASH_MODULES: readonly string[] = [...PARSER_MODULES, 'config-hash'];
+
+const parser = (): string => codeFingerprint();
 
 /** True when `value` has the shape of a {@link Fleet} (what a cache entry must read back as; the rest is JSON). */
 function isFleet(value: unknown): value is Omit<Fleet, 'file'> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseBytes } from './sizes.ts';
+import { projectFromDir } from './project-name.ts';
 import { DEFAULT_FLEET_FILE } from './fleet-file.ts';
 import { LABELS } from './compose.ts';
 import type { CatalogEntry } from './catalog.ts';
@@ -827,11 +828,6 @@ function checkReferences(fleet: Omit<Fleet, 'warnings'>, problems: FleetProblem[
       else publishedBy.set(where, s.name);
     });
   }
-}
-
-/** Compose's project name from a directory: lower-case, only letters, digits, "_" and "-". */
-function projectFromDir(dir: string): string {
-  return path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9_-]/g, '');
 }
 
 /**

@@ -118,6 +118,15 @@ function credentials(service: FleetService, project: string): { env: Record<stri
 }
 
 /**
+ * The config hash launch labels an instance with: the service's {@link configHash} (`base`), with the copies it runs
+ * when more than one. Shared with verify, which reads `base` from its own cache entry of the fleet.
+ */
+export function instanceConfigHash(base: string, replicas: number): string {
+  // One replica keeps the hash of the definition alone, so that fleets launched before replicas existed converge.
+  return replicas === 1 ? base : createHash('sha256').update(`${base}:replicas=${replicas}`).digest('hex');
+}
+
+/**
  * The instance each service of `services` needs, in the order given. `imageIds` maps each service's image
  * reference to the ID the engine has for it (the caller checks that every image exists first); `replicas` gives
  * a count for the services that run more than one copy.
@@ -131,9 +140,7 @@ export function desiredInstances(
 ): DesiredInstance[] {
   return services.map((service) => {
     const count = replicas.get(service.name) ?? 1;
-    // One replica keeps the hash of the definition alone, so that fleets launched before replicas existed converge.
-    const base = configHash(service);
-    const hash = count === 1 ? base : createHash('sha256').update(`${base}:replicas=${count}`).digest('hex');
+    const hash = instanceConfigHash(configHash(service), count);
     const imageId = imageIds.get(service.image) ?? '';
     const { env, secrets } = credentials(service, project);
     return {

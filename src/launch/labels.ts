@@ -19,10 +19,27 @@ export const STATE_LABELS = {
   replicas: 'n3xus.replicas',
 } as const;
 
+/**
+ * Labels docker compose puts on the containers it creates: how verify recognises a fleet started by plain
+ * `docker-compose` from the fleet file, which carries none of {@link STATE_LABELS}.
+ */
+export const COMPOSE_LABELS = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service',
+  /** `True` on the one-off containers of `docker-compose run`, which are not the service. */
+  oneoff: 'com.docker.compose.oneoff',
+} as const;
+
 /** The project name used when neither `--project` nor the compose file's `name` gives one. */
 export const DEFAULT_PROJECT = 'n3xus';
 
 /** The container name of a service in a project: one container per service, so a re-run can never duplicate it. */
 export function containerName(project: string, service: string): string {
   return `${project}-${service}`;
+}
+
+/** The copies an instance was launched with (its {@link STATE_LABELS.replicas} label), 1 when it has none or a bad one. */
+export function launchedReplicas(labels: Readonly<Record<string, string>>): number {
+  const count = Number(labels[STATE_LABELS.replicas] ?? '1');
+  return Number.isInteger(count) && count > 1 ? count : 1;
 }

@@ -35,11 +35,33 @@ export interface Reconciliation {
 /** States the engine can start a container from again as it is. */
 const STARTABLE = new Set(['created', 'exited']);
 
+/**
+ * How an instance differs from what launch would create, in the order launch looks: its config hash label (absent
+ * on what launch did not create), then its image ID (compared only when both are known; '' is not known).
+ */
+export type Drift = 'no config hash label' | 'config changed' | 'image changed';
+
+/** How an instance's config hash label differs from `want`, or undefined when it is the same. */
+export function configDrift(want: string, labels: Readonly<Record<string, string>>): Drift | undefined {
+  const hash = labels[STATE_LABELS.configHash];
+  if (hash === want) return undefined;
+  return hash === undefined ? 'no config hash label' : 'config changed';
+}
+
+/** Whether an instance's image ID (`have`) is not the one wanted; an unknown ID ('') is no difference. */
+export function imageDrift(want: string, have: string): Drift | undefined {
+  return have !== '' && want !== '' && have !== want ? 'image changed' : undefined;
+}
+
+/** The first way `have` is not `want` (see {@link Drift}), or undefined when launch would keep it. Shared by status and verify. */
+export function driftOf(want: Pick<DesiredInstance, 'configHash' | 'imageId'>, have: Pick<Instance, 'labels' | 'imageId'>): Drift | undefined {
+  return configDrift(want.configHash, have.labels) ?? imageDrift(want.imageId, have.imageId);
+}
+
 function stepFor(want: DesiredInstance, have: Instance): Step {
   const base = { service: want.service.name, containerId: have.id };
-  const hash = have.labels[STATE_LABELS.configHash];
-  if (hash !== want.configHash) return { ...base, action: 'recreate', cause: hash === undefined ? 'no config hash label' : 'config changed' };
-  if (have.imageId !== '' && want.imageId !== '' && have.imageId !== want.imageId) return { ...base, action: 'recreate', cause: 'image changed' };
+  const drift = driftOf(want, have);
+  if (drift !== undefined) return { ...base, action: 'recreate', cause: drift };
   // A service the driver runs without (see Instance.degraded) stays so until what it lacks is installed, which
   // changes its image ID above.
   if (have.status === 'degraded') return { ...base, action: 'keep', cause: 'up to date, degraded' };

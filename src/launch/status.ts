@@ -7,7 +7,8 @@ import type { Stage } from '../fleet/stages.ts';
 import { desiredInstances } from './desired.ts';
 import { degradedKinds, instancesByService, type FleetDriver } from '../drivers/driver.ts';
 import { probeService } from './health.ts';
-import { STATE_LABELS } from './labels.ts';
+import { launchedReplicas } from './labels.ts';
+import { driftOf } from './reconcile.ts';
 
 export interface ServiceStatus {
   service: string;
@@ -43,7 +44,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
   const instances = await driver.observe(project);
   const byService = instancesByService(instances);
   // The copies each service was launched with, so that a service launched with several is not taken as changed.
-  const replicas = new Map([...byService].map(([service, i]) => [service, Number(i.labels[STATE_LABELS.replicas] ?? '1')] as const).filter(([, n]) => Number.isInteger(n) && n > 1));
+  const replicas = new Map([...byService].map(([service, i]) => [service, launchedReplicas(i.labels)] as const).filter(([, n]) => n > 1));
   const desired = desiredInstances(fleet, project, fleet.services, new Map(), replicas);
   const without = degradedKinds(instances, (service) => desired.find((d) => d.service.name === service)?.probe);
   const limit = pLimit(16);
@@ -66,7 +67,8 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
           ...(instance.replicas === undefined ? {} : { replicas: { running: instance.replicas.running, desired: instance.replicas.desired } }),
           ...(instance.running ? {} : { exitCode: instance.exitCode }),
           ...(instance.running && started !== undefined && !Number.isNaN(started) ? { uptimeS: Math.max(0, Math.round((now() - started) / 1000)) } : {}),
-          configChanged: instance.labels[STATE_LABELS.configHash] !== want.configHash,
+          // The image is not compared: status resolves no image (want.imageId is ''), only the hash.
+          configChanged: driftOf(want, instance) !== undefined,
         };
       }),
     ),

@@ -1,23 +1,27 @@
 /**
- * The part of the fleet file verify needs (names, placement, published ports, peers), read through the fleet cache
+ * The part of the fleet file verify needs (names, placement, published ports, peers, and each service's image and
+ * config hash, to tell whether its container is the one launch would create), read through the fleet cache
  * (src/fleet/cache.ts): on a hit, verify never loads the parser (yaml, zod) at all. Only the fields verify reads are
  * cached, and an entry that does not read back as exactly those is ignored.
  */
 import { readFile } from 'node:fs/promises';
 import { fleetCacheDirectory, fleetCacheKey as fileKey, readCacheEntry, writeCacheEntry } from '../fleet/cache.ts';
+import { codeFingerprint, CONFIG_HASH_MODULES } from '../fleet/cached-fleet.ts';
+import { configHash } from '../fleet/config-hash.ts';
+import type { FleetService } from '../fleet/model.ts';
 import { interpolationEnv } from '../fleet/env-file.ts';
 import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import type { PeerSource, TargetSource } from './targets.ts';
 import { STAGES } from '../fleet/stages.ts';
 import { displayPath } from '../util/display-path.ts';
 
-/** Bumped whenever what is cached changes shape, so an old entry is never read as a new one. */
-const CACHE_FORMAT = 1;
+/** Bumped whenever what is cached changes shape, so an old entry is never read as a new one (2: image, config hash). */
+const CACHE_FORMAT = 2;
 /** The kind of cache entry verify writes. */
 const CACHE_KIND = 'fleet';
 
-/** One service as verify needs it. */
-export type VerifyFleetService = TargetSource & PeerSource;
+/** One service as verify needs it; `configHash` is the service's own (see configHash in src/fleet/config-hash.ts). */
+export type VerifyFleetService = TargetSource & PeerSource & Pick<FleetService, 'image'> & { configHash: string };
 
 /** The fleet as verify needs it. */
 export interface VerifyFleet {
@@ -37,12 +41,26 @@ export interface FleetSourceOptions {
   cacheDir?: string;
 }
 
-/** The cache key of verify's entry for a fleet file: see {@link fileKey}. */
+/**
+ * The cache key of verify's entry for a fleet file: see {@link fileKey}. The entry holds config hashes, which the
+ * parser's code and the hash's own decide too: a change to either must miss, or verify would call every container
+ * changed (or miss a change). Throws when that code is not where expected (a bundled copy): then nothing is cached.
+ */
 export function fleetCacheKey(text: string, env: Readonly<Record<string, string | undefined>>): string {
-  return fileKey(text, env, [CACHE_FORMAT]);
+  return fileKey(text, env, [CACHE_FORMAT, codeFingerprint(CONFIG_HASH_MODULES)]);
+}
+
+function cacheKey(text: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return fleetCacheKey(text, env);
+  } catch {
+    return undefined;
+  }
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
+const isHash = (value: unknown): value is string => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 
 /** Reads back a cache entry, or undefined when it is not exactly what {@link toEntry} writes. */
@@ -58,7 +76,18 @@ export function fromEntry(value: unknown): Omit<VerifyFleet, 'file'> | undefined
     if (!isString(s.name) || !STAGES.includes(s.stage as never) || !isString(s.group) || !isString(s.category) || !isPort(s.port) || !isPort(s.hostPort) || (peers !== undefined && !isString(peers))) {
       return undefined;
     }
-    out.push({ name: s.name, stage: s.stage as VerifyFleetService['stage'], group: s.group, category: s.category, port: s.port, hostPort: s.hostPort, environment: peers === undefined ? {} : { N3XUS_PEERS: peers } });
+    if (!isString(s.image) || !isHash(s.configHash)) return undefined;
+    out.push({
+      name: s.name,
+      stage: s.stage as VerifyFleetService['stage'],
+      group: s.group,
+      category: s.category,
+      port: s.port,
+      hostPort: s.hostPort,
+      environment: peers === undefined ? {} : { N3XUS_PEERS: peers },
+      image: s.image,
+      configHash: s.configHash,
+    });
   }
   return { ...(project === undefined ? {} : { project }), services: out };
 }
@@ -76,8 +105,15 @@ export function toEntry(fleet: Omit<VerifyFleet, 'file'>): unknown {
       port: s.port,
       hostPort: s.hostPort,
       ...(s.environment.N3XUS_PEERS === undefined ? {} : { peers: s.environment.N3XUS_PEERS }),
+      image: s.image,
+      configHash: s.configHash,
     })),
   };
+}
+
+/** The parsed fleet's services as verify needs them: with each one's config hash, computed once here. */
+export function verifyServices(services: readonly FleetService[]): VerifyFleetService[] {
+  return services.map((s) => ({ ...s, configHash: configHash(s) }));
 }
 
 /**
@@ -90,7 +126,7 @@ export async function loadVerifyFleet(file: string = DEFAULT_FLEET_FILE, options
   const { env } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
   const text = await readFile(file, 'utf8').catch(() => undefined);
   const cacheDir = fleetCacheDirectory(env, options.cacheDir);
-  const key = text === undefined ? undefined : fleetCacheKey(text, env);
+  const key = cacheKey(text, env);
   if (key !== undefined) {
     const cached = fromEntry(readCacheEntry(cacheDir, CACHE_KIND, key));
     if (cached !== undefined) return { file: displayPath(file), ...cached };
@@ -98,7 +134,7 @@ export async function loadVerifyFleet(file: string = DEFAULT_FLEET_FILE, options
   // The parser (yaml, zod) is loaded only now: a cache hit never pays for it.
   const { loadFleet } = await import('../fleet/model.ts');
   const fleet = loadFleet(file, { env });
-  const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: fleet.services };
+  const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: verifyServices(fleet.services) };
   if (key !== undefined) writeCacheEntry(cacheDir, CACHE_KIND, key, toEntry(parsed));
   return { file: fleet.file, ...parsed };
 }

@@ -32,9 +32,12 @@ export interface NetworkInput {
   instances: Instance[];
 }
 
-/** An instance with only what verify judges: the labels it is found by, its state and its replicas. */
+/**
+ * An instance with only what verify judges: the labels it is found by and compared by (config hash, replicas), its
+ * state and its replicas. Not its image ID: inside, without the engine, no image can be resolved to compare it with.
+ */
 function slim(instance: Instance): Instance {
-  const keep = [STATE_LABELS.project, STATE_LABELS.service];
+  const keep = [STATE_LABELS.project, STATE_LABELS.service, STATE_LABELS.configHash, STATE_LABELS.replicas];
   return {
     id: instance.id,
     name: instance.name,

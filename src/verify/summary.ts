@@ -28,7 +28,11 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 function describeDocker(report: VerifyReport): string {
   const { docker } = report;
-  if (docker.used) return `containers: ${docker.containers ?? 0} of project ${docker.project}`;
+  if (docker.used) {
+    const composeProject = docker.composeProject === undefined ? '' : `, project ${docker.composeProject}`;
+    const compose = docker.compose === undefined ? '' : ` (${docker.compose === docker.containers ? 'all' : docker.compose} made by docker compose${composeProject}: not launched by n3xus)`;
+    return `containers: ${docker.containers ?? 0} of project ${docker.project}${compose}`;
+  }
   return `containers: not checked (${docker.reason ?? 'no engine'})`;
 }
 

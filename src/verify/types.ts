@@ -36,7 +36,8 @@ export interface VerifyTarget {
  *   body that leaks nothing), and 2xx with the right one;
  * - `readiness`: `GET /ready` reports a PostgreSQL and a Redis round trip, both up;
  * - `protocol`: PostgreSQL or Redis answers in its own protocol on its published port;
- * - `container`: the Docker container runs, is not unhealthy, is not restarting;
+ * - `container`: the Docker container runs, is not unhealthy, is not restarting, and is the one launch would create
+ *   from the fleet file (config hash, image); one made by docker compose is checked too, and said to be so;
  * - `route` (full): a request through federation-gateway reaches a peer and comes back;
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
  * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
@@ -56,7 +57,8 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-near-miss` (a value close to the handshake was accepted), `law-refused` (the right
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
- * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * `container-restarting`, `container-drift` (not the container launch would create: another config hash, none,
+ * or an image the fleet's tag no longer names), `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -75,6 +77,7 @@ export type CheckCode =
   | 'container-not-running'
   | 'container-unhealthy'
   | 'container-restarting'
+  | 'container-drift'
   | 'replicas-missing'
   | 'route-failed'
   | 'not-delivered'
@@ -124,6 +127,10 @@ export interface DockerUse {
   project: string;
   /** Containers of the project the engine listed. */
   containers?: number;
+  /** Of those, the ones docker compose made (by its project label): checked, but not launched by n3xus. */
+  compose?: number;
+  /** Compose's project label value they were found by, when it is not `project` (compose named it after the file's directory). */
+  composeProject?: string;
   /** Set when the instances came from another driver than Docker: the process driver's state, or Swarm. */
   driver?: 'process' | 'swarm';
 }

@@ -10,7 +10,8 @@ import pLimit from 'p-limit';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
-import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
+import { composeProjectOf, observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
+import { withDrift } from './drift.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
 import { handshakeVariants, sampleVariants, wireHeaders, type HandshakeVariant } from './near-miss.ts';
 import { sampleSizeProblem } from './sample.ts';
@@ -349,7 +350,10 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   const variants = handshakeVariants(N3XUS_LAW);
   const nearMissesFor = (service: string) => (options.nearMisses === false ? undefined : options.mode === 'full' ? variants : sampleVariants(variants, seed, service));
   const collecting = collect(ask, targets, fleet.services, options, timeoutMs, instances, nearMissesFor);
-  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source));
+  // Each target's container is compared with what launch would create from the fleet file (src/verify/drift.ts).
+  const expected = fleet.services.filter((s) => targets.some((t) => t.name === s.name));
+  const composeProject = composeProjectOf(fleet.file, options.project ?? fleet.project);
+  const containers: Promise<ContainerState> = instances.then((source) => observeContainers(options.docker ?? 'auto', project, Math.max(timeoutMs, 5_000), host, source, expected, composeProject));
   containers.catch(() => {}); // awaited below; a rejection must not go unhandled while the probes run
   let collected: Collected;
   let state: ContainerState;
@@ -366,7 +370,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
 
   const services: ServiceResult[] = targets.map((target) => {
     const checks = [...(collected.own.get(target.name) ?? [])];
-    if (state.docker.used) checks.push(judgeContainer(state.byService.get(target.name), target.name, project));
+    if (state.docker.used) checks.push(withDrift(judgeContainer(state.byService.get(target.name), target.name, project), state.drift.get(target.name)));
     const replicaCheck = replicas.get(target.name);
     if (replicaCheck) checks.push(replicaCheck);
     const interService = collected.interService.get(target.name);

@@ -6,6 +6,7 @@ import { DEFAULT_FLEET_FILE } from '../../src/fleet/fleet-file.ts';
 import { displayPath } from '../../src/util/display-path.ts';
 import { FleetFileError, loadFleet } from '../../src/fleet/model.ts';
 import { EnvFileError, parseEnvFile } from '../../src/fleet/env-file.ts';
+import { desiredInstances } from '../../src/launch/desired.ts';
 import { fleetCacheKey, fromEntry, loadVerifyFleet, toEntry } from '../../src/verify/fleet-source.ts';
 
 const OUR_FILE = 'compose/docker-compose.full.yml';
@@ -35,7 +36,7 @@ describe('the fleet as verify reads it', () => {
   it('serves a hit from the cache entry, and re-reads the file when a variable it uses changes', async () => {
     const cacheDir = await tmp();
     const text = await readFile(OUR_FILE, 'utf8');
-    const planted = toEntry({ project: 'planted', services: [{ name: 'only-in-cache', stage: 'core', group: 'g', category: 'c', port: 1, hostPort: 1, environment: {} }] });
+    const planted = toEntry({ project: 'planted', services: [{ name: 'only-in-cache', stage: 'core', group: 'g', category: 'c', port: 1, hostPort: 1, environment: {}, image: 'n3xus/x:3.0', configHash: '0'.repeat(64) }] });
     await writeFile(path.join(cacheDir, `fleet-${fleetCacheKey(text, await withAirgap({}))}.json`), JSON.stringify(planted));
     expect((await loadVerifyFleet(OUR_FILE, { env, cacheDir })).services.map((s) => s.name)).toEqual(['only-in-cache']);
     const changed = { N3XUS_HANDSHAKE: 'something-else' };
@@ -53,6 +54,25 @@ describe('the fleet as verify reads it', () => {
     expect(fromEntry({ format: 1, services: [{ name: 'a', stage: 'nowhere', group: 'g', category: 'c', port: 1, hostPort: 1 }] })).toBeUndefined();
     expect(fromEntry({ format: 1, services: [{ name: 'a', stage: 'core', group: 'g', category: 'c', port: 1, hostPort: 70000 }] })).toBeUndefined();
     expect(fromEntry(null)).toBeUndefined();
+  });
+
+  it("carries each service's image and config hash, the same from the parser and from the cache, as launch computes them", async () => {
+    const cacheDir = await tmp();
+    // As launch reads it: with the variables of compose/airgap.env, beside the file.
+    const model = loadFleet(OUR_FILE, { env: await withAirgap({}) });
+    const fromParser = await loadVerifyFleet(OUR_FILE, { env, cacheDir });
+    const fromCache = await loadVerifyFleet(OUR_FILE, { env, cacheDir });
+    const wanted = desiredInstances(model, 'n3xus', model.services, new Map()).map((d) => [d.service.name, d.service.image, d.configHash]);
+    expect(fromParser.services.map((s) => [s.name, s.image, s.configHash])).toEqual(wanted);
+    expect(fromCache.services.map((s) => [s.name, s.image, s.configHash])).toEqual(wanted);
+  });
+
+  it('does not read an entry of the format before config hashes, nor one without them', () => {
+    const old = { name: 'a', stage: 'core', group: 'g', category: 'c', port: 1, hostPort: 1 };
+    expect(fromEntry({ format: 1, services: [old] })).toBeUndefined();
+    expect(fromEntry({ format: 2, services: [old] })).toBeUndefined();
+    expect(fromEntry({ format: 2, services: [{ ...old, image: 'i', configHash: 'not-a-hash' }] })).toBeUndefined();
+    expect(fromEntry({ format: 2, services: [{ ...old, image: 'i', configHash: 'f'.repeat(64) }] })?.services[0]).toMatchObject({ image: 'i', configHash: 'f'.repeat(64) });
   });
 
   it('reads env files: comments, export, quotes, empty values, lines without a key', () => {

@@ -6,8 +6,8 @@ import type { VerifyFleetService } from '../../src/verify/fleet-source.ts';
 import { selectTargets } from '../../src/verify/targets.ts';
 
 const services: VerifyFleetService[] = [
-  { name: 'postgres', stage: 'infra' as const, group: 'infrastructure', category: 'database', port: 5432, hostPort: 15432, environment: {} as Record<string, string> },
-  { name: 'identity-registry', stage: 'federation' as const, group: 'federation', category: 'identity', port: 3011, hostPort: 3011, environment: { N3XUS_PEERS: '' } },
+  { name: 'postgres', stage: 'infra' as const, group: 'infrastructure', category: 'database', port: 5432, hostPort: 15432, environment: {} as Record<string, string>, image: 'postgres:15', configHash: 'a'.repeat(64) },
+  { name: 'identity-registry', stage: 'federation' as const, group: 'federation', category: 'identity', port: 3011, hostPort: 3011, environment: { N3XUS_PEERS: '' }, image: 'n3xus/identity-registry:3.0', configHash: 'b'.repeat(64) },
 ];
 const instance: Instance = {
   id: 'svc1',
@@ -30,7 +30,9 @@ describe('in-network verify: what the CLI outside hands the run inside', () => {
   it('reads back what it wrote, with each instance cut down to what verify judges', () => {
     const back = decodeInput(encodeInput(input));
     expect(back.fleet).toEqual(input.fleet);
-    expect(back.instances[0]!.labels).toEqual({ 'n3xus.project': 'n3xus', 'n3xus.service': 'identity-registry' });
+    // The config hash goes along, to be compared inside; not the image ID, which nothing inside can resolve.
+    expect(back.instances[0]!.labels).toEqual({ 'n3xus.project': 'n3xus', 'n3xus.service': 'identity-registry', 'n3xus.config-hash': 'h' });
+    expect(back.instances[0]!.imageId).toBe('');
     expect(back.instances[0]!.replicas).toEqual(instance.replicas);
     expect(back).toMatchObject({ project: 'n3xus', where: 'inside network nexus-net', driver: 'swarm' });
   });

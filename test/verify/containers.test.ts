@@ -108,6 +108,6 @@ describeDocker('container state from a real engine', () => {
 
   it('auto mode turns container checks off for a project with no container', async () => {
     const state = await observeContainers('auto', `${project}-empty`, 5_000);
-    expect(state.docker).toEqual({ used: false, reason: `no container labelled n3xus.project=${project}-empty`, project: `${project}-empty`, containers: 0 });
+    expect(state.docker).toEqual({ used: false, reason: `no container labelled n3xus.project=${project}-empty or com.docker.compose.project=${project}-empty`, project: `${project}-empty`, containers: 0 });
   });
 });

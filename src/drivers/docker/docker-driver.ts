@@ -1,6 +1,6 @@
 import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
 import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
-import { STATE_LABELS } from '../../launch/labels.ts';
+import { COMPOSE_LABELS, STATE_LABELS } from '../../launch/labels.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
 import { containerSpec } from './container-spec.ts';
@@ -29,6 +29,14 @@ export class DockerDriver implements FleetDriver {
 
   observe(project: string): Promise<Instance[]> {
     return this.engine.container.list({ labels: { [STATE_LABELS.project]: project } });
+  }
+
+  /**
+   * The containers docker compose made for `project` (by compose's label; they carry none of n3xus's): verify
+   * recognises a fleet started by plain docker-compose from the fleet file by them. Launch never touches them.
+   */
+  observeCompose(project: string): Promise<Instance[]> {
+    return this.engine.container.list({ labels: { [COMPOSE_LABELS.project]: project } });
   }
 
   async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
