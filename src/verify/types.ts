@@ -39,9 +39,11 @@ export interface VerifyTarget {
  * - `container`: the Docker container runs, is not unhealthy, is not restarting;
  * - `route` (full): a request through federation-gateway reaches a peer and comes back;
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
+ * - `calls` (full): every service that declares peers calls each of them (`GET /_n3xus/calls`, through its circuit
+ *   breaker, with the handshake) and reaches it; a broken edge names caller, callee and the side that failed;
  * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
  */
-export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'latency';
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'calls' | 'latency';
 
 /**
  * - `pass`: ran and found what was expected;
@@ -56,7 +58,8 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-refused` (the right
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
- * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`,
+ * `call-failed` (a declared call between two services broke), `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -77,6 +80,7 @@ export type CheckCode =
   | 'replicas-missing'
   | 'route-failed'
   | 'not-delivered'
+  | 'call-failed'
   | 'dependency-failed'
   | 'error';
 
