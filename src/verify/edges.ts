@@ -123,7 +123,7 @@ export function judgeCalls(observation: CallsObservation): CheckResult {
   const whole = callerProblem(caller, answer);
   if (whole !== undefined) {
     const edges = declared.map((callee): EdgeResult => ({ caller, callee, passed: false, side: 'caller', problem: whole.problem }));
-    return fail(whole.code, `${declared.map((c) => `${caller} → ${c}`).join(', ')} not checked, caller side: ${whole.problem}`, edges);
+    return fail(whole.code, `${declared.map((c) => `${caller} → ${c}`).join(', ')} not checked (caller side): ${whole.problem}`, edges);
   }
   const body = answer as Exclude<Answer, { kind: unknown }>;
   let parsed: unknown;
@@ -141,7 +141,7 @@ export function judgeCalls(observation: CallsObservation): CheckResult {
   const edges = declared.map((callee) => judgeEdge(caller, callee, byPeer.get(callee), observation.verifyReaches?.[callee]));
   const broken = edges.filter((e) => !e.passed);
   if (broken.length > 0) {
-    const named = broken.map((e) => `${e.caller} → ${e.callee} failed on the ${e.side} side: ${e.problem}`).join('; ');
+    const named = broken.map((e) => `${e.caller} → ${e.callee} (${e.side} side): ${e.problem}`).join('; ');
     return fail('call-failed', `${broken.length} of ${edges.length} declared call${edges.length === 1 ? '' : 's'} failed: ${named}`, edges);
   }
   const undeclared = [...byPeer.keys()].filter((peer) => !declared.includes(peer));
@@ -186,12 +186,14 @@ export function callsChecks(
       caller.name,
       (async () => {
         if (answeredHealth(await own.get(caller.name)) === false) return notRun('calls', `${caller.name} did not answer GET /health`);
-        const answer = await ask(`${caller.url}${CALLS_PATH}`, { headers });
+        // The callees' own checks are awaited first: the caller's calls then meet callees that have already
+        // answered verify (warm, not in the middle of the fleet-wide sweep), within its short per-call deadline.
         const verifyReaches: Record<string, boolean> = {};
         for (const callee of declared) {
           const reached = answeredHealth(await own.get(callee));
           if (reached !== undefined) verifyReaches[callee] = reached;
         }
+        const answer = await ask(`${caller.url}${CALLS_PATH}`, { headers });
         return judgeCalls({ caller: caller.name, declared, answer, verifyReaches });
       })().catch((error: unknown) => checkError('calls', error)),
     );

@@ -62,7 +62,7 @@ describe('judgeCalls: one caller, every declared edge', () => {
     expect(check).toMatchObject({
       status: 'fail',
       code: 'call-failed',
-      message: '1 of 2 declared calls failed: billing → registry failed on the callee side: registry is unreachable from billing (connection refused (ECONNREFUSED)) (verify cannot reach registry either)',
+      message: '1 of 2 declared calls failed: billing → registry (callee side): registry is unreachable from billing (connection refused (ECONNREFUSED)) (verify cannot reach registry either)',
     });
     expect(edges(check).map((e) => [e.callee, e.passed, e.side])).toEqual([['ledger', true, undefined], ['registry', false, 'callee']]);
   });
@@ -87,7 +87,7 @@ describe('judgeCalls: one caller, every declared edge', () => {
     ['another status', json(500, { error: { code: 'INTERNAL', message: 'x' } }), 'call-failed', 'billing GET /_n3xus/calls answered 500; expected 200 (or 502) with a report of each call'],
   ] as Array<[string, Answer, string, string]>)('the caller side for every edge when the caller gives %s', (_label, answer, code, problem) => {
     const check = judgeCalls(observe(answer));
-    expect(check).toMatchObject({ status: 'fail', code, message: `billing → ledger, billing → registry not checked, caller side: ${problem}` });
+    expect(check).toMatchObject({ status: 'fail', code, message: `billing → ledger, billing → registry not checked (caller side): ${problem}` });
     expect(edges(check)).toEqual([
       { caller: 'billing', callee: 'ledger', passed: false, side: 'caller', problem },
       { caller: 'billing', callee: 'registry', passed: false, side: 'caller', problem },

@@ -118,7 +118,7 @@ describe.skipIf(missingServers !== '')(`verify --full checks every declared call
       const calls = check(report, 'consent-manager', 'calls');
       expect(calls).toMatchObject({ status: 'fail', code: 'call-failed', causedBy: 'identity-registry' });
       expect(calls.message).toBe(
-        '1 of 1 declared call failed: consent-manager → identity-registry failed on the callee side: identity-registry is unreachable from consent-manager (connection refused (ECONNREFUSED)) (verify cannot reach identity-registry either)',
+        '1 of 1 declared call failed: consent-manager → identity-registry (callee side): identity-registry is unreachable from consent-manager (connection refused (ECONNREFUSED)) (verify cannot reach identity-registry either)',
       );
       expect(edgesOf(calls)).toEqual([{ caller: 'consent-manager', callee: 'identity-registry', passed: false, side: 'callee', latencyMs: expect.any(Number), breaker: 'closed', problem: expect.any(String) }]);
       expect(serviceOf(report, 'consent-manager').operational).toBe(false);
@@ -133,7 +133,7 @@ describe.skipIf(missingServers !== '')(`verify --full checks every declared call
       const calls = check(report, 'consent-manager', 'calls');
       expect(calls).toMatchObject({ status: 'fail', code: 'call-failed', causedBy: 'identity-registry' });
       expect(edgesOf(calls)[0]).toMatchObject({ side: 'caller', breaker: 'open' });
-      expect(calls.message).toContain("consent-manager → identity-registry failed on the caller side: consent-manager's circuit breaker to identity-registry is open after earlier failed calls, so it did not call (circuit open: the call was not made)");
+      expect(calls.message).toContain("consent-manager → identity-registry (caller side): consent-manager's circuit breaker to identity-registry is open after earlier failed calls, so it did not call (circuit open: the call was not made)");
     });
   });
 
@@ -154,9 +154,11 @@ describe.skipIf(missingServers !== '')(`verify --full checks every declared call
       expect(calls).toMatchObject({ status: 'fail', code: 'call-failed' });
       expect(calls.causedBy).toBeUndefined();
       expect(calls.message).toBe(
-        '1 of 1 declared call failed: consent-manager → identity-registry failed on the callee side: identity-registry is unreachable from consent-manager (connection refused (ECONNREFUSED)), while verify reaches identity-registry itself: the address consent-manager has for it, or the network between them, is wrong',
+        '1 of 1 declared call failed: consent-manager → identity-registry (callee side): identity-registry is unreachable from consent-manager (connection refused (ECONNREFUSED)), while verify reaches identity-registry itself: the address consent-manager has for it, or the network between them, is wrong',
       );
-      expect(renderSummary(report)).not.toContain('root causes');
+      const summary = renderSummary(report);
+      expect(summary).toMatch(/✗ consent-manager +calls: 1 of 1 declared call failed: consent-manager → identity-registry \(callee side\): identity-registry is unreachable from consent-manager/);
+      expect(summary).not.toContain('root causes');
     });
 
     it('a caller that points its peer at another service: the caller side, named', async () => {
@@ -176,7 +178,7 @@ describe.skipIf(missingServers !== '')(`verify --full checks every declared call
       expect(calls).toMatchObject({ status: 'fail', code: 'call-failed' });
       expect(calls.causedBy).toBeUndefined();
       expect(calls.message).toBe(
-        '1 of 1 declared call failed: licensing-engine → content-registry failed on the caller side: "identity-registry" answered at the address licensing-engine has for content-registry: its N3XUS_PEERS points content-registry at another service',
+        '1 of 1 declared call failed: licensing-engine → content-registry (caller side): "identity-registry" answered at the address licensing-engine has for content-registry: its N3XUS_PEERS points content-registry at another service',
       );
     });
 
@@ -192,7 +194,7 @@ describe.skipIf(missingServers !== '')(`verify --full checks every declared call
       expect(check(report, 'consent-manager', 'calls')).toMatchObject({
         status: 'fail',
         code: 'call-failed',
-        message: '1 of 1 declared call failed: consent-manager → identity-registry failed on the caller side: consent-manager does not declare identity-registry (not in its N3XUS_PEERS), though the fleet file gives it',
+        message: '1 of 1 declared call failed: consent-manager → identity-registry (caller side): consent-manager does not declare identity-registry (not in its N3XUS_PEERS), though the fleet file gives it',
       });
     });
   });
