@@ -165,7 +165,7 @@ function answeredHealth(checks: readonly CheckResult[] | undefined): boolean | u
 }
 
 /**
- * The calls check of every kit service that declares peers, by caller. Each waits for its caller's own checks (a
+ * The calls check of every kit service that declares peers, by caller. Each waits for its caller's and callees' own checks (a
  * caller that did not answer `/health` is not asked), asks the caller's calls route, and judges each edge knowing
  * whether verify itself reached the callee.
  */
@@ -186,8 +186,8 @@ export function callsChecks(
       caller.name,
       (async () => {
         if (answeredHealth(await own.get(caller.name)) === false) return notRun('calls', `${caller.name} did not answer GET /health`);
-        // The callees' own checks are awaited first: the caller's calls then meet callees that have already
-        // answered verify (warm, not in the middle of the fleet-wide sweep), within its short per-call deadline.
+        // The callees' own checks are awaited first: the caller's calls then meet callees that have answered
+        // verify already, rather than ones still busy with its first requests.
         const verifyReaches: Record<string, boolean> = {};
         for (const callee of declared) {
           const reached = answeredHealth(await own.get(callee));

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALLS_PATH, HANDSHAKE_HEADER, N3XUS_LAW, PING_PATH, defineService, type CallsReport, type RunningService } from '@n3xus/kit';
+import { CALLS_PATH, HANDSHAKE_HEADER, N3XUS_LAW, PING_DEADLINE_MS, PING_PATH, PING_TIMEOUT_MS, defineService, type CallsReport, type RunningService } from '@n3xus/kit';
 import { freePort } from '../support/local-servers.ts';
 import { rawRequest, statusOf } from '../support/raw-http.ts';
 import { lawful, startTestService } from '../support/service.ts';
@@ -207,6 +207,37 @@ describe('declared calls that fail, reported per peer', () => {
     expect(byPeer.failing).toMatchObject({ reached: false, status: 500, error: 'answered 500' });
     expect(failing.seen).toHaveLength(3); // a 5xx is retried, as every idempotent call of the service is
     expect(byPeer.impostor).toMatchObject({ reached: false, status: 200, answeredBy: 'someone-else', error: '"someone-else" answered instead' });
+  });
+
+  it('a peer that hangs is reported within the whole call\'s deadline, which stays under verify\'s 2 s', async () => {
+    let hits = 0;
+    const server = createServer(() => {
+      hits += 1; // never answers
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+    const caller = await callerOf('caller-d', { hung: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const started = performance.now();
+    const res = await fetch(`${caller.url}${CALLS_PATH}`, { headers: lawful });
+    const took = performance.now() - started;
+    expect(res.status).toBe(502);
+    expect((await report(res)).peers[0]).toMatchObject({ peer: 'hung', reached: false, breaker: 'closed', error: `no answer in time (${PING_TIMEOUT_MS} ms per attempt, ${PING_DEADLINE_MS} ms in all)` });
+    expect(took).toBeGreaterThanOrEqual(PING_DEADLINE_MS - 50);
+    expect(took).toBeLessThan(2000);
+    expect(hits).toBe(2); // the first attempt's 1 s, a retry cut short by the deadline, and no third
+  });
+
+  it('a peer that closes the connection without answering: the socket\'s reason, not fetch\'s "fetch failed"', async () => {
+    const server = createNetServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const caller = await callerOf('caller-e', { closing: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const res = await fetch(`${caller.url}${CALLS_PATH}`, { headers: lawful });
+    expect(res.status).toBe(502);
+    expect((await report(res)).peers[0]).toMatchObject({ peer: 'closing', reached: false, error: 'other side closed' });
   });
 
   it('a service that declares no peer answers 200 with none, and 404 for any name', async () => {

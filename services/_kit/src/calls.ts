@@ -20,11 +20,13 @@ export const PING_PATH = `${KIT_PATH}/ping`;
 /** `GET` it for every declared peer, `GET <it>/<peer>` for one. */
 export const CALLS_PATH = `${KIT_PATH}/calls`;
 
+/** Per attempt: generous for a ping, since a fleet being verified on a busy machine answers slowly. */
+export const PING_TIMEOUT_MS = 1000;
 /**
- * Per attempt. Three attempts and their backoff (50 + 100 ms) stay under 2 s, the deadline `n3xus verify` gives the
- * whole answer: a peer that hangs is reported by this service, not mistaken for this service hanging.
+ * The whole call, retries included: under 2 s, the deadline `n3xus verify` gives the whole answer, so that a peer
+ * that hangs is reported by this service, not mistaken for this service hanging.
  */
-export const PING_TIMEOUT_MS = 500;
+export const PING_DEADLINE_MS = 1800;
 
 /** One declared call, as this service made it. */
 export interface CallReport {
@@ -59,23 +61,23 @@ const ERRNO: Record<string, string> = {
   ETIMEDOUT: 'connection timed out',
 };
 
-/** The first errno-style code down an error's `cause` chain (fetch wraps the socket's error). */
-function errnoCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e instanceof Object && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
-  }
-  return undefined;
+/** The errors down an error's `cause` chain, outermost first (fetch wraps the socket's error in its own). */
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
 }
 
 /** Why a call got no answer, in a few words. */
 function reason(err: unknown): string {
-  const cause = err instanceof PeerUnavailableError ? err.cause : err;
-  if (isCircuitOpen(cause)) return 'circuit open: the call was not made';
-  if (cause instanceof Error && cause.name === 'TimeoutError') return `no answer within ${PING_TIMEOUT_MS} ms`;
-  const code = errnoCode(cause);
+  const chain = causes(err instanceof PeerUnavailableError ? err.cause : err);
+  if (chain.some(isCircuitOpen)) return 'circuit open: the call was not made';
+  if (chain.some((e) => e instanceof Error && e.name === 'TimeoutError')) return `no answer in time (${PING_TIMEOUT_MS} ms per attempt, ${PING_DEADLINE_MS} ms in all)`;
+  const code = chain.map((e) => (e as { code?: unknown }).code).find((c): c is string => typeof c === 'string' && /^E[A-Z_]+$/.test(c));
   if (code !== undefined) return `${ERRNO[code] ?? 'cannot connect'} (${code})`;
-  return cause instanceof Error ? cause.message : String(cause);
+  // No errno (e.g. undici's "other side closed"): the innermost error says the most.
+  const innermost = chain.at(-1);
+  return innermost instanceof Error ? innermost.message : String(innermost);
 }
 
 /** Calls declared peer `peer` on its ping route and reports what happened; never throws. */
@@ -83,7 +85,7 @@ export async function callPeer(peers: Peers, peer: string, requestId?: string): 
   const started = performance.now();
   const took = () => Math.round((performance.now() - started) * 10) / 10;
   try {
-    const answer = await peers.call(peer, PING_PATH, { timeoutMs: PING_TIMEOUT_MS, ...(requestId === undefined ? {} : { requestId }) });
+    const answer = await peers.call(peer, PING_PATH, { timeoutMs: PING_TIMEOUT_MS, deadlineMs: PING_DEADLINE_MS, ...(requestId === undefined ? {} : { requestId }) });
     const latencyMs = took();
     const named = (answer.body as { service?: unknown } | null)?.service;
     const answeredBy = typeof named === 'string' ? named : undefined;

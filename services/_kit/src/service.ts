@@ -174,6 +174,7 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   log.info('listening', { port, host: config.host });
+  void peers.warm();
 
   const ready = new Promise<void>((resolve) => {
     let delayMs = 250;
