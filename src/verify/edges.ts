@@ -165,9 +165,9 @@ function answeredHealth(checks: readonly CheckResult[] | undefined): boolean | u
 }
 
 /**
- * The calls check of every kit service that declares peers, by caller. Each waits for its caller's and callees' own checks (a
- * caller that did not answer `/health` is not asked), asks the caller's calls route, and judges each edge knowing
- * whether verify itself reached the callee.
+ * The calls check of every kit service that declares peers, by caller. Each waits for its caller's and callees' own
+ * checks (a caller that did not answer `/health` is not asked), asks the caller's calls route, and judges each edge
+ * knowing whether verify itself reached the callee.
  */
 export function callsChecks(
   ask: Ask,
