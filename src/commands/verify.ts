@@ -11,7 +11,7 @@ export default class Verify extends BaseCommand {
   static override description = [
     'Without --full, samples PostgreSQL, Redis and one service per category (or --sample-size of them), drawn at',
     'random from a seed that the report prints (--seed repeats the sample); with --full, checks all 98 services',
-    'and the inter-service flows (federation-gateway routing, event-bus → webhook-dispatcher → audit-trail).',
+    'and the inter-service flows (federation-gateway routing, event-bus → webhook-dispatcher → audit-trail, every declared call).',
     'Exits 0 when every service enforces the N3XUS LAW and the operational percentage is at or above --threshold;',
     '12 when any service does not enforce the law (whatever the threshold), else 20 below the threshold; 21 when',
     'nothing could be verified, 22 for a bad flag value. --json prints the report (schema: docs/verify-schema.md).',

@@ -40,9 +40,11 @@ export interface VerifyTarget {
  *   from the fleet file (config hash, image); one made by docker compose is checked too, and said to be so;
  * - `route` (full): a request through federation-gateway reaches a peer and comes back;
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
+ * - `calls` (full): every service that declares peers calls each of them (`GET /_n3xus/calls`, through its circuit
+ *   breaker, with the handshake) and reaches it; a broken edge names caller, callee and the side that failed;
  * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
  */
-export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'latency';
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'calls' | 'latency';
 
 /**
  * - `pass`: ran and found what was expected;
@@ -58,7 +60,8 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
  * `container-restarting`, `container-drift` (not the container launch would create: another config hash, none,
- * or an image the fleet's tag no longer names), `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * or an image the fleet's tag no longer names), `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`,
+ * `call-failed` (a declared call between two services broke), `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -81,6 +84,7 @@ export type CheckCode =
   | 'replicas-missing'
   | 'route-failed'
   | 'not-delivered'
+  | 'call-failed'
   | 'dependency-failed'
   | 'error';
 

@@ -17,6 +17,7 @@ import { handshakeVariants, sampleVariants, wireHeaders, type HandshakeVariant }
 import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
+import { callsChecks } from './edges.ts';
 import {
   blockedByTarget,
   checkError,
@@ -264,6 +265,8 @@ async function replicaChecks(ask: Ask, targets: readonly VerifyTarget[], state: 
 interface Collected {
   own: Map<string, CheckResult[]>;
   interService: Map<string, CheckResult>;
+  /** `full`: each caller's declared calls (edges.ts). */
+  calls: Map<string, CheckResult>;
   latency: Map<string, { summary: LatencySummary; check: CheckResult }>;
 }
 
@@ -296,11 +299,13 @@ async function collect(
   // Awaited only by a flow whose services answered; a failed lookup is reported through the container state.
   local.catch(() => {});
   const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, local) : new Map<string, Promise<CheckResult>>();
-  if (flows.size > 0) progress({ type: 'step', step: 'inter-service' });
+  const calls = options.mode === 'full' ? callsChecks(ask, targets, fleet, pending, LAWFUL) : new Map<string, Promise<CheckResult>>();
+  if (flows.size + calls.size > 0) progress({ type: 'step', step: 'inter-service' });
 
-  const collected: Collected = { own: new Map(), interService: new Map(), latency: new Map() };
+  const collected: Collected = { own: new Map(), interService: new Map(), calls: new Map(), latency: new Map() };
   for (const [name, checks] of pending) collected.own.set(name, await checks);
   for (const [name, check] of flows) collected.interService.set(name, await check);
+  for (const [name, check] of calls) collected.calls.set(name, await check);
 
   // The burst runs after the checks, so that it does not slow the answers the checks judge.
   if (options.bench) {
@@ -375,6 +380,8 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
     if (replicaCheck) checks.push(replicaCheck);
     const interService = collected.interService.get(target.name);
     if (interService) checks.push(interService);
+    const calls = collected.calls.get(target.name);
+    if (calls) checks.push(calls);
     const burstResult = collected.latency.get(target.name);
     if (burstResult) checks.push(burstResult.check);
     return serviceResult(target, checks);

@@ -4,6 +4,7 @@ export { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 export type { PoolClient } from 'pg';
 export { canonicalJson } from './canonical-json.ts';
 export { Cache, type RateDecision } from './cache.ts';
+export { CALLS_PATH, KIT_PATH, PING_DEADLINE_MS, PING_PATH, PING_TIMEOUT_MS, type CallReport, type CallsReport } from './calls.ts';
 export { ConfigError, parsePeers, readConfig, type KitConfig, type LogLevel } from './config.ts';
 export { Database, DependencyUnavailableError, schemaName, type DependencyStatus, type Migration } from './db.ts';
 export { f } from './fields.ts';

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Cache } from './cache.ts';
+import { KIT_PATH, kitRouter } from './calls.ts';
 import { readConfig, type KitConfig } from './config.ts';
 import { Database, message, type DependencyStatus, type Migration } from './db.ts';
 import { HttpError, errorBody, errorHandler } from './errors.ts';
@@ -144,6 +145,9 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // The kit's own protected routes (ping, and the declared calls made on demand): served before the schema is
+  // migrated, since neither touches the database.
+  app.use(KIT_PATH, kitRouter(config.service, peers));
 
   const v1 = express.Router();
   v1.use((_req, _res, next) => {
@@ -170,6 +174,7 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   log.info('listening', { port, host: config.host });
+  void peers.warm();
 
   const ready = new Promise<void>((resolve) => {
     let delayMs = 250;
