@@ -6,6 +6,9 @@
  *   node --import tsx bench/verify.ts --runs 7   # then the floors below and verify again, interleaved, 7 rounds
  *   node --import tsx bench/verify.ts --near-misses 7   # then --full without and with the law check's near misses
  *                                                       # (issue 11), in this process, interleaved, 7 rounds each
+ *   node --import tsx bench/verify.ts --before DIR --rounds 7   # then the whole `verify --full` of another checkout
+ *                              # (built, e.g. a git worktree of an earlier commit) against this one's, both spawned,
+ *                              # interleaved: "before and after" for a change to verify
  * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
  * when nothing else is done, each a process of its own, process start included:
  *   - curl --parallel: the 490 requests from one curl process (C, no runtime to start), 64 at a time;
@@ -239,6 +242,29 @@ verify --full without and with the near misses, ${rounds} rounds each, interleav
   console.log(`  a law check with them: ${checks}`);
 }
 
+/** `verify --full` of the checkout at `before` (built) and of this one, both spawned, interleaved; medians. */
+function beforeAfter(before: string, rounds: number, extraArgs: string[]): void {
+  if (!existsSync(path.join(before, 'dist/src/commands/verify.js'))) throw new Error(`${before} is not a built checkout: run npm run build there first.`);
+  const runs: Record<'before' | 'after', number[]> = { before: [], after: [] };
+  const checks: Record<'before' | 'after', string> = { before: '', after: '' };
+  for (let round = 0; round < rounds; round++) {
+    for (const which of ['before', 'after'] as const) {
+      const bin = path.join(which === 'before' ? before : root, 'bin/run.js');
+      const run = timed(process.execPath, [bin, 'verify', '--full', '--json', ...extraArgs]);
+      const report = JSON.parse(run.stdout) as Partial<VerifyReport>;
+      if (run.status !== 0) throw new Error(`verify --full (${which}) exited ${run.status} in round ${round + 1}: ${(report.services ?? []).filter((x) => !x.operational).map((x) => x.name).join(', ')}`);
+      runs[which].push(run.ms);
+      checks[which] = `${report.counts?.checks} checks`;
+    }
+  }
+  const line = (what: string, xs: number[]) => console.log(`  ${what.padEnd(40)} median ${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})`);
+  console.log(`
+the whole verify --full, spawned (process start included), before and after, ${rounds} rounds, interleaved:`);
+  line(`before (${before}, ${checks.before})`, runs.before);
+  line(`after (this checkout, ${checks.after})`, runs.after);
+  console.log(`  after / before = ${(median(runs.after) / median(runs.before)).toFixed(2)}x`);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve-stub')) return serveStubs();
   if (!existsSync(path.join(root, 'dist/src/commands/verify.js'))) throw new Error('The CLI is not built: run npm run build first.');
@@ -278,6 +304,13 @@ async function main(): Promise<void> {
       const rounds = Number(process.argv[nearAt + 1] ?? 5);
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--near-misses takes a whole number from 1 to 50; got ${process.argv[nearAt + 1]}`);
       await nearMissCost(rounds, stub?.file, stub ? 'off' : 'auto');
+    }
+    const beforeAt = process.argv.indexOf('--before');
+    if (beforeAt > 0) {
+      const roundsAt = process.argv.indexOf('--rounds');
+      const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 5;
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds takes a whole number from 1 to 50; got ${process.argv[roundsAt + 1]}`);
+      beforeAfter(path.resolve(process.argv[beforeAt + 1] ?? ''), rounds, stub ? ['-f', stub.file, '--no-docker'] : []);
     }
     const runsAt = process.argv.indexOf('--runs');
     if (runsAt > 0) {
