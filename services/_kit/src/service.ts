@@ -18,7 +18,7 @@ import {
 import { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Peers } from './peers.ts';
-import { resourceMigration, resourcePath, resourceRouter, type ResourceSchema } from './resources.ts';
+import { RESOURCES_PATH, describeResources, resourceMigration, resourcePath, resourceRouter, type ResourceSchema } from './resources.ts';
 
 /** What a service's own code gets to work with. */
 export interface ServiceContext {
@@ -143,6 +143,11 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   app.use(express.json({ limit: '64kb', strict: true }));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  // Derived once from the definition; protected like the data it describes. Answers before the schema is migrated.
+  const described = { service: config.service, resources: describeResources(definition.resources ?? {}) };
+  app.get(RESOURCES_PATH, (_req, res) => {
+    res.json(described);
   });
 
   const v1 = express.Router();
