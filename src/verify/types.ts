@@ -39,9 +39,12 @@ export interface VerifyTarget {
  * - `container`: the Docker container runs, is not unhealthy, is not restarting;
  * - `route` (full): a request through federation-gateway reaches a peer and comes back;
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
- * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
+ * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`;
+ * - `functional` (unless `--no-functional`): through the service's own API, a record verify owns is written, read
+ *   back and compared, read again (Redis cache), deleted and confirmed gone (404); services without resources get a
+ *   read-only probe of their real operation. `details.step` names the failed step, `details.steps` times each.
  */
-export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'latency';
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'latency' | 'functional';
 
 /**
  * - `pass`: ran and found what was expected;
@@ -56,7 +59,8 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * `wrong-service` (another service answers on the port), `law-not-enforced`, `law-leak`, `law-near-miss` (a value close to the handshake was accepted), `law-refused` (the right
  * handshake was refused), `dependency-down`, `not-ready` (up but not serving yet, e.g. migrations pending),
  * `container-missing`, `container-not-running`, `container-unhealthy`,
- * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`, `dependency-failed` (not run because an earlier check
+ * `container-restarting`, `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`,
+ * `functional-failed` (a step of the functional check got the wrong answer), `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -78,6 +82,7 @@ export type CheckCode =
   | 'replicas-missing'
   | 'route-failed'
   | 'not-delivered'
+  | 'functional-failed'
   | 'dependency-failed'
   | 'error';
 
@@ -179,4 +184,6 @@ export interface VerifyReport {
   sample?: { seed: number; size: number };
   /** With `--escalate`, when the sample failed and `--full` ran instead: the sample that failed. */
   escalatedFrom?: { seed: number; size: number; failed: string[] };
+  /** Whether the functional checks ran (they write); `reason` says why not, e.g. `--no-functional`. */
+  functional?: { ran: boolean; reason?: string };
 }
