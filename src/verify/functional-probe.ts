@@ -6,7 +6,7 @@
  * Decisions and wording are in functional.ts; this file only asks.
  */
 import { randomBytes } from 'node:crypto';
-import { RESOURCES_PATH } from '../../services/_kit/src/resources.ts';
+import { RESOURCES_PATH } from '../../services/_kit/src/kit-routes.ts';
 import type { Ask } from './ask.ts';
 import { buildRecord, describeAnswer, firstDifference, isLeftover, markerOf, pickResource, shown, type DescribedResource, type FunctionalStep } from './functional.ts';
 import type { HttpResponse } from '../http/client.ts';

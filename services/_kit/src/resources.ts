@@ -23,8 +23,7 @@ export function resourcePath(name: string): string {
   return name.replace(/_/g, '-');
 }
 
-/** The protected route that describes a service's resources (see {@link describeResources}). */
-export const RESOURCES_PATH = '/_n3xus/resources';
+export { RESOURCES_PATH } from './kit-routes.ts';
 
 /** One resource as {@link RESOURCES_PATH} describes it: where its API is, and its body as JSON Schema. */
 export interface ResourceDescription {
