@@ -216,11 +216,13 @@ function errorOf(body: string): { code?: string; message?: string } {
   }
 }
 
-/** `answered 503 NOT_READY: The service schema…`, or why there was no answer. */
+/** `answered 503 NOT_READY: The service schema…` (status, the kit error body's code and message), or why there was no answer. */
 export function describeAnswer(answer: Answer): string {
   if ('kind' in answer) return answer.message;
   const { code, message } = errorOf(answer.body);
-  const said = message === undefined ? '' : `: ${message.length > 160 ? `${message.slice(0, 160)}…` : message}`;
+  // Its closing full stop dropped: the message goes on (`…; expected 201`).
+  const text = message?.replace(/\.$/, '');
+  const said = text === undefined ? '' : `: ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`;
   return `answered ${answer.status}${code === undefined ? '' : ` ${code}`}${said}`;
 }
 

@@ -121,7 +121,7 @@ describe("an interrupted run's leftovers", () => {
 describe('how a step failure words the answer', () => {
   it("gives the status, the kit's error code and its message, or why nothing answered", () => {
     const body = JSON.stringify({ error: { code: 'NOT_READY', message: 'The service schema is not migrated yet.' } });
-    expect(describeAnswer({ status: 503, headers: {}, body, durationMs: 1 })).toBe('answered 503 NOT_READY: The service schema is not migrated yet.');
+    expect(describeAnswer({ status: 503, headers: {}, body, durationMs: 1 })).toBe('answered 503 NOT_READY: The service schema is not migrated yet');
     expect(describeAnswer({ status: 500, headers: {}, body: 'oops', durationMs: 1 })).toBe('answered 500');
     expect(describeAnswer({ kind: 'refused', message: 'connection refused', durationMs: 1 })).toBe('connection refused');
   });

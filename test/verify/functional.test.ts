@@ -222,7 +222,7 @@ describe.skipIf(missingServers !== '')(`the functional check against real server
     it('writes that fail are named for the write step, with the status and the error code of the body', () => {
       expect(functional(report, 'writes-fail')).toMatchObject({
         code: 'functional-failed',
-        message: 'write: POST /v1/flags answered 503 NOT_READY: The service schema is not migrated yet; try again shortly.; expected 201',
+        message: 'write: POST /v1/flags answered 503 NOT_READY: The service schema is not migrated yet; try again shortly; expected 201',
         details: { step: 'write' },
       });
     });
