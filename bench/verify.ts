@@ -9,6 +9,8 @@
  *   node --import tsx bench/verify.ts --before DIR --rounds 7   # then the whole `verify --full` of another checkout
  *                              # (built, e.g. a git worktree of an earlier commit) against this one's, both spawned,
  *                              # interleaved: "before and after" for a change to verify
+ *   node --import tsx bench/verify.ts --functional 7    # then --full without and with the functional check
+ *                                                       # (issue 18), in this process, interleaved, 7 rounds each
  * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
  * when nothing else is done, each a process of its own, process start included:
  *   - curl --parallel: the 490 requests from one curl process (C, no runtime to start), 64 at a time;
@@ -24,6 +26,7 @@
  * Redis are probed by verify in their protocols; curl cannot speak them, so the loop leaves them out.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -42,11 +45,22 @@ import type { VerifyReport } from '../src/verify/types.ts';
 const STUB_SERVICES = 98;
 const root = projectRoot();
 
-/** The stub side of `--stub`: kit-shaped answers on 98 ports; prints the ports as JSON, then serves until killed. */
+/** The one resource each stub serves, described as the kit describes its resources (GET /_n3xus/resources). */
+const STUB_RESOURCE = {
+  name: 'items',
+  path: '/v1/items',
+  schema: { type: 'object', properties: { title: { type: 'string', minLength: 1, maxLength: 200 }, count: { type: 'integer', minimum: 0 } }, required: ['title', 'count'] },
+};
+
+/**
+ * The stub side of `--stub`: kit-shaped answers on 98 ports, and the kit's resource API in memory (for the functional
+ * check); prints the ports as JSON, then serves until killed.
+ */
 async function serveStubs(): Promise<void> {
   const ports: number[] = [];
   for (let i = 0; i < STUB_SERVICES; i++) {
     const name = `stub-${String(i + 1).padStart(2, '0')}`;
+    const records = new Map<string, Record<string, unknown>>();
     const server = createServer((req, res) => {
       const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
@@ -54,6 +68,30 @@ async function serveStubs(): Promise<void> {
       if (req.url === LAW_LINK_PATH) return json(200, { law: 'N3XUS LAW' });
       if (req.url === '/ready') return json(200, { status: 'ready', service: name, checks: { postgres: { status: 'up', latencyMs: 0.4 }, redis: { status: 'up', latencyMs: 0.2 } }, migrations: { complete: true } });
       if (req.headers[HANDSHAKE_HEADER] !== N3XUS_LAW) return json(451, LAW_REFUSAL_BODY, { ...LAW_REFUSAL_HEADERS });
+      const url = req.url ?? '/';
+      if (url === '/_n3xus/resources') return json(200, { service: name, resources: [STUB_RESOURCE] });
+      if (url.startsWith('/v1/items?')) return json(200, { items: [...records.values()].reverse().slice(0, 100), limit: 100, offset: 0 });
+      if (url === '/v1/items' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          const at = new Date().toISOString();
+          const record = { ...(JSON.parse(body) as Record<string, unknown>), id: randomUUID(), createdAt: at, updatedAt: at };
+          records.set(record.id, record);
+          json(201, record);
+        });
+        return;
+      }
+      const id = /^\/v1\/items\/([0-9a-f-]{36})$/.exec(url)?.[1];
+      if (id !== undefined) {
+        const record = records.get(id);
+        if (record === undefined) return json(404, { error: { code: 'NOT_FOUND', message: `No items record with id "${id}".` } });
+        if (req.method === 'DELETE') {
+          records.delete(id);
+          return res.writeHead(204).end();
+        }
+        return json(200, record, { 'x-cache': 'hit' });
+      }
       res.writeHead(200, { 'content-type': 'text/plain' }).end('# HELP up 1\nup 1\n');
     });
     server.keepAliveTimeout = 5000;
@@ -226,7 +264,8 @@ async function nearMissCost(rounds: number, fleetFile: string | undefined, docke
   let checks = '';
   for (let round = 0; round < rounds; round++) {
     for (const which of ['without', 'with'] as const) {
-      const report = await verifyFleet({ fleetFile, mode: 'full', docker, nearMisses: which === 'with' });
+      // The functional check off in both: this measures the near misses alone (see functionalCost).
+      const report = await verifyFleet({ fleetFile, mode: 'full', docker, nearMisses: which === 'with', functional: false });
       if (!report.passed) throw new Error(`verify --full (${which} near misses) did not pass in round ${round + 1}: ${report.services.filter((x) => !x.operational).map((x) => x.name).join(', ')}`);
       runs[which].push(report.durationMs);
       if (which === 'with') checks = report.services.find((x) => x.kind === 'service')?.checks.find((c) => c.name === 'law')?.message ?? '';
@@ -263,6 +302,34 @@ the whole verify --full, spawned (process start included), before and after, ${r
   line(`before (${before}, ${checks.before})`, runs.before);
   line(`after (this checkout, ${checks.after})`, runs.after);
   console.log(`  after / before = ${(median(runs.after) / median(runs.before)).toFixed(2)}x`);
+}
+
+/**
+ * verify --full without and with the functional check (issue 18: write, read, compare, cache-read, delete, gone on
+ * each service, through its own API), in this process, interleaved so that both see the same machine; medians, and
+ * the median of each step's latency over the fleet.
+ */
+async function functionalCost(rounds: number, fleetFile: string | undefined, docker: 'auto' | 'off'): Promise<void> {
+  const runs: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  const steps = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const which of ['without', 'with'] as const) {
+      const report = await verifyFleet({ fleetFile, mode: 'full', docker, functional: which === 'with' });
+      if (!report.passed) throw new Error(`verify --full (${which} the functional check) did not pass in round ${round + 1}: ${report.services.filter((x) => !x.operational).map((x) => x.name).join(', ')}`);
+      runs[which].push(report.durationMs);
+      if (which === 'without') continue;
+      for (const check of report.services.flatMap((x) => x.checks.filter((c) => c.name === 'functional'))) {
+        for (const [step, ms] of Object.entries((check.details?.steps ?? {}) as Record<string, number>)) steps.set(step, [...(steps.get(step) ?? []), ms]);
+      }
+    }
+  }
+  const range = (xs: number[]) => `median ${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})`;
+  console.log(`
+verify --full without and with the functional check, ${rounds} rounds each, interleaved, in this process (durationMs):`);
+  console.log(`  without (--no-functional):                            ${range(runs.without)}`);
+  console.log(`  with (a record written, read twice, deleted, seen gone): ${range(runs.with)}`);
+  console.log(`  with / without = ${(median(runs.with) / median(runs.without)).toFixed(2)}x; added ${((median(runs.with) - median(runs.without)) / 1000).toFixed(2)} s`);
+  console.log(`  median step latency over the fleet: ${[...steps].map(([step, xs]) => `${step} ${median(xs).toFixed(1)} ms`).join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -311,6 +378,12 @@ async function main(): Promise<void> {
       const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 5;
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds takes a whole number from 1 to 50; got ${process.argv[roundsAt + 1]}`);
       beforeAfter(path.resolve(process.argv[beforeAt + 1] ?? ''), rounds, stub ? ['-f', stub.file, '--no-docker'] : []);
+    }
+    const functionalAt = process.argv.indexOf('--functional');
+    if (functionalAt > 0) {
+      const rounds = Number(process.argv[functionalAt + 1] ?? 5);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--functional takes a whole number from 1 to 50; got ${process.argv[functionalAt + 1]}`);
+      await functionalCost(rounds, stub?.file, stub ? 'off' : 'auto');
     }
     const runsAt = process.argv.indexOf('--runs');
     if (runsAt > 0) {

@@ -37,6 +37,11 @@ export default class Verify extends BaseCommand {
     seed: Flags.string({ description: "The sample's seed, 0 to 4294967295: the same seed draws the same sample [default: a random one, printed in the report]." }),
     'sample-size': Flags.string({ description: 'Services in the sample, from one per category to all [default: one per category].' }),
     escalate: Flags.boolean({ description: 'When the sample fails, verify every service (--full) and gate on that.', default: false }),
+    functional: Flags.boolean({
+      description: "Functional checks: through each checked service's own API, write a record verify owns, read it back (twice), delete it and see it gone. --no-functional leaves them out for a read-only audit; the report says so.",
+      default: true,
+      allowNo: true,
+    }),
     junit: Flags.string({ description: 'Write a JUnit XML report (a test case per check) to this file.' }),
     html: Flags.string({ description: 'Write the report as one self-contained HTML page (the fleet as a grid coloured by verdict, each failure and why) to this file.' }),
     docker: Flags.boolean({
@@ -96,6 +101,7 @@ export default class Verify extends BaseCommand {
             bench: flags.bench,
             docker,
             escalate: flags.escalate,
+            functional: flags.functional,
             ...(seed === undefined ? {} : { seed }),
             ...(sampleSize === undefined ? {} : { sampleSize }),
             ...(flags.file === undefined ? {} : { fleetFile: flags.file }),
@@ -144,6 +150,7 @@ export default class Verify extends BaseCommand {
       seed?: string | undefined;
       'sample-size'?: string | undefined;
       escalate: boolean;
+      functional: boolean;
     },
     project: string | undefined,
     docker: 'auto' | 'on' | 'off',
@@ -177,6 +184,7 @@ export default class Verify extends BaseCommand {
       ...(flags.seed === undefined ? [] : ['--seed', flags.seed]),
       ...(flags['sample-size'] === undefined ? [] : ['--sample-size', flags['sample-size']]),
       ...(flags.escalate ? ['--escalate'] : []),
+      ...(flags.functional ? [] : ['--no-functional']),
     ];
     return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
   }

@@ -29,6 +29,9 @@ function blamed(service: ServiceResult, check: CheckResult, byKind: ReadonlyMap<
     return down.flatMap((kind) => (typeof kind === 'string' && byKind.has(kind) ? [byKind.get(kind)!] : []));
   }
   if (check.name === 'calls' && check.status === 'fail') return brokenCallees(check);
+  // A functional check failing beside readiness that found a dependency down is the same fault seen through the API.
+  const readiness = check.name === 'functional' ? service.checks.find((c) => c.name === 'readiness') : undefined;
+  if (readiness !== undefined) return blamed(service, readiness, byKind);
   const silent = SILENT.exec(check.message)?.[1];
   return silent !== undefined && silent !== service.name ? [silent] : [];
 }

@@ -157,6 +157,7 @@ function meta(report: VerifyReport): string {
     const { seed, size } = report.sample;
     lines.push(`<p class="note">sample: ${size} services, one or more per category, drawn from seed <strong>${seed}</strong> (<code>--seed ${seed}</code> draws it again)</p>`);
   }
+  if (report.functional?.ran === false) lines.push(`<p class="note">functional checks: not run (${h(report.functional.reason ?? 'turned off')}); nothing was written to the services</p>`);
   if (report.escalatedFrom) {
     const { seed, size, failed } = report.escalatedFrom;
     lines.push(`<p class="note">escalated to --full: the sample of ${size} services drawn from seed <strong>${seed}</strong> failed on ${h(failed.join(', '))}</p>`);

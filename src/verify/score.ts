@@ -61,6 +61,7 @@ export interface ReportInput {
   services: readonly ServiceResult[];
   latency?: readonly LatencySummary[];
   sample?: { seed: number; size: number };
+  functional?: { ran: boolean; reason?: string };
 }
 
 /** Assembles the report: counts, operational %, and whether the gate passed. */
@@ -93,6 +94,7 @@ export function buildReport(input: ReportInput): VerifyReport {
     services,
     ...(input.latency ? { latency: [...input.latency] } : {}),
     ...(input.sample ? { sample: { ...input.sample } } : {}),
+    ...(input.functional ? { functional: { ...input.functional } } : {}),
   };
 }
 

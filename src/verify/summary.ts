@@ -46,6 +46,7 @@ export function renderSummary(report: VerifyReport, paint: Paint = PLAIN): strin
   const { counts } = report;
   lines.push(paint.bold(`n3xus verify${report.mode === 'full' ? ' --full' : ''} · ${report.host} · ${counts.services} targets · ${counts.checks} checks · ${seconds(report.durationMs)}`));
   if (report.sample) lines.push(paint.dim(`sample: ${report.sample.size} services, one or more per category, drawn from seed ${report.sample.seed} (--seed ${report.sample.seed} draws it again)`));
+  if (report.functional?.ran === false) lines.push(paint.dim(`functional checks: not run (${report.functional.reason ?? 'turned off'}); nothing was written to the services`));
   if (report.escalatedFrom) {
     const { seed, size, failed } = report.escalatedFrom;
     lines.push(paint.warn(`escalated to --full: the sample of ${size} services (seed ${seed}) failed on ${failed.join(', ')}`));

@@ -42,9 +42,12 @@ export interface VerifyTarget {
  * - `event-delivery` (full): an event published on event-bus is delivered by webhook-dispatcher to audit-trail;
  * - `calls` (full): every service that declares peers calls each of them (`GET /_n3xus/calls`, through its circuit
  *   breaker, with the handshake) and reaches it; a broken edge names caller, callee and the side that failed;
- * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`.
+ * - `latency` (`--bench`, informative): percentiles of a short burst of `GET /health`;
+ * - `functional` (unless `--no-functional`): through the service's own API, a record verify owns is written, read
+ *   back and compared, read again (Redis cache), deleted and confirmed gone (404); services without resources get a
+ *   read-only probe of their real operation. `details.step` names the failed step, `details.steps` times each.
  */
-export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'calls' | 'latency';
+export type CheckName = 'health' | 'law' | 'readiness' | 'protocol' | 'container' | 'replicas' | 'route' | 'event-delivery' | 'calls' | 'latency' | 'functional';
 
 /**
  * - `pass`: ran and found what was expected;
@@ -61,7 +64,8 @@ export type CheckStatus = 'pass' | 'fail' | 'not-run';
  * `container-missing`, `container-not-running`, `container-unhealthy`,
  * `container-restarting`, `container-drift` (not the container launch would create: another config hash, none,
  * or an image the fleet's tag no longer names), `replicas-missing` (fewer copies run than were asked for), `route-failed`, `not-delivered`,
- * `call-failed` (a declared call between two services broke), `dependency-failed` (not run because an earlier check
+ * `call-failed` (a declared call between two services broke), `functional-failed` (a step of the functional check
+ * got the wrong answer), `dependency-failed` (not run because an earlier check
  * failed), `error` (the check itself could not be carried out).
  */
 export type CheckCode =
@@ -85,6 +89,7 @@ export type CheckCode =
   | 'route-failed'
   | 'not-delivered'
   | 'call-failed'
+  | 'functional-failed'
   | 'dependency-failed'
   | 'error';
 
@@ -190,4 +195,6 @@ export interface VerifyReport {
   sample?: { seed: number; size: number };
   /** With `--escalate`, when the sample failed and `--full` ran instead: the sample that failed. */
   escalatedFrom?: { seed: number; size: number; failed: string[] };
+  /** Whether the functional checks ran (they write); `reason` says why not, e.g. `--no-functional`. */
+  functional?: { ran: boolean; reason?: string };
 }

@@ -3,7 +3,7 @@
  * pool, lists the project's containers once, runs the inter-service flows (`full`) and the latency burst (`bench`),
  * and hands every answer to the pure judges and the scorer. The decisions live in judge.ts and score.ts.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
@@ -18,6 +18,7 @@ import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
 import { callsChecks } from './edges.ts';
+import { checkFunctional } from './functional-probe.ts';
 import {
   blockedByTarget,
   checkError,
@@ -74,6 +75,11 @@ export interface VerifyOptions {
    * probes are sent. For bench/verify's before-and-after comparison; the CLI never turns them off.
    */
   nearMisses?: boolean;
+  /**
+   * `false` leaves out the functional check (it writes a record verify owns to each service, and removes it): for
+   * read-only audits. The report says it did not run. Default on, in both modes.
+   */
+  functional?: boolean;
   /** KEY=VALUE file for the fleet file's variables; default `airgap.env` next to it, when present. */
   envFile?: string;
   /** Where parsed fleet files are cached; see loadVerifyFleet. */
@@ -107,6 +113,11 @@ export type VerifyProgress =
  * longer than its own 1 s limit reports PostgreSQL down: verify would cause the failure it reports.
  */
 const READINESS_CONCURRENCY = 16;
+/**
+ * Services whose functional check runs at once. Each writes and deletes a row, so 98 at the same instant would be
+ * PostgreSQL work on the scale of the readiness storm READINESS_CONCURRENCY prevents.
+ */
+const FUNCTIONAL_CONCURRENCY = 8;
 const LAWFUL = { [HANDSHAKE_HEADER]: N3XUS_LAW };
 const WRONG = { [HANDSHAKE_HEADER]: WRONG_HANDSHAKE };
 
@@ -154,6 +165,13 @@ async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeou
   } catch (error) {
     return [checkError(target.kind === 'service' ? 'health' : 'protocol', error)];
   }
+}
+
+/** The functional check after a service's own checks; not run when the service did not answer its health check. */
+async function withFunctional(run: (target: VerifyTarget) => Promise<CheckResult>, target: VerifyTarget, checks: CheckResult[]): Promise<CheckResult[]> {
+  if (target.kind !== 'service' || checks[0] === undefined) return checks;
+  if (!answered(checks[0])) return [...checks, notRun('functional', `${target.name} did not answer GET /health`)];
+  return [...checks, await run(target).catch((error: unknown) => checkError('functional', error))];
 }
 
 /** Fails fast, before any probe, when the host name does not resolve. */
@@ -283,12 +301,18 @@ async function collect(
   const progress = options.onProgress ?? (() => {});
   const readinessLimit = pLimit(READINESS_CONCURRENCY);
   const askReady: Ask = (url, init) => readinessLimit(() => ask(url, init));
+  // One run id per verification: the marker of what this run writes (see functional.ts).
+  const runId = randomBytes(8).toString('hex');
+  const functionalLimit = pLimit(FUNCTIONAL_CONCURRENCY);
+  const functional = (target: VerifyTarget) => functionalLimit(() => checkFunctional(ask, target, runId, LAWFUL));
+  const ownChecks = (target: VerifyTarget) =>
+    probeTarget(ask, askReady, target, timeoutMs, nearMissesFor(target.name)).then((checks) => (options.functional === false ? checks : withFunctional(functional, target, checks)));
   let done = 0;
   const pending = new Map<string, Promise<CheckResult[]>>();
   for (const target of targets) {
     pending.set(
       target.name,
-      probeTarget(ask, askReady, target, timeoutMs, nearMissesFor(target.name)).then((checks) => {
+      ownChecks(target).then((checks) => {
         done += 1;
         progress({ type: 'target', name: target.name, passed: checks.every((c) => c.status === 'pass'), done, total: targets.length });
         return checks;
@@ -405,6 +429,7 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
     services,
     ...(options.bench ? { latency: slowestFirst([...collected.latency.values()].map((l) => l.summary)) } : {}),
     ...(options.mode === 'sample' ? { sample: { seed, size: targets.filter((t) => t.stage !== 'infra').length } } : {}),
+    functional: options.functional === false ? { ran: false, reason: '--no-functional' } : { ran: true },
   });
   if (!options.escalate || options.mode !== 'sample' || report.passed) return report;
   // The sample failed: every service is checked before the verdict, and the report says which sample led here.

@@ -62,6 +62,24 @@ describe.skipIf(missingServers !== '')('a real service (v-transcoder) against a 
     expect((await fetch(url(`/v1/profiles/${record.id}`), { headers: lawful })).status).toBe(404);
   });
 
+  it('describes its resources behind the law: each path and the JSON Schema of its body, derived from the definition', async () => {
+    expect((await fetch(url('/_n3xus/resources'))).status).toBe(451);
+    const res = await fetch(url('/_n3xus/resources'), { headers: lawful });
+    expect(res.status).toBe(200);
+    const described = (await res.json()) as { service: string; resources: Array<{ name: string; path: string; schema: Record<string, unknown> }> };
+    expect(described.service).toBe('v-transcoder');
+    expect(described.resources.map((r) => [r.name, r.path])).toEqual([['profiles', '/v1/profiles'], ['transcodes', '/v1/transcodes']]);
+    expect(described.resources[0]!.schema).toMatchObject({
+      type: 'object',
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 200 },
+        codec: { type: 'string', enum: ['h264', 'h265', 'vp9', 'av1', 'aac', 'opus'] },
+        bitrateKbps: { type: 'integer', minimum: 0 },
+      },
+      required: ['name', 'codec', 'bitrateKbps'],
+    });
+  });
+
   it('answers bad input with a 4xx JSON error and stores nothing', async () => {
     await fetch(url('/v1/profiles'), { method: 'POST', headers: json, body: JSON.stringify(profile) });
     const before = await count();

@@ -134,6 +134,11 @@ describe('the HTML report', () => {
     expect(escalated).toContain('<span>mode: full</span>');
   });
 
+  it('says when the functional checks were turned off, and nothing when they ran', () => {
+    expect(renderHtml({ ...report, functional: { ran: false, reason: '--no-functional' } })).toContain('<p class="note">functional checks: not run (--no-functional); nothing was written to the services</p>');
+    expect(renderHtml({ ...report, functional: { ran: true } })).not.toContain('functional checks: not run');
+  });
+
   it('renders whatever services wrote as text: markup in a name or a message is escaped everywhere', () => {
     expect(html).not.toContain('<script');
     expect(html).not.toContain('<img');

@@ -98,6 +98,18 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
     expect(xml).toMatch(/<testsuites name="n3xus verify --full" tests="\d+" failures="0" errors="0" skipped="0"/);
   });
 
+  it('--no-functional leaves the functional checks out, and the report says so', async () => {
+    const on = JSON.parse((await cli(['-f', healthyFile, '--no-docker', '--json'])).stdout) as VerifyReport;
+    expect(on.functional).toEqual({ ran: true });
+    expect(on.services.find((s) => s.name === 'audit-trail')!.checks.map((c) => c.name)).toContain('functional');
+    const run = await cli(['-f', healthyFile, '--no-docker', '--no-functional', '--json']);
+    expect(run.code).toBe(0);
+    const off = JSON.parse(run.stdout) as VerifyReport;
+    expect(off.functional).toEqual({ ran: false, reason: '--no-functional' });
+    expect(off.services.flatMap((s) => s.checks.map((c) => c.name))).not.toContain('functional');
+    expect((await cli(['-f', healthyFile, '--no-docker', '--no-functional'])).stdout).toContain('functional checks: not run (--no-functional)');
+  });
+
   it('exits 20 below the threshold, naming each failing service and why, in plain text without a stack trace', async () => {
     const run = await cli(['--full', '-f', unavailableFile, '--no-docker']);
     expect(run.code).toBe(20);

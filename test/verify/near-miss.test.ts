@@ -62,7 +62,8 @@ describe.skipIf(missingServers !== '')(`near misses of the handshake, against re
       entries.push({ name, stage: 'domain', group: 'domain', category: name, port });
     }
     file = await writeFleetFile(entries, 'near-miss-test');
-    full = await verifyFleet({ fleetFile: file, mode: 'full', docker: 'off', cacheDir: await cacheDir });
+    // The law's fleet: identity-registry's code under other names, which no functional probe knows (not run).
+    full = await verifyFleet({ fleetFile: file, mode: 'full', docker: 'off', functional: false, cacheDir: await cacheDir });
   });
 
   afterAll(async () => {

@@ -25,7 +25,7 @@ export {
 export { Logger, type LogFields } from './log.ts';
 export { Metrics } from './metrics.ts';
 export { PeerUnavailableError, Peers, type PeerRequest, type PeerResponse } from './peers.ts';
-export { bodyOf, boundedInt, resourcePath, type ResourceRecord, type ResourceSchema } from './resources.ts';
+export { RESOURCES_PATH, bodyOf, boundedInt, describeResources, resourcePath, type ResourceDescription, type ResourceRecord, type ResourceSchema } from './resources.ts';
 export { isCircuitOpen, resilience, type Resilience, type ResilienceOptions } from './resilience.ts';
 export {
   LawViolationError,

@@ -23,6 +23,28 @@ export function resourcePath(name: string): string {
   return name.replace(/_/g, '-');
 }
 
+export { RESOURCES_PATH } from './kit-routes.ts';
+
+/** One resource as {@link RESOURCES_PATH} describes it: where its API is, and its body as JSON Schema. */
+export interface ResourceDescription {
+  name: string;
+  path: string;
+  schema: Record<string, unknown>;
+}
+
+/**
+ * The resources of a definition, derived from their zod shapes: what a client (verify's functional check) needs to
+ * write a valid record without a hand-kept list. The schema is of the body as sent (`io: 'input'`): optional fields
+ * are not required, and the kit's own `id`, `createdAt` and `updatedAt` are not in it.
+ */
+export function describeResources(resources: Record<string, ResourceSchema>): ResourceDescription[] {
+  return Object.entries(resources).map(([name, schema]) => ({
+    name,
+    path: `/v1/${resourcePath(name)}`,
+    schema: z.toJSONSchema(schema instanceof z.ZodObject ? schema : z.object(schema), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+  }));
+}
+
 /** The migration that creates a resource's table in the service's schema. */
 export function resourceMigration(name: string): Migration {
   if (!NAME.test(name)) throw new Error(`Resource name ${JSON.stringify(name)} is not valid: expected lower_snake_case.`);

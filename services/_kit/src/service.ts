@@ -19,7 +19,7 @@ import {
 import { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Peers } from './peers.ts';
-import { resourceMigration, resourcePath, resourceRouter, type ResourceSchema } from './resources.ts';
+import { RESOURCES_PATH, describeResources, resourceMigration, resourcePath, resourceRouter, type ResourceSchema } from './resources.ts';
 
 /** What a service's own code gets to work with. */
 export interface ServiceContext {
@@ -148,6 +148,11 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   // The kit's own protected routes (ping, and the declared calls made on demand): served before the schema is
   // migrated, since neither touches the database.
   app.use(KIT_PATH, kitRouter(config.service, peers));
+  // Derived once from the definition; protected like the data it describes. Answers before the schema is migrated.
+  const described = { service: config.service, resources: describeResources(definition.resources ?? {}) };
+  app.get(RESOURCES_PATH, (_req, res) => {
+    res.json(described);
+  });
 
   const v1 = express.Router();
   v1.use((_req, _res, next) => {
