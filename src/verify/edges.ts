@@ -11,9 +11,9 @@ import type { Ask } from './ask.ts';
 import { checkError, failureCode, isFailure, notRun, preview, type Answer } from './judge.ts';
 import { peerNames, type PeerSource } from './targets.ts';
 import type { CheckResult, VerifyTarget } from './types.ts';
+import { CALLS_PATH } from '../../services/_kit/src/kit-routes.ts';
 
-/** The kit's calls route (CALLS_PATH in services/_kit/src/calls.ts; a unit test keeps the two equal). */
-export const CALLS_PATH = '/_n3xus/calls';
+export { CALLS_PATH };
 
 /** Which end of a declared call failed. */
 export type EdgeSide = 'caller' | 'callee';

@@ -5,7 +5,7 @@
 import type { Instance } from '../drivers/driver.ts';
 import type { HttpFailureKind, HttpResponse } from '../http/client.ts';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH } from '../../services/_kit/src/law.ts';
-import { describeVariant, type HandshakeVariant } from './near-miss.ts';
+import { describeVariant, NEAR_MISS_PATH, type HandshakeVariant } from './near-miss.ts';
 import type { CheckCode, CheckName, CheckResult } from './types.ts';
 
 /** A request that got no answer, as the runner records it: `message` says why, without the URL. */
@@ -230,7 +230,7 @@ export function judgeLaw(answers: LawAnswers, handshake: string): CheckResult {
 function judgeNearMisses(nearMisses: NonNullable<LawAnswers['nearMisses']>, handshake: string): { code: CheckCode; message: string; details: Record<string, unknown> } | undefined {
   const accepted: string[] = [];
   for (const { variant, answer } of nearMisses) {
-    const what = `GET ${LAW_PROBE_PATH} with ${variant.expect === 'refused' ? 'the near miss' : 'the equal variant'} ${describeVariant(variant)}`;
+    const what = `GET ${NEAR_MISS_PATH} with ${variant.expect === 'refused' ? 'the near miss' : 'the equal variant'} ${describeVariant(variant)}`;
     if (isFailure(answer)) return { code: failureCode(answer.kind), message: `${what}: ${answer.message}`, details: {} };
     if (variant.expect === 'accepted') {
       if (answer.status === 451) return { code: 'law-refused', message: `${what} was refused with 451; HTTP makes it equal to the handshake, so it must be accepted`, details: {} };
@@ -248,7 +248,7 @@ function judgeNearMisses(nearMisses: NonNullable<LawAnswers['nearMisses']>, hand
   if (accepted.length === 0) return undefined;
   return {
     code: 'law-near-miss',
-    message: `accepted ${accepted.length === 1 ? 'a near miss' : `${accepted.length} near misses`} of the handshake on GET ${LAW_PROBE_PATH}, each expected 451: ${accepted.join('; ')} (the comparison is not exact)`,
+    message: `accepted ${accepted.length === 1 ? 'a near miss' : `${accepted.length} near misses`} of the handshake on GET ${NEAR_MISS_PATH}, each expected 451: ${accepted.join('; ')} (the comparison is not exact)`,
     details: { accepted },
   };
 }

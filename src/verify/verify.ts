@@ -13,7 +13,7 @@ import { createAsk, type Ask } from './ask.ts';
 import { composeProjectOf, observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { withDrift } from './drift.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
-import { handshakeVariants, sampleVariants, wireHeaders, type HandshakeVariant } from './near-miss.ts';
+import { handshakeVariants, NEAR_MISS_PATH, sampleVariants, wireHeaders, type HandshakeVariant } from './near-miss.ts';
 import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
@@ -133,16 +133,20 @@ function answered(check: CheckResult): boolean {
  * concurrently.
  */
 /** `variants` undefined: only the law's three probes (see VerifyOptions.nearMisses). */
-async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget, variants: readonly HandshakeVariant[] | undefined): Promise<CheckResult[]> {
+async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget, variants: readonly HandshakeVariant[] | undefined, onHealth: (health: CheckResult) => void): Promise<CheckResult[]> {
   const base = target.url;
+  const healthAnswer = ask(`${base}/health`);
+  // The health verdict is known long before the law's near misses are all back: what waits on it (the functional
+  // check, the declared calls, the flows) starts then, so that those requests overlap instead of queueing.
+  void healthAnswer.then((answer) => onHealth(judgeHealth(answer, target.name)));
   const [health, without, wrong, right, ready, lawLink, ...nearAnswers] = await Promise.all([
-    ask(`${base}/health`),
+    healthAnswer,
     ask(`${base}${LAW_PROBE_PATH}`),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: WRONG }),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: LAWFUL }),
     askReady(`${base}/ready`),
     // Asked with the rest, since the kit links there; a refusal that links elsewhere is followed below.
-    ...(variants === undefined ? [] : [ask(`${base}${LAW_LINK_PATH}`), ...variants.map((variant) => ask(`${base}${LAW_PROBE_PATH}`, { headers: wireHeaders(variant) }))]),
+    ...(variants === undefined ? [] : [ask(`${base}${LAW_LINK_PATH}`), ...variants.map((variant) => ask(`${base}${NEAR_MISS_PATH}`, { headers: wireHeaders(variant) }))]),
   ]);
   const healthCheck = judgeHealth(health, target.name);
   if (!answered(healthCheck)) {
@@ -158,20 +162,24 @@ async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget, varia
   return [healthCheck, judgeLaw({ without, wrong, right, nearMisses, ...(link ? { link } : {}) }, N3XUS_LAW), judgeReadiness(ready)];
 }
 
-async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeoutMs: number, variants: readonly HandshakeVariant[] | undefined): Promise<CheckResult[]> {
+/** A target's own checks; `onHealth` hears its first verdict (health, or the protocol check) as soon as it is known. */
+async function probeTarget(ask: Ask, askReady: Ask, target: VerifyTarget, timeoutMs: number, variants: readonly HandshakeVariant[] | undefined, onHealth: (first: CheckResult) => void): Promise<CheckResult[]> {
+  let checks: CheckResult[];
   try {
-    if (target.kind === 'service') return await probeService(ask, askReady, target, variants);
-    return [judgeProtocol(target.kind, await probeProtocol(target.kind, target.host, target.port, timeoutMs))];
+    if (target.kind === 'service') checks = await probeService(ask, askReady, target, variants, onHealth);
+    else checks = [judgeProtocol(target.kind, await probeProtocol(target.kind, target.host, target.port, timeoutMs))];
   } catch (error) {
-    return [checkError(target.kind === 'service' ? 'health' : 'protocol', error)];
+    checks = [checkError(target.kind === 'service' ? 'health' : 'protocol', error)];
   }
+  onHealth(checks[0]!); // a no-op when it was heard already
+  return checks;
 }
 
-/** The functional check after a service's own checks; not run when the service did not answer its health check. */
-async function withFunctional(run: (target: VerifyTarget) => Promise<CheckResult>, target: VerifyTarget, checks: CheckResult[]): Promise<CheckResult[]> {
-  if (target.kind !== 'service' || checks[0] === undefined) return checks;
-  if (!answered(checks[0])) return [...checks, notRun('functional', `${target.name} did not answer GET /health`)];
-  return [...checks, await run(target).catch((error: unknown) => checkError('functional', error))];
+/** The functional check once a service's health is known; not run when the service did not answer it. */
+async function functionalAfter(run: (target: VerifyTarget) => Promise<CheckResult>, target: VerifyTarget, health: Promise<CheckResult>): Promise<CheckResult[]> {
+  if (target.kind !== 'service') return [];
+  if (!answered(await health)) return [notRun('functional', `${target.name} did not answer GET /health`)];
+  return [await run(target).catch((error: unknown) => checkError('functional', error))];
 }
 
 /** Fails fast, before any probe, when the host name does not resolve. */
@@ -305,8 +313,17 @@ async function collect(
   const runId = randomBytes(8).toString('hex');
   const functionalLimit = pLimit(FUNCTIONAL_CONCURRENCY);
   const functional = (target: VerifyTarget) => functionalLimit(() => checkFunctional(ask, target, runId, LAWFUL));
-  const ownChecks = (target: VerifyTarget) =>
-    probeTarget(ask, askReady, target, timeoutMs, nearMissesFor(target.name)).then((checks) => (options.functional === false ? checks : withFunctional(functional, target, checks)));
+  // Each target's first verdict (health, or the protocol check), as soon as it is known: what needs a target to have
+  // answered waits on this, not on all of its checks.
+  const first = new Map<string, Promise<CheckResult[]>>();
+  const ownChecks = (target: VerifyTarget): Promise<CheckResult[]> => {
+    let heard!: (check: CheckResult) => void;
+    const health = new Promise<CheckResult>((resolve) => (heard = resolve));
+    first.set(target.name, health.then((check) => [check]));
+    const own = probeTarget(ask, askReady, target, timeoutMs, nearMissesFor(target.name), heard);
+    const functionalChecks = options.functional === false ? Promise.resolve([]) : functionalAfter(functional, target, health);
+    return Promise.all([own, functionalChecks]).then(([checks, more]) => [...checks, ...more]);
+  };
   let done = 0;
   const pending = new Map<string, Promise<CheckResult[]>>();
   for (const target of targets) {
@@ -322,8 +339,8 @@ async function collect(
   const local = instances.then((source) => source?.kind === 'process');
   // Awaited only by a flow whose services answered; a failed lookup is reported through the container state.
   local.catch(() => {});
-  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, pending, options.deliveryWaitMs ?? 5_000, local) : new Map<string, Promise<CheckResult>>();
-  const calls = options.mode === 'full' ? callsChecks(ask, targets, fleet, pending, LAWFUL) : new Map<string, Promise<CheckResult>>();
+  const flows = options.mode === 'full' ? interServiceChecks(ask, targets, fleet, first, options.deliveryWaitMs ?? 5_000, local) : new Map<string, Promise<CheckResult>>();
+  const calls = options.mode === 'full' ? callsChecks(ask, targets, fleet, first, LAWFUL) : new Map<string, Promise<CheckResult>>();
   if (flows.size + calls.size > 0) progress({ type: 'step', step: 'inter-service' });
 
   const collected: Collected = { own: new Map(), interService: new Map(), calls: new Map(), latency: new Map() };

@@ -129,3 +129,26 @@ describe('request layer of the law (real HTTP server)', () => {
     expect(text).toMatch(/n3xus_law_refusals_total\{reason="missing",service="law-test"\} [1-9]/);
   });
 });
+
+describe('law refusals in the log (real HTTP server)', () => {
+  it('logs the first refusal of a burst at once and sums up the rest by reason, not one line per request', async () => {
+    const { svc, logs } = await startTestService(defineService({}), { service: 'refusal-log-test' });
+    try {
+      await fetch(`${svc.url}/metrics`);
+      const wrong = await Promise.all(Array.from({ length: 30 }, () => fetch(`${svc.url}/metrics`, { headers: { [HANDSHAKE_HEADER]: '00-00-00' } })));
+      expect(wrong.every((r) => r.status === 451)).toBe(true);
+      const missing = await Promise.all(Array.from({ length: 9 }, () => fetch(`${svc.url}/metrics`)));
+      expect(missing.every((r) => r.status === 451)).toBe(true);
+      // A lawful request is still logged as a request.
+      expect((await fetch(`${svc.url}/metrics`, { headers: lawful })).status).toBe(200);
+      const first = logs.filter((l) => l.event === 'law_refused');
+      expect(first).toEqual([expect.objectContaining({ reason: 'missing', path: '/metrics', status: 451 })]);
+      expect(logs.filter((l) => l.event === 'request' && l.status === 451)).toEqual([]);
+      expect(logs.filter((l) => l.event === 'request' && l.status === 200 && l.path === '/metrics')).toHaveLength(1);
+    } finally {
+      await svc.close();
+    }
+    // What the window counted is logged when the service stops, so no refusal goes unreported.
+    expect(logs.filter((l) => l.event === 'law_refusals')).toEqual([expect.objectContaining({ count: 39, byReason: { mismatch: 30, missing: 9 } })]);
+  });
+});

@@ -15,6 +15,7 @@ const edges = (check: CheckResult): EdgeResult[] => check.details!.edges as Edge
 describe('the calls route', () => {
   it("is the kit's", () => {
     expect(CALLS_PATH).toBe(KIT_CALLS_PATH);
+    expect(CALLS_PATH).toBe('/_n3xus/calls');
   });
 });
 

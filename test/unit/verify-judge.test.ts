@@ -158,7 +158,7 @@ describe('judgeLaw', () => {
       const answers = kit().map((n) => (n.variant.kind === 'suffix' ? { ...n, answer: metrics() } : n));
       const check = judgeLaw({ ...lawful(), nearMisses: answers, link: linkOk }, N3XUS_LAW);
       expect(check).toMatchObject({ status: 'fail', code: 'law-near-miss' });
-      expect(check.message).toBe('accepted 2 near misses of the handshake on GET /metrics, each expected 451: suffix "55-45-170" (200); suffix "55-45-17;" (200) (the comparison is not exact)');
+      expect(check.message).toBe('accepted 2 near misses of the handshake on GET /_n3xus/ping, each expected 451: suffix "55-45-170" (200); suffix "55-45-17;" (200) (the comparison is not exact)');
       expect(check.details).toEqual({ accepted: ['suffix "55-45-170" (200)', 'suffix "55-45-17;" (200)'] });
     });
 

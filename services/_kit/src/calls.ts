@@ -13,12 +13,9 @@ import { errorBody } from './errors.ts';
 import { isCircuitOpen } from './resilience.ts';
 import { PeerUnavailableError, type Peers } from './peers.ts';
 
-/** Where the kit's own protected routes live (behind the law guard, like every route but health and readiness). */
-export const KIT_PATH = '/_n3xus';
-/** Answers `{service}`: the cheap protected route a peer's call is made to. */
-export const PING_PATH = `${KIT_PATH}/ping`;
-/** `GET` it for every declared peer, `GET <it>/<peer>` for one. */
-export const CALLS_PATH = `${KIT_PATH}/calls`;
+import { CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
+
+export { CALLS_PATH, KIT_PATH, PING_PATH };
 
 /** Per attempt: generous for a ping, since a fleet being verified on a busy machine answers slowly. */
 export const PING_TIMEOUT_MS = 1000;

@@ -5,3 +5,10 @@
 
 /** The protected route that describes a service's resources (see describeResources in resources.ts). */
 export const RESOURCES_PATH = '/_n3xus/resources';
+
+/** Where the kit's own protected routes live (behind the law guard, like every route but health and readiness). */
+export const KIT_PATH = '/_n3xus';
+/** Answers `{service}`: the cheap protected route a peer's call is made to, and the law's near misses are sent to. */
+export const PING_PATH = `${KIT_PATH}/ping`;
+/** `GET` it for every declared peer, `GET <it>/<peer>` for one. */
+export const CALLS_PATH = `${KIT_PATH}/calls`;

@@ -19,6 +19,7 @@ import {
 import { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Peers } from './peers.ts';
+import { RefusalLog } from './refusal-log.ts';
 import { RESOURCES_PATH, describeResources, resourceMigration, resourcePath, resourceRouter, type ResourceSchema } from './resources.ts';
 
 /** What a service's own code gets to work with. */
@@ -102,7 +103,8 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(log, metrics));
+  const refusals = new RefusalLog(log);
+  app.use(requestContext(log, metrics, refusals));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: config.service, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
@@ -224,13 +226,17 @@ export async function startService(definition: ServiceDefinition, config: KitCon
       clearTimeout(grace);
       await stopBackground?.().catch((err: unknown) => log.warn('stop_failed', { err }));
       await Promise.all([db.close(), cache.close()]);
+      refusals.close();
       log.info('stopped', {});
     },
   };
 }
 
-/** Request id, a JSON log line per request (health checks at debug level), and the request metrics. */
-function requestContext(log: Logger, metrics: Metrics): RequestHandler {
+/**
+ * Request id, a JSON log line per request (health checks at debug level; law refusals summed up by `refusals`), and
+ * the request metrics.
+ */
+function requestContext(log: Logger, metrics: Metrics, refusals: RefusalLog): RequestHandler {
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -243,7 +249,9 @@ function requestContext(log: Logger, metrics: Metrics): RequestHandler {
       metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.duration.observe({ method: req.method, route }, durationMs / 1000);
       const line = { requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 };
-      if (route === '/health' || route === '/ready') log.debug('request', line);
+      const lawFault = res.locals.lawFault as string | undefined;
+      if (res.statusCode === 451 && lawFault !== undefined) refusals.note(lawFault, line);
+      else if (route === '/health' || route === '/ready') log.debug('request', line);
       else log.info('request', line);
     });
     next();
@@ -263,6 +271,7 @@ function lawGuard(metrics: Metrics): RequestHandler {
     const fault = requestHandshakeFault(req.headers, req.rawHeaders);
     if (!fault) return next();
     metrics.lawRefusals.inc({ reason: fault });
+    res.locals.lawFault = fault;
     res.status(451).set(LAW_REFUSAL_HEADERS).json(LAW_REFUSAL_BODY);
   };
 }
