@@ -186,8 +186,8 @@ export function callsChecks(
       caller.name,
       (async () => {
         if (answeredHealth(await own.get(caller.name)) === false) return notRun('calls', `${caller.name} did not answer GET /health`);
-        // The callees' own checks are awaited first: the caller's calls then meet callees that have answered
-        // verify already, rather than ones still busy with its first requests.
+        // The callees' health is awaited first: the caller's calls then meet callees that have answered verify
+        // already, and a callee verify cannot reach either is told apart from a broken path between the two.
         const verifyReaches: Record<string, boolean> = {};
         for (const callee of declared) {
           const reached = answeredHealth(await own.get(callee));
