@@ -8,7 +8,8 @@
  *                                                       # (issue 11), in this process, interleaved, 7 rounds each
  *   node --import tsx bench/verify.ts --before DIR --rounds 7   # then the whole `verify --full` of another checkout
  *                              # (built, e.g. a git worktree of an earlier commit) against this one's, both spawned,
- *                              # interleaved: "before and after" for a change to verify
+ *                              # interleaved: "before and after" for a change to verify (--after-no-functional:
+ *                              # the after run without the functional check, to see the rest of the change alone)
  *   node --import tsx bench/verify.ts --functional 7    # then --full without and with the functional check
  *                                                       # (issue 18), in this process, interleaved, 7 rounds each
  * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
@@ -282,14 +283,14 @@ verify --full without and with the near misses, ${rounds} rounds each, interleav
 }
 
 /** `verify --full` of the checkout at `before` (built) and of this one, both spawned, interleaved; medians. */
-function beforeAfter(before: string, rounds: number, extraArgs: string[]): void {
+function beforeAfter(before: string, rounds: number, extraArgs: string[], afterArgs: string[]): void {
   if (!existsSync(path.join(before, 'dist/src/commands/verify.js'))) throw new Error(`${before} is not a built checkout: run npm run build there first.`);
   const runs: Record<'before' | 'after', number[]> = { before: [], after: [] };
   const checks: Record<'before' | 'after', string> = { before: '', after: '' };
   for (let round = 0; round < rounds; round++) {
     for (const which of ['before', 'after'] as const) {
       const bin = path.join(which === 'before' ? before : root, 'bin/run.js');
-      const run = timed(process.execPath, [bin, 'verify', '--full', '--json', ...extraArgs]);
+      const run = timed(process.execPath, [bin, 'verify', '--full', '--json', ...extraArgs, ...(which === 'after' ? afterArgs : [])]);
       const report = JSON.parse(run.stdout) as Partial<VerifyReport>;
       if (run.status !== 0) throw new Error(`verify --full (${which}) exited ${run.status} in round ${round + 1}: ${(report.services ?? []).filter((x) => !x.operational).map((x) => x.name).join(', ')}`);
       runs[which].push(run.ms);
@@ -300,7 +301,7 @@ function beforeAfter(before: string, rounds: number, extraArgs: string[]): void 
   console.log(`
 the whole verify --full, spawned (process start included), before and after, ${rounds} rounds, interleaved:`);
   line(`before (${before}, ${checks.before})`, runs.before);
-  line(`after (this checkout, ${checks.after})`, runs.after);
+  line(`after (this checkout${afterArgs.length > 0 ? ` ${afterArgs.join(' ')}` : ''}, ${checks.after})`, runs.after);
   console.log(`  after / before = ${(median(runs.after) / median(runs.before)).toFixed(2)}x`);
 }
 
@@ -377,7 +378,9 @@ async function main(): Promise<void> {
       const roundsAt = process.argv.indexOf('--rounds');
       const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 5;
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds takes a whole number from 1 to 50; got ${process.argv[roundsAt + 1]}`);
-      beforeAfter(path.resolve(process.argv[beforeAt + 1] ?? ''), rounds, stub ? ['-f', stub.file, '--no-docker'] : []);
+      // --after-no-functional: the after without issue 18's functional check, which writes (measured by --functional).
+      const afterArgs = process.argv.includes('--after-no-functional') ? ['--no-functional'] : [];
+      beforeAfter(path.resolve(process.argv[beforeAt + 1] ?? ''), rounds, stub ? ['-f', stub.file, '--no-docker'] : [], afterArgs);
     }
     const functionalAt = process.argv.indexOf('--functional');
     if (functionalAt > 0) {
