@@ -31,11 +31,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH, LAW_REFUSAL_BODY, LAW_REFUSAL_HEADERS, N3XUS_LAW } from '../services/_kit/src/law.ts';
-import { handshakeVariants } from '../src/verify/near-miss.ts';
+import { handshakeVariants, NEAR_MISS_PATH, wireHeaders } from '../src/verify/near-miss.ts';
 import { verifyFleet } from '../src/verify/verify.ts';
 import { projectRoot } from '../src/util/project-root.ts';
 import { loadVerifyFleet } from '../src/verify/fleet-source.ts';
@@ -260,8 +260,38 @@ function floors(rounds: number, urls: string[], verifyArgs: string[]): void {
  * verify --full without the near misses (the law check as it was: three probes) and with them (every near miss, the
  * equal variants and the Link target), in this process, interleaved so that both see the same machine; medians.
  */
+/**
+ * The floor of the near misses: the same requests (every near miss and equal variant, and the Link target) written
+ * for each service in one packet on one connection, all services at once, counting status lines until all are back.
+ * No HTTP client and no judging: what the services, and the engine's port proxies, take to answer them at all.
+ */
+function nearMissFloor(urls: string[]): Promise<number> {
+  const requests = [...handshakeVariants(N3XUS_LAW).map((v) => ({ path: NEAR_MISS_PATH, headers: wireHeaders(v) })), { path: LAW_LINK_PATH, headers: [] as Array<[string, string]> }];
+  const started = performance.now();
+  return Promise.all(
+    urls.map(
+      (url) =>
+        new Promise<void>((resolve) => {
+          const u = new URL(url);
+          const text = requests.map((r) => `GET ${r.path} HTTP/1.1\r\nHost: ${u.host}\r\n${r.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`).join('');
+          const socket = connect(Number(u.port), u.hostname, () => socket.write(text, 'latin1'));
+          let seen = '';
+          socket.setEncoding('latin1');
+          socket.on('data', (d: string) => {
+            seen += d;
+            if ((seen.match(/HTTP\/1\.1 \d{3} /g) ?? []).length >= requests.length) socket.destroy();
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', () => resolve());
+        }),
+    ),
+  ).then(() => performance.now() - started);
+}
+
 async function nearMissCost(rounds: number, fleetFile: string | undefined, docker: 'auto' | 'off'): Promise<void> {
-  const runs: Record<'without' | 'with', number[]> = { without: [], with: [] };
+  const runs: Record<'without' | 'with' | 'floor', number[]> = { without: [], with: [], floor: [] };
+  const fleet = await loadVerifyFleet(fleetFile);
+  const urls = selectTargets(fleet.services, 'full', '127.0.0.1').filter((t) => t.kind === 'service').map((t) => t.url);
   let checks = '';
   for (let round = 0; round < rounds; round++) {
     for (const which of ['without', 'with'] as const) {
@@ -271,14 +301,17 @@ async function nearMissCost(rounds: number, fleetFile: string | undefined, docke
       runs[which].push(report.durationMs);
       if (which === 'with') checks = report.services.find((x) => x.kind === 'service')?.checks.find((c) => c.name === 'law')?.message ?? '';
     }
+    runs.floor.push(await nearMissFloor(urls));
   }
-  const services = (await loadVerifyFleet(fleetFile)).services.filter((x) => x.stage !== 'infra').length;
   const extra = handshakeVariants(N3XUS_LAW).length + 1;
+  const range = (xs: number[]) => `median ${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})`;
   console.log(`
 verify --full without and with the near misses, ${rounds} rounds each, interleaved, in this process (durationMs):`);
-  console.log(`  without (3 law probes per service):                   median ${secs(median(runs.without))} (${secs(Math.min(...runs.without))}–${secs(Math.max(...runs.without))})`);
-  console.log(`  with (${extra} more per service, ${extra * services} for the fleet):     median ${secs(median(runs.with))} (${secs(Math.min(...runs.with))}–${secs(Math.max(...runs.with))})`);
+  console.log(`  without (3 law probes per service):                   ${range(runs.without)}`);
+  console.log(`  with (${extra} more per service, ${extra * urls.length} for the fleet):       ${range(runs.with)}`);
   console.log(`  with / without = ${(median(runs.with) / median(runs.without)).toFixed(2)}x (the bar: 1.3x)`);
+  console.log(`  floor: the ${extra * urls.length} requests alone, raw sockets, one packet per service: ${range(runs.floor)}`);
+  console.log(`    = ${(median(runs.floor) / median(runs.without)).toFixed(2)}x of the without run by itself; the bar leaves ${secs(0.3 * median(runs.without))}`);
   console.log(`  a law check with them: ${checks}`);
 }
 
