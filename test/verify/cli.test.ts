@@ -239,17 +239,22 @@ describe.skipIf(missingServers !== '')(`n3xus verify (the CLI) ${missingServers}
     expect(run.stdout).toBe('');
   });
 
-  // Permission bits do not stop root, so as root there is no read-only directory to try.
-  it.skipIf(process.getuid?.() === 0)('exits 22 before any probe for an --html (or --junit) path in a read-only directory', async () => {
-    const readOnly = path.join(outDir, 'read-only');
-    await mkdir(readOnly);
-    await chmod(readOnly, 0o555);
+  // Permission bits do not stop root, but sysfs lets nobody create a file, root included: as root (CI) the read-only
+  // directory is /sys/fs, else one made read-only here.
+  it('exits 22 before any probe for an --html (or --junit) path in a read-only directory', async () => {
+    let readOnly = '/sys/fs';
+    if (process.getuid?.() !== 0) {
+      readOnly = path.join(outDir, 'read-only');
+      await mkdir(readOnly);
+      await chmod(readOnly, 0o555);
+    }
     for (const flag of ['--html', '--junit']) {
-      const file = path.join(readOnly, 'report');
+      const file = path.join(readOnly, 'n3xus-report');
       const run = await cli(['-f', silentFile, '--no-docker', flag, file]);
       expect(run.code).toBe(22);
       expect(run.message).toContain(`${flag} ${JSON.stringify(file)}: the report cannot be written there (permission denied).`);
       expect(run.stderr).not.toMatch(STACK_FRAME);
+      expect(existsSync(file)).toBe(false);
     }
   });
 
