@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CALLS_PATH as KIT_CALLS_PATH, type CallReport } from '../../services/_kit/src/calls.ts';
 import { markRootCauses, onlyConsequences, rootCauses } from '../../src/verify/causes.ts';
-import { CALLS_PATH, judgeCalls, judgeEdge, type CallsObservation, type EdgeResult } from '../../src/verify/edges.ts';
+import { CALLS_PATH, judgeCalls, judgeEdge, secondChances, type CallsObservation, type EdgeResult } from '../../src/verify/edges.ts';
 import type { Answer } from '../../src/verify/judge.ts';
 import { serviceResult } from '../../src/verify/score.ts';
 import type { CheckResult, VerifyTarget } from '../../src/verify/types.ts';
@@ -142,5 +142,44 @@ describe('root causes of broken calls', () => {
     const impostor: CallReport = { peer: 'ledger', reached: false, status: 200, answeredBy: 'other', latencyMs: 1, breaker: 'closed', error: '"other" answered instead' };
     const marked = markRootCauses([down, up('ledger'), billing([refused('registry'), impostor], { registry: false, ledger: true })]);
     expect(callsOf(marked).causedBy).toBeUndefined();
+  });
+});
+
+describe('a second call for a callee the first got no answer from in time', () => {
+  const slow = (peer: string): CallReport => ({ peer, reached: false, latencyMs: 1800, breaker: 'closed', error: 'no answer in time (1000 ms per attempt, 1800 ms in all)' });
+  const first = json(502, { service: 'billing', peers: [reached('ledger'), slow('registry')] });
+
+  it('is asked only where verify reaches the callee itself, the circuit is not open, and no status came back', () => {
+    expect(secondChances(first, ['ledger', 'registry'], { ledger: true, registry: true })).toEqual(['registry']);
+    expect(secondChances(first, ['ledger', 'registry'], { ledger: true, registry: false })).toEqual([]);
+    expect(secondChances(first, ['ledger', 'registry'], { ledger: true })).toEqual([]);
+    const open = json(502, { service: 'billing', peers: [reached('ledger'), { ...slow('registry'), breaker: 'open' }] });
+    expect(secondChances(open, ['ledger', 'registry'], { ledger: true, registry: true })).toEqual([]);
+    const answered503 = json(502, { service: 'billing', peers: [reached('ledger'), { ...slow('registry'), status: 503 }] });
+    expect(secondChances(answered503, ['ledger', 'registry'], { ledger: true, registry: true })).toEqual([]);
+    expect(secondChances({ kind: 'timeout', message: 'no answer within 2000 ms', durationMs: 2000 }, ['ledger'], { ledger: true })).toEqual([]);
+    // A refusal is an answer: asking again would only count against the caller's circuit.
+    const refusedFirst = json(502, { service: 'billing', peers: [reached('ledger'), refused('registry')] });
+    expect(secondChances(refusedFirst, ['ledger', 'registry'], { ledger: true, registry: true })).toEqual([]);
+  });
+
+  it('passes an edge the second call reached, and says it took two', () => {
+    const again = { registry: json(200, { service: 'billing', peers: [reached('registry', 40)] }) };
+    const check = judgeCalls({ ...observe(first, ['ledger', 'registry'], { ledger: true, registry: true }), again });
+    expect(check).toMatchObject({ status: 'pass', warnings: ['billing reached registry on a second call: the first got no answer in time'] });
+    expect(edges(check).map((e) => [e.callee, e.passed, e.latencyMs])).toEqual([['ledger', true, 2], ['registry', true, 40]]);
+  });
+
+  it('keeps the first report when the second call was not made because the circuit opened', () => {
+    const again = { registry: json(502, { service: 'billing', peers: [{ peer: 'registry', reached: false, latencyMs: 0, breaker: 'open', error: 'circuit open' }] }) };
+    const check = judgeCalls({ ...observe(first, ['ledger', 'registry'], { ledger: true, registry: true }), again });
+    expect(check.message).toContain('billing → registry (callee side): registry is unreachable from billing (no answer in time');
+  });
+
+  it('fails an edge the second call did not reach either, on the callee side, with what the second call saw', () => {
+    const again = { registry: json(502, { service: 'billing', peers: [{ ...slow('registry'), error: 'other side closed' }] }) };
+    const check = judgeCalls({ ...observe(first, ['ledger', 'registry'], { ledger: true, registry: true }), again });
+    expect(check).toMatchObject({ status: 'fail', code: 'call-failed' });
+    expect(check.message).toContain('billing → registry (callee side): registry is unreachable from billing (other side closed), while verify reaches registry itself');
   });
 });

@@ -13,7 +13,7 @@ import { errorBody } from './errors.ts';
 import { isCircuitOpen } from './resilience.ts';
 import { PeerUnavailableError, type Peers } from './peers.ts';
 
-import { CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
+import { CALL_TIMEOUT_ERROR, CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
 
 export { CALLS_PATH, KIT_PATH, PING_PATH };
 
@@ -69,7 +69,7 @@ function causes(err: unknown): unknown[] {
 function reason(err: unknown): string {
   const chain = causes(err instanceof PeerUnavailableError ? err.cause : err);
   if (chain.some(isCircuitOpen)) return 'circuit open: the call was not made';
-  if (chain.some((e) => e instanceof Error && e.name === 'TimeoutError')) return `no answer in time (${PING_TIMEOUT_MS} ms per attempt, ${PING_DEADLINE_MS} ms in all)`;
+  if (chain.some((e) => e instanceof Error && e.name === 'TimeoutError')) return `${CALL_TIMEOUT_ERROR} (${PING_TIMEOUT_MS} ms per attempt, ${PING_DEADLINE_MS} ms in all)`;
   const code = chain.map((e) => (e as { code?: unknown }).code).find((c): c is string => typeof c === 'string' && /^E[A-Z_]+$/.test(c));
   if (code !== undefined) return `${ERRNO[code] ?? 'cannot connect'} (${code})`;
   // No errno (e.g. undici's "other side closed"): the innermost error says the most.

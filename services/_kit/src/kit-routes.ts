@@ -12,3 +12,5 @@ export const KIT_PATH = '/_n3xus';
 export const PING_PATH = `${KIT_PATH}/ping`;
 /** `GET` it for every declared peer, `GET <it>/<peer>` for one. */
 export const CALLS_PATH = `${KIT_PATH}/calls`;
+/** How a call report's `error` starts when the peer did not answer in time (a client may ask about it again). */
+export const CALL_TIMEOUT_ERROR = 'no answer in time';
