@@ -13,8 +13,6 @@ import { peerNames, type PeerSource } from './targets.ts';
 import type { CheckResult, VerifyTarget } from './types.ts';
 import { CALL_TIMEOUT_ERROR, CALLS_PATH } from '../../services/_kit/src/kit-routes.ts';
 
-export { CALLS_PATH };
-
 /** Which end of a declared call failed. */
 export type EdgeSide = 'caller' | 'callee';
 

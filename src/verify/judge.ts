@@ -26,8 +26,6 @@ export function isFailure(answer: Answer): answer is HttpFailure {
 /** The protected route the law check asks for: every kit service serves it, and only with the handshake. */
 export const LAW_PROBE_PATH = '/metrics';
 
-/** A handshake that is well-formed but wrong, for the "wrong header" probe. */
-export { WRONG_HANDSHAKE } from './near-miss.ts';
 
 /** A header's value (repeated headers joined with `, `), or undefined. Names are compared case-insensitively. */
 export function header(headers: HttpResponse['headers'], name: string): string | undefined {

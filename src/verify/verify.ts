@@ -13,7 +13,7 @@ import { createAsk, type Ask } from './ask.ts';
 import { composeProjectOf, observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { withDrift } from './drift.ts';
 import { InvalidVerifyArgumentError, VerifyUnavailableError } from './errors.ts';
-import { handshakeVariants, NEAR_MISS_PATH, sampleVariants, wireHeaders, type HandshakeVariant } from './near-miss.ts';
+import { handshakeVariants, NEAR_MISS_PATH, sampleVariants, wireHeaders, WRONG_HANDSHAKE, type HandshakeVariant } from './near-miss.ts';
 import { sampleSizeProblem } from './sample.ts';
 import { loadVerifyFleet, type VerifyFleet, type VerifyFleetService } from './fleet-source.ts';
 import { checkEventDelivery, checkRoute } from './inter-service.ts';
@@ -32,7 +32,6 @@ import {
   judgeReplicas,
   LAW_PROBE_PATH,
   notRun,
-  WRONG_HANDSHAKE,
 } from './judge.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_HOST, DEFAULT_THRESHOLD, DEFAULT_TIMEOUT_MS, MAX_SEED } from './options.ts';
 import { buildReport, nothingAnswered, serviceResult } from './score.ts';

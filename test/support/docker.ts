@@ -4,8 +4,9 @@
  * image) fails the run instead of passing it silently.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, inject, it } from 'vitest';
+import { describe, inject } from 'vitest';
 import { DockerEngine, type EngineInfo } from '../../src/docker/engine.ts';
+import { skipOrFail } from './skip-or-fail.ts';
 import { ensureSwarm } from './swarm.ts';
 
 /** Label on everything a test creates, so it can be found and removed. */
@@ -16,7 +17,6 @@ export const SESSION_ID = randomUUID();
 /** Labels to put on every container, network and image a test creates. */
 export const TEST_LABELS: Readonly<Record<string, string>> = { [TEST_LABEL]: '1', [SESSION_LABEL]: SESSION_ID };
 
-const inCi = process.env.CI === 'true';
 
 type Availability = { available: true; info: EngineInfo } | { available: false; reason: string };
 
@@ -67,18 +67,6 @@ export async function describeWithSwarm(tag: string, name: string, fn: () => voi
   await describeWithImage(tag, name, fn);
 }
 
-function skipOrFail(name: string, reason: string, fn: () => void): void {
-  if (inCi) {
-    describe(name, () => {
-      it('has what it needs to run (CI=true)', () => {
-        throw new Error(`CI=true but this suite cannot run: ${reason}`);
-      });
-    });
-    return;
-  }
-  console.warn(`[skipped] ${name}: ${reason}`);
-  describe.skip(name, fn);
-}
 
 /**
  * Calls `check` until it resolves, then returns its value; rethrows its last error after `timeoutMs`.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CALLS_PATH as KIT_CALLS_PATH, type CallReport } from '../../services/_kit/src/calls.ts';
+import type { CallReport } from '../../services/_kit/src/calls.ts';
 import { markRootCauses, onlyConsequences, rootCauses } from '../../src/verify/causes.ts';
-import { CALLS_PATH, judgeCalls, judgeEdge, secondChances, type CallsObservation, type EdgeResult } from '../../src/verify/edges.ts';
+import { judgeCalls, judgeEdge, secondChances, type CallsObservation, type EdgeResult } from '../../src/verify/edges.ts';
 import type { Answer } from '../../src/verify/judge.ts';
 import { serviceResult } from '../../src/verify/score.ts';
 import type { CheckResult, VerifyTarget } from '../../src/verify/types.ts';
@@ -12,12 +12,6 @@ const refused = (peer: string): CallReport => ({ peer, reached: false, latencyMs
 const observe = (answer: Answer, declared = ['ledger', 'registry'], verifyReaches?: Record<string, boolean>): CallsObservation => ({ caller: 'billing', declared, answer, ...(verifyReaches ? { verifyReaches } : {}) });
 const edges = (check: CheckResult): EdgeResult[] => check.details!.edges as EdgeResult[];
 
-describe('the calls route', () => {
-  it("is the kit's", () => {
-    expect(CALLS_PATH).toBe(KIT_CALLS_PATH);
-    expect(CALLS_PATH).toBe('/_n3xus/calls');
-  });
-});
 
 describe('judgeEdge: which side of a declared call failed', () => {
   it('passes a call the callee answered 2xx as itself', () => {

@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '@n3xus/kit';
+import { skipOrFail } from '../support/skip-or-fail.ts';
 import identityRegistry from '../../services/identity-registry/app.ts';
 import { renderHtml, serviceVerdict, VERDICT_COLOURS } from '../../src/verify/html.ts';
 import type { VerifyReport } from '../../src/verify/types.ts';
@@ -111,15 +112,6 @@ function suite(): void {
   }, 90_000);
 }
 
+// As for a missing Docker engine: skipped with the reason, except under CI=true, where a missing browser fails.
 if (missing === '') describe(name, suite);
-else if (process.env.CI === 'true') {
-  // As for a missing Docker engine (test/support/docker.ts): CI must run every test, so a missing browser fails.
-  describe(name, () => {
-    it('has what it needs to run (CI=true)', () => {
-      throw new Error(`CI=true but this suite cannot run: ${missing}`);
-    });
-  });
-} else {
-  console.warn(`[skipped] ${name}: ${missing}`);
-  describe.skip(name, suite);
-}
+else skipOrFail(name, missing, suite);

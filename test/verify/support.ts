@@ -4,12 +4,12 @@
  * purpose), so that `verify -f <file>` checks them exactly as it checks the launched fleet.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { Stage } from '../../src/fleet/stages.ts';
+import { listen, type RunningServer } from '../support/http-server.ts';
 
 /** One entry of a test fleet file. */
 export interface FleetEntry {
@@ -47,19 +47,8 @@ export function portOf(url: string): number {
 }
 
 /** A plain HTTP server on a free loopback port; `close` also cuts connections still waiting for an answer. */
-export async function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ port: number; url: string; close: () => Promise<void> }> {
-  const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<RunningServer> {
+  return listen(createServer(handler));
 }
 
 /** Answers 200 with a health-shaped body to every request, handshake or not: a service without the law. */

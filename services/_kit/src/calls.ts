@@ -13,9 +13,7 @@ import { errorBody } from './errors.ts';
 import { isCircuitOpen } from './resilience.ts';
 import { PeerUnavailableError, type Peers } from './peers.ts';
 
-import { CALL_TIMEOUT_ERROR, CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
-
-export { CALLS_PATH, KIT_PATH, PING_PATH };
+import { CALL_TIMEOUT_ERROR, PING_PATH } from './kit-routes.ts';
 
 /** Per attempt: generous for a ping, since a fleet being verified on a busy machine answers slowly. */
 export const PING_TIMEOUT_MS = 1000;
@@ -95,7 +93,7 @@ export async function callPeer(peers: Peers, peer: string, requestId?: string): 
   }
 }
 
-/** The kit's own protected routes, mounted at {@link KIT_PATH} behind the law guard. */
+/** The kit's own protected routes, mounted at KIT_PATH (kit-routes.ts) behind the law guard. */
 export function kitRouter(service: string, peers: Peers): Router {
   const router = express.Router();
   const answer = (res: Response, reports: CallReport[]) => {
