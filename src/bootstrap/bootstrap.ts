@@ -19,6 +19,7 @@ import {
   checkDisk,
   checkEngine,
   checkHandshake,
+  checkSecrets,
   checkMemory,
   checkNetworks,
   checkPorts,
@@ -50,6 +51,7 @@ import {
   resolveProject,
 } from './gather.ts';
 import { performRepair } from './repairs.ts';
+import { secretsState } from '../secrets/secrets-file.ts';
 
 /** How the checklist is shown: a live tree, plain lines, or nothing (for `--json`). */
 export type BootstrapRenderer = 'default' | 'simple' | 'silent';
@@ -95,7 +97,7 @@ export interface BootstrapResult {
 export const CHECK_ORDER: readonly CheckId[] = Object.keys(CHECK_TITLES) as CheckId[];
 
 /** The order repairs run in: base images before the service images built on them. */
-const REPAIR_ORDER: readonly CheckId[] = ['swarm', 'networks', 'base-images', 'service-images'];
+const REPAIR_ORDER: readonly CheckId[] = ['swarm', 'networks', 'secrets', 'base-images', 'service-images'];
 
 /** The n3xus fleet's size, assumed for the resource checks when the compose file cannot be read. */
 const DEFAULT_CONTAINERS = 100;
@@ -123,6 +125,10 @@ class Session {
 
   get project(): string {
     return resolveProject(this.#options.project, this.#fleet);
+  }
+
+  get fleet() {
+    return this.#fleet;
   }
 
   get #fleet() {
@@ -172,6 +178,7 @@ class Session {
     if (fleet === undefined) return notChecked(id, 'the compose file is not valid');
     if (id === 'ports') return checkPorts(await gatherPorts(fleet, this.project, this.#reachable ? this.#engine : undefined));
     if (id === 'handshake') return checkHandshake(gatherHandshake(fleet, this.#env, N3XUS_LAW));
+    if (id === 'secrets') return checkSecrets(secretsState(fleet));
     if (!this.#reachable) return notChecked(id, 'the Docker engine is not reachable');
     if (id === 'networks') return checkNetworks({ ...(await gatherNetworks(this.#engine, fleet, this.project)), swarm: this.#options.swarm ?? false });
     this.#images ??= gatherImages(this.#engine, fleet, this.#options.requiredBaseImages ?? REQUIRED_BASE_IMAGES, this.#env);
@@ -206,6 +213,7 @@ function show(task: TaskView, check: CheckResult): void {
 function repairTitle(repair: Repair): string {
   if (repair.kind === 'swarm-init') return `Making this engine a one-node swarm (advertised on ${repair.advertiseAddr})`;
   if (repair.kind === 'create-networks') return `Creating ${repair.overlay ? 'overlay ' : ''}${repair.networks.length === 1 ? 'network' : 'networks'} ${repair.networks.map((n) => n.name).join(', ')}`;
+  if (repair.kind === 'write-secrets') return repair.create ? 'Creating the secrets file and the secret files' : 'Writing the secret files';
   if (repair.kind === 'build-base-images') return `Building base images (${repair.tags.join(', ')} missing)`;
   return `Building ${repair.services.length} service ${repair.services.length === 1 ? 'image' : 'images'}`;
 }
@@ -270,6 +278,7 @@ export async function runBootstrap(options: BootstrapOptions = {}): Promise<Boot
                   engine: session.engine,
                   project: session.project,
                   labels: options.labels ?? {},
+                  ...(session.fleet === undefined ? {} : { fleet: session.fleet }),
                   onLine: (line) => {
                     task.output = line;
                   },

@@ -9,7 +9,7 @@ import { BASE_IMAGE_TAGS } from '../images/bases.ts';
 /** `fixed`: the check failed or warned, `--fix` repaired it, and the re-check passed. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'fixed';
 
-export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'base-images' | 'service-images' | 'swarm' | 'networks';
+export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'secrets' | 'base-images' | 'service-images' | 'swarm' | 'networks';
 
 /** One line of the checklist; also one entry of `--json`'s `checks`. */
 export interface CheckResult {
@@ -27,7 +27,8 @@ export type Repair =
   | { kind: 'create-networks'; networks: Array<{ name: string; internal: boolean }>; overlay: boolean }
   | { kind: 'swarm-init'; advertiseAddr: string }
   | { kind: 'build-base-images'; tags: string[] }
-  | { kind: 'build-service-images'; services: string[] };
+  | { kind: 'build-service-images'; services: string[] }
+  | { kind: 'write-secrets'; create: boolean };
 
 /** A check's verdict, and the repair `--fix` would make. */
 export interface Evaluation {
@@ -44,6 +45,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   disk: 'Disk',
   ports: 'Ports on 127.0.0.1',
   handshake: 'Handshake',
+  secrets: 'Secrets',
   'base-images': 'Base images',
   'service-images': 'Service images',
   swarm: 'Docker Swarm',
@@ -615,4 +617,47 @@ export function repairFailed(before: CheckResult, error: unknown): CheckResult {
 /** Whether the environment is ready: no check failed (warnings are allowed). */
 export function isReady(checks: readonly CheckResult[]): boolean {
   return checks.every((c) => c.status !== 'fail');
+}
+
+/** The state of the fleet's secrets on disk (see secretsState in src/secrets/secrets-file.ts). */
+export interface SecretsFacts {
+  /** The secrets file, when n3xus manages the fleet's secrets (the compose file declares postgres-password). */
+  secretsFile?: string;
+  exists: boolean;
+  /** Its permission bits, when it exists. */
+  mode?: number;
+  /** Why it cannot be used (malformed), when it cannot. */
+  error?: string;
+  /** Secret files n3xus writes that are missing or hold another value. */
+  stale: string[];
+  /** Secret files of the compose file's own (not n3xus's) that do not exist. */
+  missing: string[];
+  /** Secret files in all. */
+  files: number;
+}
+
+/** Checks the install's secrets file (owner-only) and the secret files the services mount. */
+export function checkSecrets(facts: SecretsFacts): Evaluation {
+  if (facts.missing.length > 0) {
+    return { result: result('secrets', 'fail', `secret files the compose file names do not exist:\n${capLines(facts.missing).join('\n')}`, 'Create them, or remove those secrets from the compose file.') };
+  }
+  if (facts.secretsFile === undefined) return { result: result('secrets', 'ok', `${facts.files} secret ${facts.files === 1 ? 'file' : 'files'} of the compose file's own, present`) };
+  if (!facts.exists) {
+    return {
+      result: result('secrets', 'fail', `no secrets file: ${facts.secretsFile} does not exist`, `${FIX_COMMAND} creates it (new random passwords for PostgreSQL, Redis and every service).`),
+      repair: { kind: 'write-secrets', create: true },
+    };
+  }
+  if (facts.mode !== undefined && (facts.mode & 0o077) !== 0) {
+    const mode = facts.mode.toString(8).padStart(4, '0');
+    return { result: result('secrets', 'fail', `${facts.secretsFile} has mode ${mode}: others can read it; it must be 0600`, `chmod 600 ${facts.secretsFile}; if anyone else may have read it, rotate: n3xus bootstrap --rotate-secrets`) };
+  }
+  if (facts.error !== undefined) return { result: result('secrets', 'fail', facts.error, 'Restore the file from a backup, or rotate the secrets: n3xus bootstrap --rotate-secrets.') };
+  if (facts.stale.length > 0) {
+    return {
+      result: result('secrets', 'fail', `${facts.stale.length} secret ${facts.stale.length === 1 ? 'file is' : 'files are'} missing or out of date (${capLines(facts.stale, 3).join(', ')})`, `${FIX_COMMAND} writes them from ${facts.secretsFile}.`),
+      repair: { kind: 'write-secrets', create: false },
+    };
+  }
+  return { result: result('secrets', 'ok', `${facts.secretsFile} (owner-only), ${facts.files} secret files up to date`) };
 }

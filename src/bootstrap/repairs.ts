@@ -8,6 +8,8 @@ import { buildImages } from '../images/build-images.ts';
 import { serviceImagesBuilder } from '../images/service-images.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 import type { Repair } from './checks.ts';
+import type { Fleet } from '../fleet/model.ts';
+import { ensureSecrets } from '../secrets/secrets-file.ts';
 
 export interface RepairContext {
   engine: DockerEngine;
@@ -16,6 +18,8 @@ export interface RepairContext {
   labels: Readonly<Record<string, string>>;
   /** Progress lines (build output). */
   onLine: (line: string) => void;
+  /** The fleet, for the repairs that write its files (the secrets). */
+  fleet?: Fleet;
 }
 
 function describeBaseEvent(event: BaseImageEvent): string {
@@ -28,6 +32,12 @@ function describeBaseEvent(event: BaseImageEvent): string {
 /** Performs one repair and returns what was done, e.g. `created nexus-net`; rejects with the error that stopped it. */
 export async function performRepair(repair: Repair, context: RepairContext): Promise<string> {
   const { engine, onLine } = context;
+  if (repair.kind === 'write-secrets') {
+    if (context.fleet === undefined) throw new TypeError('write-secrets needs the fleet');
+    const ensured = ensureSecrets(context.fleet, context.fleet.services, { create: repair.create });
+    const wrote = `wrote ${ensured.written.length} secret ${ensured.written.length === 1 ? 'file' : 'files'}`;
+    return ensured.generated ? `created ${ensured.managed!.secretsFile} (owner-only), ${wrote}` : wrote;
+  }
   if (repair.kind === 'swarm-init') {
     await engine.swarm.init({ advertiseAddr: repair.advertiseAddr });
     return `made this engine a one-node swarm advertised on ${repair.advertiseAddr}`;

@@ -27,6 +27,8 @@ import { Command, type Interfaces } from '@oclif/core';
  * | INVALID_ARGUMENT | 22 |
  * | STATE_UNREADABLE | 23 |
  * | SWARM_UNAVAILABLE | 24 |
+ * | SECRETS_INVALID | 25 |
+ * | CREDENTIAL_REJECTED | 26 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -52,6 +54,8 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 22,
   STATE_UNREADABLE: 23,
   SWARM_UNAVAILABLE: 24,
+  SECRETS_INVALID: 25,
+  CREDENTIAL_REJECTED: 26,
   INTERRUPTED: 130,
 };
 

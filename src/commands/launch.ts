@@ -11,6 +11,7 @@ import { buildFleetImages } from '../launch/build.ts';
 import { parseReplicas } from '../launch/replicas.ts';
 import { DEFAULT_BATCH_SIZE, parseStage, planLaunch } from '../plan/plan.ts';
 import { renderPlan } from '../plan/render.ts';
+import { fleetSecrets } from '../secrets/launch-secrets.ts';
 
 export default class Launch extends BaseCommand {
   static override summary = 'Start the fleet stage by stage and wait until every service is healthy.';
@@ -73,6 +74,10 @@ Launch converges, as compose does: containers carry the project, service and a h
       });
     }
 
+    const planned = new Set(plan.stages.flatMap((s) => s.batches.flat()));
+    const secrets = fleetSecrets(fleet, fleet.services.filter((s) => planned.has(s.name)), driver, { dryRun: flags['dry-run'] });
+    if (secrets.generated && !this.jsonEnabled()) this.log(`Created the secrets of this install in ${secrets.secretsFile} (owner-only; keep it, never commit it).`);
+
     // Ctrl-C stops scheduling and reports; a second one leaves at once. What was created is labelled, so the next
     // launch picks it up.
     return this.interruptible(async (signal) => {
@@ -86,6 +91,8 @@ Launch converges, as compose does: containers carry the project, service and a h
           project,
           concurrency: flags.concurrency,
           replicas,
+          secretValues: secrets.values,
+          ...(secrets.beforeServices === undefined ? {} : { beforeServices: secrets.beforeServices }),
           healthTimeoutMs: flags.timeout * 1000,
           keepGoing: flags['keep-going'],
           dryRun: flags['dry-run'],

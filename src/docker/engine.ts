@@ -459,6 +459,8 @@ class DockerContainerClient implements ContainerClient {
           NetworkMode: spec.network,
           RestartPolicy: spec.restartPolicy && { Name: spec.restartPolicy.name, MaximumRetryCount: spec.restartPolicy.maximumRetryCount ?? 0 },
           Memory: spec.memoryBytes,
+          NanoCpus: spec.nanoCpus,
+          PidsLimit: spec.pidsLimit,
           ShmSize: spec.shmSizeBytes,
           LogConfig: spec.logConfig && { Type: spec.logConfig.type, Config: { ...spec.logConfig.config } },
           ReadonlyRootfs: spec.readOnlyRootfs,

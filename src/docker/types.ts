@@ -180,6 +180,10 @@ export interface ContainerSpec {
   /** Default `no`. `on-failure` may carry a maximum retry count. */
   restartPolicy?: { name: 'no' | 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount?: number };
   memoryBytes?: number;
+  /** CPU quota in billionths of a core (`--cpus 0.5` is 500000000). */
+  nanoCpus?: number;
+  /** At most this many processes and threads. */
+  pidsLimit?: number;
   shmSizeBytes?: number;
   /** The log driver (`''`: the engine's default) and its options, such as json-file's `max-size` and `max-file`. */
   logConfig?: { type: string; config: Readonly<Record<string, string>> };

@@ -3,6 +3,7 @@
  * convergence, health waits, failure reports) is written once against this interface, in no engine's words; each
  * driver (src/drivers/docker, process, swarm) translates a desired instance to its own engine.
  */
+import type { FleetService } from '../fleet/model.ts';
 import type { DesiredInstance, DesiredResources } from '../launch/desired.ts';
 import { STATE_LABELS } from '../launch/labels.ts';
 
@@ -131,6 +132,12 @@ export interface FleetDriver {
    * installed, for example), one sentence each, for the launch report; optional.
    */
   notices?(): string[];
+  /**
+   * Whether the driver runs this infra service itself, as the fleet file describes it (its users and passwords
+   * included); false for a server given by URL or a stand-in without roles (the process driver's embedded
+   * PostgreSQL). Launch creates the services' roles only in a server it runs. Default: true.
+   */
+  managesServer?(service: FleetService): boolean;
   /** Removes the project's networks, credentials (and with `volumes`, its volumes); returns what it removed. */
   removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
 }

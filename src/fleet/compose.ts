@@ -16,7 +16,22 @@ export const LABELS = {
 export const NETWORK = 'nexus-net';
 
 const handshake = `\${N3XUS_HANDSHAKE:-${N3XUS_LAW}}`;
-const pgPassword = '${N3XUS_POSTGRES_PASSWORD:-n3xus}';
+
+/**
+ * Where the secret files are, from the compose file's directory: the install's .n3xus/secrets, which git ignores
+ * and `n3xus bootstrap --fix` (or launch) fills from the install's secrets file (src/secrets/secrets-file.ts).
+ */
+export const SECRETS_DIR = '../.n3xus/secrets';
+const SECRETS_MOUNT = '/run/secrets';
+const DATABASE_URL_TARGET = 'database-url';
+const REDIS_URL_TARGET = 'redis-url';
+
+/**
+ * Processes and threads a container may run (`pids_limit`): a fork bomb or a thread leak stops there instead of
+ * exhausting the host's. A Node service runs about a dozen threads; PostgreSQL runs one process per connection
+ * (max_connections 500, plus its own helpers).
+ */
+export const PIDS_LIMIT = { service: 64, redis: 64, postgres: 600 } as const;
 
 function labels(entry: CatalogEntry): Record<string, string> {
   const out: Record<string, string> = {
@@ -55,7 +70,8 @@ function infraService(entry: CatalogEntry): Record<string, unknown> {
   if (entry.name === 'postgres') {
     return {
       image: '${N3XUS_POSTGRES_IMAGE:-postgres:15}',
-      environment: { POSTGRES_USER: 'n3xus', POSTGRES_PASSWORD: pgPassword, POSTGRES_DB: 'n3xus', PGDATA: '/var/lib/postgresql/data/pgdata' },
+      environment: { POSTGRES_USER: 'n3xus', POSTGRES_PASSWORD_FILE: `${SECRETS_MOUNT}/postgres-password`, POSTGRES_DB: 'n3xus', PGDATA: '/var/lib/postgresql/data/pgdata' },
+      secrets: ['postgres-password'],
       command: ['postgres', '-c', 'max_connections=500', '-c', 'shared_buffers=64MB'],
       ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
       volumes: ['pgdata:/var/lib/postgresql/data'],
@@ -68,25 +84,35 @@ function infraService(entry: CatalogEntry): Record<string, unknown> {
       tmpfs: ['/tmp', '/run/postgresql'],
       mem_limit: '512m',
       shm_size: '128m',
+      pids_limit: PIDS_LIMIT.postgres,
       labels: labels(entry),
     };
   }
   return {
     image: '${N3XUS_REDIS_IMAGE:-redis:7}',
-    command: ['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru'],
+    // Users and their rights come from the ACL file (passwords as SHA-256 hashes only): one user per service, an
+    // admin for n3xus, and `health`, which can do nothing but PING. Protected mode stays on.
+    command: ['redis-server', '--aclfile', `${SECRETS_MOUNT}/redis-acl`, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru'],
+    secrets: ['redis-acl'],
     ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
-    healthcheck: healthcheck(['redis-cli', 'ping'], INFRA_HEALTHCHECK),
+    // As the `health` user, which may only PING (REDIS_HEALTHCHECK_COMMAND in src/secrets/redis-acl.ts; a unit test
+    // keeps the two equal): -e exits 1 on an error reply, so only PONG is healthy.
+    healthcheck: healthcheck(['redis-cli', '-e', '--no-auth-warning', '--user', 'health', '--pass', '', 'ping'], INFRA_HEALTHCHECK),
     ...hardened,
     user: '999:999',
     cap_drop: ['ALL'],
     read_only: true,
     tmpfs: ['/tmp', '/data'],
     mem_limit: '128m',
+    pids_limit: PIDS_LIMIT.redis,
     labels: labels(entry),
   };
 }
 
-/** The environment of one microservice: who it is, its handshake, PostgreSQL, Redis and its peers' URLs. */
+/**
+ * The environment of one microservice: who it is, its handshake, where its PostgreSQL and Redis URLs are (secret
+ * files: the URLs carry its own role's and user's passwords) and its peers' URLs.
+ */
 export function serviceEnvironment(catalog: Catalog, entry: CatalogEntry): Record<string, string> {
   const byName = new Map(catalog.services.map((s) => [s.name, s]));
   const peers = entry.calls.map((name) => `${name}=http://${name}:${byName.get(name)!.port}`).join(',');
@@ -94,8 +120,8 @@ export function serviceEnvironment(catalog: Catalog, entry: CatalogEntry): Recor
     N3XUS_SERVICE: entry.name,
     PORT: String(entry.port),
     N3XUS_HANDSHAKE: handshake,
-    DATABASE_URL: `postgres://n3xus:${pgPassword}@postgres:5432/n3xus`,
-    REDIS_URL: 'redis://redis:6379',
+    DATABASE_URL_FILE: `${SECRETS_MOUNT}/${DATABASE_URL_TARGET}`,
+    REDIS_URL_FILE: `${SECRETS_MOUNT}/${REDIS_URL_TARGET}`,
     N3XUS_PEERS: peers,
   };
 }
@@ -109,6 +135,10 @@ function microservice(catalog: Catalog, entry: CatalogEntry): Record<string, unk
       args: { BASE_IMAGE: `\${N3XUS_NODE_IMAGE:-${DEFAULT_NODE_IMAGE}}`, N3XUS_HANDSHAKE: handshake },
     },
     environment: serviceEnvironment(catalog, entry),
+    secrets: [
+      { source: `${entry.name}-database-url`, target: DATABASE_URL_TARGET },
+      { source: `${entry.name}-redis-url`, target: REDIS_URL_TARGET },
+    ],
     ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
     depends_on: { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } },
     healthcheck: healthcheck(healthProbe(entry.port)),
@@ -118,6 +148,7 @@ function microservice(catalog: Catalog, entry: CatalogEntry): Record<string, unk
     tmpfs: ['/tmp'],
     cap_drop: ['ALL'],
     mem_limit: '128m',
+    pids_limit: PIDS_LIMIT.service,
     labels: labels(entry),
   };
 }
@@ -127,10 +158,15 @@ export function composeDocument(catalog: Catalog): Record<string, unknown> {
   const services: Record<string, unknown> = {};
   for (const entry of catalog.infra) services[entry.name] = infraService(entry);
   for (const entry of catalog.services) services[entry.name] = microservice(catalog, entry);
+  const secrets: Record<string, { file: string }> = {};
+  for (const name of ['postgres-password', 'redis-acl', ...catalog.services.flatMap((s) => [`${s.name}-database-url`, `${s.name}-redis-url`])]) {
+    secrets[name] = { file: `${SECRETS_DIR}/${name}` };
+  }
   return {
     services,
     networks: { [NETWORK]: { driver: 'bridge', name: NETWORK } },
     volumes: { pgdata: {} },
+    secrets,
   };
 }
 

@@ -75,6 +75,21 @@ export interface FleetMount {
   readOnly: boolean;
 }
 
+/**
+ * A secret file mounted into a service at `/run/secrets/<target>`, as compose and Swarm do: `source` names a
+ * top-level secret, whose `file` on this machine holds the value.
+ */
+export interface FleetSecretRef {
+  source: string;
+  /** The file name under /run/secrets (compose's default: the source's name). */
+  target: string;
+}
+
+/** A top-level secret: a file on this machine, resolved against the fleet file's directory. */
+export interface FleetSecret {
+  file: string;
+}
+
 export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure' | `on-failure:${number}`;
 
 /**
@@ -99,6 +114,12 @@ export interface FleetService extends Omit<CatalogEntry, 'description'> {
   user?: string;
   /** `mem_limit` in bytes (`128m` is 134217728: units are powers of 1024, as Docker's). */
   memLimitBytes?: number;
+  /** `cpus`: at most this many cores (a hard quota). */
+  cpus?: number;
+  /** `pids_limit`: at most this many processes and threads in the container. */
+  pidsLimit?: number;
+  /** `secrets`: files mounted under /run/secrets. */
+  secrets: FleetSecretRef[];
   /** `shm_size` in bytes. */
   shmSizeBytes?: number;
   /** `logging`: the engine's log driver and its options (`max-size`, `max-file` for json-file); absent, the engine's. */
@@ -145,6 +166,8 @@ export interface Fleet {
   services: FleetService[];
   networks: Record<string, FleetNetwork>;
   volumes: Record<string, FleetVolume>;
+  /** Top-level `secrets`, by name. */
+  secrets: Record<string, FleetSecret>;
   /** Variables used without a value and without a default: compose uses an empty string and warns. */
   warnings: string[];
 }
@@ -578,6 +601,20 @@ const serviceNetworksSchema = z.unknown().transform((value, ctx): string[] => {
   return (problem(ctx, 'a list of network names'), z.NEVER);
 });
 
+const SECRET_TARGET = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const secretRefSchema = z.unknown().transform((value, ctx): FleetSecretRef => {
+  const shape = 'a secret name, or {source, target} with target a file name under /run/secrets';
+  if (typeof value === 'string' && value !== '') return { source: value, target: value };
+  if (isMapping(value)) {
+    const { source, target = source, ...rest } = value;
+    // Compose also takes target as an absolute path; n3xus mounts secrets under /run/secrets only, as Swarm does.
+    const name = typeof target === 'string' ? target.replace(/^\/run\/secrets\//, '') : undefined;
+    if (typeof source === 'string' && source !== '' && name !== undefined && SECRET_TARGET.test(name) && Object.keys(rest).length === 0) return { source, target: name };
+  }
+  return (problem(ctx, shape), z.NEVER);
+});
+
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const RESTART_TEXT = 'one of no, always, unless-stopped, on-failure, on-failure:N';
 
@@ -604,6 +641,19 @@ const serviceSchema = z.strictObject({
   user: scalarText('a user such as 1000:1000').optional(),
   mem_limit: bytes.optional(),
   shm_size: bytes.optional(),
+  cpus: z
+    .union([z.number(), z.string()], { error: 'a number of cores such as 0.5' })
+    .transform((v, ctx) => {
+      const n = Number(v);
+      return Number.isFinite(n) && n > 0 && n <= 1024 ? n : (problem(ctx, 'a number of cores above 0, such as 0.5'), z.NEVER);
+    })
+    .optional(),
+  pids_limit: z
+    .number({ error: 'a whole number of processes from 1 up, or -1 for no limit' })
+    .int({ error: 'a whole number of processes from 1 up, or -1 for no limit' })
+    .refine((n) => n === -1 || n >= 1, { error: 'a whole number of processes from 1 up, or -1 for no limit' })
+    .optional(),
+  secrets: z.array(secretRefSchema, { error: 'a list of secret names, or of {source, target}' }).optional(),
   logging: z
     .strictObject(
       {
@@ -655,6 +705,11 @@ const documentSchema = z.strictObject({
   services: z.record(z.string(), z.unknown(), { error: 'a mapping of service names to their definitions' }),
   networks: z.record(z.string(), networkSchema, { error: 'a mapping of network names to their definitions' }).optional(),
   volumes: z.record(z.string(), volumeSchema, { error: 'a mapping of volume names to their definitions' }).optional(),
+  secrets: z
+    .record(z.string(), z.strictObject({ file: z.string({ error: 'a path' }).min(1, { error: 'a path' }) }, { error: 'a mapping {file: PATH} (n3xus reads secrets from files)' }), {
+      error: 'a mapping of secret names to {file: PATH}',
+    })
+    .optional(),
 });
 
 const SUPPORTED_TOP_KEYS = Object.keys(documentSchema.shape).sort();
@@ -779,6 +834,7 @@ function toService(name: string, s: ParsedService, raw: Record<string, unknown>,
     volumes,
     ports,
     networks: s.networks ?? [],
+    secrets: s.secrets ?? [],
     labels,
   };
   if (phase !== undefined) service.phase = phase;
@@ -787,6 +843,8 @@ function toService(name: string, s: ParsedService, raw: Record<string, unknown>,
   if (s.user !== undefined) service.user = s.user;
   if (s.mem_limit !== undefined) service.memLimitBytes = s.mem_limit;
   if (s.shm_size !== undefined) service.shmSizeBytes = s.shm_size;
+  if (s.cpus !== undefined) service.cpus = s.cpus;
+  if (s.pids_limit !== undefined && s.pids_limit !== -1) service.pidsLimit = s.pids_limit;
   if (s.logging !== undefined) {
     const options: Record<string, string> = {};
     for (const [key, value] of Object.entries(s.logging.options ?? {})) if (value !== null) options[key] = value;
@@ -819,6 +877,11 @@ function checkReferences(fleet: Omit<Fleet, 'warnings'>, problems: FleetProblem[
     s.volumes.forEach((m, i) => {
       if (m.type === 'volume' && m.source !== undefined && !(m.source in fleet.volumes)) {
         problems.push({ service: s.name, key: `volumes[${i}]`, message: expected(`a volume declared under the top-level volumes (${Object.keys(fleet.volumes).join(', ') || 'none declared'})`, m.source) });
+      }
+    });
+    s.secrets.forEach((ref, i) => {
+      if (!(ref.source in fleet.secrets)) {
+        problems.push({ service: s.name, key: `secrets[${i}]`, message: expected(`a secret declared under the top-level secrets (${Object.keys(fleet.secrets).join(', ') || 'none declared'})`, ref.source) });
       }
     });
     s.ports.forEach((p, i) => {
@@ -924,7 +987,9 @@ export function parseFleet(text: string, file: string, options: FleetOptions = {
   for (const [key, v] of Object.entries(top.data.volumes ?? {})) {
     volumes[key] = { ...(v.name ? { name: v.name } : {}), ...(v.driver ? { driver: v.driver } : {}), external: v.external ?? false, labels: resolveValues(v.labels, {}) };
   }
-  const fleet = { file, ...(project ? { project } : {}), services, networks, volumes };
+  const secrets: Record<string, FleetSecret> = {};
+  for (const [key, v] of Object.entries(top.data.secrets ?? {})) secrets[key] = { file: resolveHostPath(v.file, assembly) };
+  const fleet = { file, ...(project ? { project } : {}), services, networks, volumes, secrets };
   if (problems.length === 0) checkReferences(fleet, problems);
   if (problems.length > 0) {
     const required = [LABELS.stage, LABELS.group, LABELS.category, LABELS.port].map((l) => `labels.${l}`);

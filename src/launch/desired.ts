@@ -21,18 +21,28 @@ import { containerName, STATE_LABELS } from './labels.ts';
 export type ProbeKind = 'http' | 'postgres' | 'redis' | 'docker' | 'running';
 
 /**
- * Environment variables that carry a credential (or, for the handshake, what the law checks). The Docker and
- * process drivers hand them over as environment, as compose does; Swarm hands each over as a secret file, named by
- * `<KEY>_FILE`, which the kit and the PostgreSQL image read instead.
+ * Environment variables that carry a credential, when a fleet file gives one as environment (the generated one
+ * gives none: its credentials are compose secrets). The Docker and process drivers hand them over as environment,
+ * as compose does; Swarm hands each over as a secret file, named by `<KEY>_FILE`, which the kit and the PostgreSQL
+ * image read instead. The handshake is among them for that reason only: it is public, not a credential.
  */
 export const CREDENTIAL_KEYS = ['N3XUS_HANDSHAKE', 'DATABASE_URL', 'REDIS_URL', 'POSTGRES_PASSWORD'] as const;
 
-/** One credential of an instance: the variable it replaces and its value. */
+/**
+ * One secret of an instance, mounted at `/run/secrets/<target>`: a compose secret (`source`, read from `file`),
+ * or a credential the fleet file gave as environment (`key`).
+ */
 export interface DesiredSecret {
-  key: (typeof CREDENTIAL_KEYS)[number];
+  /** The file name under /run/secrets. */
+  target: string;
   value: string;
-  /** `<project>_<key>_<first 12 hex of sha256(value)>`: a changed value is a new secret, never an edited one. */
+  /** `<project>_<source or key>_<first 12 hex of sha256(value)>`: a changed value is a new secret, never an edited one. */
   name: string;
+  /** The environment variable it replaces (`<KEY>_FILE` then names the file), for a credential given as environment. */
+  key?: (typeof CREDENTIAL_KEYS)[number];
+  /** The compose secret's name and its file on this machine. */
+  source?: string;
+  file?: string;
 }
 
 /** A port of an instance on the host's loopback (`hostPort`), to its own `containerPort`. */
@@ -56,8 +66,13 @@ export interface DesiredInstance {
   labels: Record<string, string>;
   /** The environment without the credentials ({@link CREDENTIAL_KEYS}). */
   env: Record<string, string>;
-  /** The credentials of the environment. */
+  /** Its compose secrets, and the credentials of the environment. */
   secrets: DesiredSecret[];
+  /**
+   * What its secrets' values are, as a hash (see {@link secretsHash}); '' when the caller did not read them (status
+   * and verify compare the rest only). A changed value recreates the instance, as a changed config does.
+   */
+  secretsHash: string;
   ports: DesiredPort[];
   /** The engine's name of the network it joins, and its DNS names there. */
   network: string;
@@ -106,15 +121,30 @@ export function secretName(project: string, key: string, value: string): string 
   return `${project}_${key.toLowerCase().replaceAll('_', '-')}_${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }
 
-function credentials(service: FleetService, project: string): { env: Record<string, string>; secrets: DesiredSecret[] } {
+function credentials(fleet: Fleet, service: FleetService, project: string, values: ReadonlyMap<string, string>): { env: Record<string, string>; secrets: DesiredSecret[] } {
   const env: Record<string, string> = {};
   const secrets: DesiredSecret[] = [];
+  for (const ref of service.secrets) {
+    const value = values.get(ref.source) ?? '';
+    const file = fleet.secrets[ref.source]?.file;
+    secrets.push({ target: ref.target, value, name: secretName(project, ref.source, value), source: ref.source, ...(file === undefined ? {} : { file }) });
+  }
   for (const [key, value] of Object.entries(service.environment)) {
     const credential = CREDENTIAL_KEYS.find((k) => k === key);
     if (credential === undefined || value === '') env[key] = value;
-    else secrets.push({ key: credential, value, name: secretName(project, credential, value) });
+    else secrets.push({ target: credential.toLowerCase(), key: credential, value, name: secretName(project, credential, value) });
   }
   return { env, secrets };
+}
+
+/**
+ * The hash of an instance's secrets (their targets and engine names, which hold their values' hashes), or '' when
+ * their values were not read (`known` false) or it has none.
+ */
+export function secretsHash(secrets: readonly DesiredSecret[], known: boolean): string {
+  if (!known || secrets.length === 0) return '';
+  const text = secrets.map((s) => `${s.target}=${s.name}`).sort().join('\n');
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /**
@@ -137,12 +167,14 @@ export function desiredInstances(
   services: readonly FleetService[],
   imageIds: ReadonlyMap<string, string>,
   replicas: ReadonlyMap<string, number> = new Map(),
+  secretValues?: ReadonlyMap<string, string>,
 ): DesiredInstance[] {
   return services.map((service) => {
     const count = replicas.get(service.name) ?? 1;
     const hash = instanceConfigHash(configHash(service), count);
     const imageId = imageIds.get(service.image) ?? '';
-    const { env, secrets } = credentials(service, project);
+    const { env, secrets } = credentials(fleet, service, project, secretValues ?? new Map());
+    const secretHash = secretsHash(secrets, secretValues !== undefined);
     return {
       service,
       project,
@@ -156,9 +188,11 @@ export function desiredInstances(
         [STATE_LABELS.service]: service.name,
         [STATE_LABELS.configHash]: hash,
         [STATE_LABELS.imageId]: imageId,
+        ...(secretHash === '' ? {} : { [STATE_LABELS.secretsHash]: secretHash }),
       },
       env,
       secrets,
+      secretsHash: secretHash,
       ports: service.ports.filter((p) => p.protocol !== 'sctp').map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol as 'tcp' | 'udp' })),
       network: networkName(fleet, project, service.networks[0] ?? 'default'),
       aliases: [service.name],
@@ -173,13 +207,16 @@ export function desiredInstances(
   });
 }
 
-/** The networks, volumes and credentials the given services use, labelled with the project so down can find them. */
-export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[]): DesiredResources {
+/**
+ * The networks, volumes and credentials the given services use, labelled with the project so down can find them;
+ * `secretValues` as for {@link desiredInstances}.
+ */
+export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[], secretValues: ReadonlyMap<string, string> = new Map()): DesiredResources {
   const label = { [STATE_LABELS.project]: project };
   const networkKeys = new Set(services.map((s) => s.networks[0] ?? 'default'));
   const volumeKeys = new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
   const secrets = new Map<string, DesiredResources['secrets'][number]>();
-  for (const service of services) for (const s of credentials(service, project).secrets) secrets.set(s.name, { ...s, labels: label });
+  for (const service of services) for (const s of credentials(fleet, service, project, secretValues).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
     project,
     networks: [...networkKeys].map((key) => {

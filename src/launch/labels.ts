@@ -13,6 +13,8 @@ export const STATE_LABELS = {
   configHash: 'n3xus.config-hash',
   /** The image ID the container was created from, so a rebuilt image recreates it. */
   imageId: 'n3xus.image-id',
+  /** The hash of its secrets' values (see secretsHash in desired.ts), when it has secrets. */
+  secretsHash: 'n3xus.secrets-hash',
   /** Which driver created it: `docker`, `process` or `swarm`. */
   driver: 'n3xus.driver',
   /** The copies launch asked for (Swarm), so that a stopped service starts again at that count and status knows it. */

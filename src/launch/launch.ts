@@ -37,6 +37,13 @@ export interface LaunchOptions {
   replicas?: ReadonlyMap<string, number>;
   /** Test seam for the host-port check. */
   isPortFree?: (port: number) => Promise<boolean>;
+  /** The values of the fleet's secrets (compose secret name → value), read from their files; see desiredInstances. */
+  secretValues?: ReadonlyMap<string, string>;
+  /**
+   * Runs once the infra stage is healthy and before any other service is started (the services' PostgreSQL roles
+   * are created there); an error stops the launch with nothing further started.
+   */
+  beforeServices?: () => Promise<void>;
 }
 
 /** Why a service did not come up, and what it holds up. */
@@ -239,7 +246,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const [observed, imageIds] = await Promise.all([driver.observe(project), driver.resolveImages(planned.map((s) => s.image))]);
   const missing = missingImages(planned, imageIds);
   if (missing) throw missing;
-  const desired = desiredInstances(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)), options.replicas);
+  const desired = desiredInstances(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)), options.replicas, options.secretValues);
   const wantByName = new Map(desired.map((d) => [d.service.name, d]));
   const reconciliation = reconcile(desired, observed);
   emit({ type: 'reconciled', reconciliation });
@@ -308,7 +315,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const busy = driver.checkPorts !== undefined ? await driver.checkPorts(project) : await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
   if (busy) throw busy;
 
-  await driver.prepare(desiredResources(fleet, project, planned));
+  await driver.prepare(desiredResources(fleet, project, planned, options.secretValues));
   for (const d of reconciliation.duplicates) await driver.remove(d.containerId);
 
   const limit = pLimit(concurrency);
@@ -417,8 +424,13 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     }
   };
 
+  let servicesPrepared = false;
   for (const stage of plan.stages) {
     const names = stage.batches.flat();
+    if (stage.stage !== 'infra' && !servicesPrepared && !stopped && !signal?.aborted) {
+      servicesPrepared = true;
+      await options.beforeServices?.();
+    }
     if (stopped || signal?.aborted) {
       for (const name of names) reports.set(name, report(stepByName.get(name)!, 'not-reached'));
       stageReports.push({ stage: stage.stage, services: names.length });

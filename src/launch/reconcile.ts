@@ -39,7 +39,7 @@ const STARTABLE = new Set(['created', 'exited']);
  * How an instance differs from what launch would create, in the order launch looks: its config hash label (absent
  * on what launch did not create), then its image ID (compared only when both are known; '' is not known).
  */
-export type Drift = 'no config hash label' | 'config changed' | 'image changed';
+export type Drift = 'no config hash label' | 'config changed' | 'image changed' | 'secrets changed';
 
 /** How an instance's config hash label differs from `want`, or undefined when it is the same. */
 export function configDrift(want: string, labels: Readonly<Record<string, string>>): Drift | undefined {
@@ -54,8 +54,13 @@ export function imageDrift(want: string, have: string): Drift | undefined {
 }
 
 /** The first way `have` is not `want` (see {@link Drift}), or undefined when launch would keep it. Shared by status and verify. */
-export function driftOf(want: Pick<DesiredInstance, 'configHash' | 'imageId'>, have: Pick<Instance, 'labels' | 'imageId'>): Drift | undefined {
-  return configDrift(want.configHash, have.labels) ?? imageDrift(want.imageId, have.imageId);
+export function driftOf(want: Pick<DesiredInstance, 'configHash' | 'imageId'> & { secretsHash?: string }, have: Pick<Instance, 'labels' | 'imageId'>): Drift | undefined {
+  return configDrift(want.configHash, have.labels) ?? imageDrift(want.imageId, have.imageId) ?? secretDrift(want.secretsHash ?? '', have.labels);
+}
+
+/** Whether an instance's secrets hash label differs from `want`; '' (values not read) is no difference. */
+export function secretDrift(want: string, labels: Readonly<Record<string, string>>): Drift | undefined {
+  return want !== '' && labels[STATE_LABELS.secretsHash] !== want ? 'secrets changed' : undefined;
 }
 
 function stepFor(want: DesiredInstance, have: Instance): Step {

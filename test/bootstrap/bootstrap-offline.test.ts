@@ -31,7 +31,7 @@ describe('bootstrap without a Docker engine', () => {
   });
 
   it('returns every check, in checklist order, and is not ok', () => {
-    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'base-images', 'service-images', 'swarm', 'networks']);
+    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'secrets', 'base-images', 'service-images', 'swarm', 'networks']);
     expect(result.ok).toBe(false);
   });
 

@@ -16,7 +16,7 @@ import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { freePort } from '../support/local-servers.ts';
 import { describeWithImage, SESSION_ID } from '../support/docker.ts';
-import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
+import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
 
 const engine = new DockerEngine();
 const driver = new DockerDriver(engine);
@@ -43,7 +43,7 @@ async function containers(): Promise<Map<string, { id: string; status: string }>
 
 async function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<{ result: LaunchResult; events: LaunchEvent[] }> {
   const events: LaunchEvent[] = [];
-  const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, onEvent: (e) => events.push(e), ...options });
+  const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, onEvent: (e) => events.push(e), ...launchSecrets(fleet, driver), ...options });
   return { result, events };
 }
 

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { cutSecrets } from '../support/fleet-cut.ts';
 import { findPostgres, findRedis } from '../../src/drivers/process/local-servers.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { freePort } from '../support/local-servers.ts';
@@ -60,7 +61,7 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
       services[name] = s;
     }
     file = path.join(dir, 'fleet.yml');
-    writeFileSync(file, stringify({ services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} } }));
+    writeFileSync(file, stringify({ services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) }));
   });
   afterAll(async () => {
     await cli(['down', ...fleetArgs(), '--volumes', '--timeout', '2']);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch } from '../../src/launch/launch.ts';
@@ -43,7 +44,7 @@ describe.skipIf(missing.length > 0)(`the fleet without Redis${missing.length > 0
       services[name] = s;
     }
     file = path.join(stateDir, 'fleet.yml');
-    writeFileSync(file, stringify({ name: project, services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} } }));
+    writeFileSync(file, stringify({ name: project, services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) }));
     fleet = parseFleet(readFileSync(file, 'utf8'), file, { env: {} });
   });
   afterAll(async () => {
@@ -52,14 +53,16 @@ describe.skipIf(missing.length > 0)(`the fleet without Redis${missing.length > 0
   });
 
   it('launch reports Redis as degraded, with the reason, and brings up the services without it', async () => {
-    const result = await launch({ fleet, plan: planLaunch(fleet), driver: driver(), project, healthTimeoutMs: 60_000 });
+    const d = driver();
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver: d, project, healthTimeoutMs: 60_000, ...launchSecrets(fleet, d) });
     expect(result.failures).toEqual([]);
     expect(result.services.map((s) => `${s.service}:${s.outcome}`)).toEqual(['postgres:healthy', 'redis:degraded', 'v-supercore:healthy']);
     expect(result.degraded).toEqual([{ service: 'redis', reason: expect.stringContaining('redis-server is not installed') as string }]);
   }, 120_000);
 
   it('a second launch changes nothing', async () => {
-    const result = await launch({ fleet, plan: planLaunch(fleet), driver: driver(), project });
+    const d = driver();
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver: d, project, ...launchSecrets(fleet, d) });
     expect(result.noOp).toBe(true);
     expect(result.degraded.map((d) => d.service)).toEqual(['redis']);
   }, 60_000);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch } from '../../src/launch/launch.ts';
@@ -43,7 +44,7 @@ describe.skipIf(missing.length > 0)(`the embedded PostgreSQL${missing.length > 0
       s.ports = [`127.0.0.1:${port}:${(s.labels as Record<string, string>)['n3xus.port']}`];
       services[name] = s;
     }
-    fleet = parseFleet(stringify({ services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} } }), path.join(ROOT, 'compose', 'embedded-test.yml'), { env: {} });
+    fleet = parseFleet(stringify({ services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) }), path.join(ROOT, 'compose', 'embedded-test.yml'), { env: {} });
   });
   afterAll(async () => {
     await down(driver(), project, { volumes: true, timeoutS: 5 });
@@ -51,7 +52,8 @@ describe.skipIf(missing.length > 0)(`the embedded PostgreSQL${missing.length > 0
   });
 
   it('brings up the infra stage on it, and a service becomes ready against it', async () => {
-    const result = await launch({ fleet, plan: planLaunch(fleet), driver: driver(), project, healthTimeoutMs: 180_000 });
+    const d = driver();
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver: d, project, healthTimeoutMs: 180_000, ...launchSecrets(fleet, d) });
     expect(result.failures).toEqual([]);
     expect(result.services.map((s) => `${s.service}:${s.outcome}`)).toEqual(['postgres:healthy', 'redis:healthy', 'v-supercore:healthy']);
     expect(result.notices).toEqual([EMBEDDED_POSTGRES_NOTICE]);

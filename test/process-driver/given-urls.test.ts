@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch } from '../../src/launch/launch.ts';
@@ -49,7 +50,7 @@ describe.skipIf(missing.length > 0)(`servers given by URL${missing.length > 0 ? 
       s.ports = [`127.0.0.1:${await freePort()}:${(s.labels as Record<string, string>)['n3xus.port']}`];
       services[name] = s;
     }
-    fleet = parseFleet(stringify({ services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} } }), path.join(ROOT, 'compose', 'url-test.yml'), { env: {} });
+    fleet = parseFleet(stringify({ services, networks: { 'nexus-net': {} }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) }), path.join(ROOT, 'compose', 'url-test.yml'), { env: {} });
   });
   afterAll(async () => {
     if (stateDir !== '') await down(driver(), project, { volumes: true, timeoutS: 2 });
@@ -61,7 +62,8 @@ describe.skipIf(missing.length > 0)(`servers given by URL${missing.length > 0 ? 
   });
 
   it('brings the fleet up on them: the services get the URLs, the published ports forward to the servers', async () => {
-    const result = await launch({ fleet, plan: planLaunch(fleet), driver: driver(), project, healthTimeoutMs: 60_000 });
+    const d = driver();
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver: d, project, healthTimeoutMs: 60_000, ...launchSecrets(fleet, d) });
     expect(result.failures).toEqual([]);
     expect(result.services.map((s) => `${s.service}:${s.outcome}`)).toEqual(['postgres:healthy', 'redis:healthy', 'v-supercore:healthy']);
     const records = readState(stateDir, project).records;

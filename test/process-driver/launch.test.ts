@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
@@ -42,7 +43,7 @@ function testFleet(patch: (services: Record<string, Record<string, unknown>>) =>
     services[name] = s;
   }
   patch(services);
-  const doc = { services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} } };
+  const doc = { services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) };
   return parseFleet(stringify(doc), path.join(projectRoot(), 'compose', 'test-fleet.yml'), { env: {} });
 }
 
@@ -52,7 +53,8 @@ function newDriver(fleet: Fleet = testFleet()): ProcessDriver {
 
 async function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<{ result: LaunchResult; events: LaunchEvent[] }> {
   const events: LaunchEvent[] = [];
-  const result = await launch({ fleet, plan: planLaunch(fleet), driver: newDriver(fleet), project, healthTimeoutMs: 60_000, onEvent: (e) => events.push(e), ...options });
+  const driver = newDriver(fleet);
+  const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, onEvent: (e) => events.push(e), ...launchSecrets(fleet, driver), ...options });
   return { result, events };
 }
 

@@ -3,14 +3,25 @@
  * on an engine: the real images, environment, hardening and healthchecks of those services.
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import type { FleetDriver } from '../../src/drivers/driver.ts';
+import type { Fleet } from '../../src/fleet/model.ts';
+import type { LaunchOptions } from '../../src/launch/launch.ts';
+import { fleetSecrets } from '../../src/secrets/launch-secrets.ts';
 import { TEST_LABELS } from './docker.ts';
 
 /** The variables that point the compose file at the images built here (compose/airgap.env). */
 export const AIRGAP: Readonly<Record<string, string>> = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7' };
 
 type Services = Record<string, Record<string, unknown>>;
-const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as { services: Services };
+const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as { services: Services; secrets: Record<string, { file: string }> };
+
+/** Where a cut fleet's secrets live: one directory per network (each test's own), so its launches agree on them. */
+export function cutSecretsDir(network: string): string {
+  return path.join(tmpdir(), `n3xus-test-secrets-${network}`);
+}
 
 /**
  * The compose YAML of `names` from our file, each published on `ports[name]` and labelled with the test labels, on
@@ -27,5 +38,26 @@ export function cutFleet(names: readonly string[], ports: Readonly<Record<string
     services[name] = s;
   }
   patch(services);
-  return stringify({ services, networks: { 'nexus-net': network }, volumes: { pgdata: {} } });
+  return stringify({ services, networks: { 'nexus-net': network }, volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) });
+}
+
+/**
+ * The top-level `secrets` of a cut of our compose file: those its services mount, as files in the test's own
+ * directory (see cutSecretsDir), which a launch fills (see launchSecrets).
+ */
+export function cutSecrets(services: Readonly<Services>, key: string): Record<string, { file: string }> {
+  const secrets: Record<string, { file: string }> = {};
+  for (const s of Object.values(services)) {
+    for (const ref of (s.secrets as (string | { source: string })[] | undefined) ?? []) {
+      const name = typeof ref === 'string' ? ref : ref.source;
+      secrets[name] = { file: path.join(cutSecretsDir(key), path.basename(ours.secrets[name]?.file ?? name)) };
+    }
+  }
+  return secrets;
+}
+
+/** What a launch of a cut fleet needs for its secrets, as the launch command does it: written, read, roles made. */
+export function launchSecrets(fleet: Fleet, driver: FleetDriver): Pick<LaunchOptions, 'secretValues' | 'beforeServices'> {
+  const secrets = fleetSecrets(fleet, fleet.services, driver, { dryRun: false });
+  return { secretValues: secrets.values, ...(secrets.beforeServices === undefined ? {} : { beforeServices: secrets.beforeServices }) };
 }

@@ -24,7 +24,7 @@ import { judgeContainer } from '../../src/verify/judge.ts';
 import type { VerifyReport } from '../../src/verify/types.ts';
 import { runCli } from '../support/cli.ts';
 import { describeWithSwarm, eventually, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
-import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
+import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const engine = new DockerEngine();
@@ -54,7 +54,8 @@ async function services(): Promise<Map<string, { id: string; version: number }>>
 }
 
 function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<LaunchResult> {
-  return launch({ fleet, plan: planLaunch(fleet), driver: driverFor(fleet), project, healthTimeoutMs: 90_000, ...options });
+  const driver = driverFor(fleet);
+  return launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 90_000, ...launchSecrets(fleet, driver), ...options });
 }
 
 await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {

@@ -30,9 +30,9 @@ describe('the whole fleet model through the cache', () => {
     // Plant a recognisable fleet under the same key: a hit must return it.
     await writeFile(path.join(cacheDir, name!), JSON.stringify({ project: 'planted', services: [], networks: {}, volumes: {}, warnings: [] }));
     expect(await loadFleetCached(OUR_FILE, { env, cacheDir })).toMatchObject({ project: 'planted', file: OUR_FILE });
-    const changed = await loadFleetCached(OUR_FILE, { env: { N3XUS_HANDSHAKE: '55-45-17', N3XUS_POSTGRES_PASSWORD: 'other' }, cacheDir });
+    const changed = await loadFleetCached(OUR_FILE, { env: { N3XUS_HANDSHAKE: '55-45-17', N3XUS_POSTGRES_IMAGE: 'other/postgres:15' }, cacheDir });
     expect(changed.services).toHaveLength(100);
-    expect(changed.services.find((s) => s.name === 'feature-flags')?.environment.DATABASE_URL).toContain(':other@');
+    expect(changed.services.find((s) => s.name === 'postgres')?.image).toBe('other/postgres:15');
   });
 
   it('ignores an entry that is not a fleet', async () => {

@@ -80,7 +80,18 @@ describe('our compose file loads into the typed fleet model', () => {
     expect(service('redis')).toMatchObject({ user: '999:999', memLimitBytes: 128 * 1024 ** 2 });
     // Every container's logs are bounded: 3 json-file files of 10 MiB at most.
     for (const s of ours.services) expect(s.logging, s.name).toEqual({ driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
-    expect(service('redis').command).toEqual(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru']);
+    expect(service('redis').command).toEqual(['redis-server', '--aclfile', '/run/secrets/redis-acl', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru']);
+    // Every container has a process limit; credentials are secret files, never environment.
+    for (const s of ours.services) expect(s.pidsLimit, s.name).toBeGreaterThan(0);
+    expect(service('postgres').pidsLimit).toBeGreaterThan(500);
+    expect(service('postgres').secrets).toEqual([{ source: 'postgres-password', target: 'postgres-password' }]);
+    expect(service('redis').secrets).toEqual([{ source: 'redis-acl', target: 'redis-acl' }]);
+    expect(service('v-supercore').secrets).toEqual([
+      { source: 'v-supercore-database-url', target: 'database-url' },
+      { source: 'v-supercore-redis-url', target: 'redis-url' },
+    ]);
+    expect(ours.secrets['v-supercore-database-url']).toEqual({ file: path.resolve('.n3xus/secrets/v-supercore-database-url') });
+    expect(Object.keys(ours.secrets)).toHaveLength(2 + 2 * 98);
   });
 
   it("resolves a build context against the compose file's directory", () => {
@@ -103,8 +114,8 @@ describe('our compose file loads into the typed fleet model', () => {
       N3XUS_SERVICE: 'v-supercore',
       PORT: '3001',
       N3XUS_HANDSHAKE: '55-45-17',
-      DATABASE_URL: 'postgres://n3xus:n3xus@postgres:5432/n3xus',
-      REDIS_URL: 'redis://redis:6379',
+      DATABASE_URL_FILE: '/run/secrets/database-url',
+      REDIS_URL_FILE: '/run/secrets/redis-url',
       N3XUS_PEERS: '',
     });
   });
@@ -229,7 +240,7 @@ describe('an invalid file is an error naming the file, the service, the key and 
 
   it('a compose key n3xus does not run, rather than dropping it silently', () => {
     expect(errorOf(() => parse(oneService({ entrypoint: ['sh'] }))).message).toBe(
-      'compose/docker-compose.full.yml: service "identity-registry": key "entrypoint": not a key n3xus supports; supported keys: build, cap_add, cap_drop, command, depends_on, environment, healthcheck, image, labels, logging, mem_limit, networks, ports, read_only, restart, security_opt, shm_size, tmpfs, user, volumes',
+      'compose/docker-compose.full.yml: service "identity-registry": key "entrypoint": not a key n3xus supports; supported keys: build, cap_add, cap_drop, command, cpus, depends_on, environment, healthcheck, image, labels, logging, mem_limit, networks, pids_limit, ports, read_only, restart, secrets, security_opt, shm_size, tmpfs, user, volumes',
     );
   });
 

@@ -24,7 +24,7 @@ import { renderSummary } from '../../src/verify/summary.ts';
 import type { CheckResult, VerifyReport } from '../../src/verify/types.ts';
 import { verifyFleet } from '../../src/verify/verify.ts';
 import { describeWithImage, eventually, removeTestResources, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
-import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
+import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const engine = new DockerEngine();
@@ -77,7 +77,7 @@ await describeWithImage('n3xus/v-supercore:3.0', 'verify: drift of a launched fl
 
   async function launchIt(): Promise<void> {
     const fleet = readFleet(file);
-    const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000 });
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, ...launchSecrets(fleet, driver) });
     expect(result.failures).toEqual([]);
   }
 

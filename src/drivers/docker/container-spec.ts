@@ -1,11 +1,15 @@
 /**
  * A desired instance in Docker's words: the container spec the engine creates it from. Pure, so the translation is
- * unit-tested without an engine. Credentials go in as environment, as compose hands them over.
+ * unit-tested without an engine. Compose secrets are their files bind-mounted read-only at /run/secrets/<target>,
+ * as docker compose mounts them outside Swarm; a credential the fleet file gave as environment stays environment.
  */
 import type { FleetHealthcheck, FleetService } from '../../fleet/model.ts';
 import type { ContainerSpec, HealthcheckSpec } from '../../docker/types.ts';
 import type { DesiredInstance, ProbeKind } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
+
+/** Where secrets are mounted, as compose and Swarm mount them. */
+export const SECRETS_DIR = '/run/secrets';
 
 /** Start-interval launch asks the engine for on `docker`-probed services, so their first check is not one whole interval away. */
 export const START_INTERVAL_MS = 1_000;
@@ -47,7 +51,7 @@ export function containerSpec(want: DesiredInstance): ContainerSpec {
   return {
     name: want.name,
     image: service.image,
-    env: { ...want.env, ...Object.fromEntries(want.secrets.map((s) => [s.key, s.value])) },
+    env: { ...want.env, ...Object.fromEntries(want.secrets.filter((s) => s.key !== undefined).map((s) => [s.key, s.value])) },
     labels: { ...want.labels, [STATE_LABELS.driver]: 'docker' },
     publish: want.ports,
     network: want.network,
@@ -58,10 +62,12 @@ export function containerSpec(want: DesiredInstance): ContainerSpec {
     capAdd: service.capAdd,
     capDrop: service.capDrop,
     securityOpt: service.securityOpt,
-    mounts: want.mounts,
+    mounts: [...want.mounts, ...want.secrets.filter((s) => s.file !== undefined).map((s) => ({ type: 'bind' as const, source: s.file!, target: `${SECRETS_DIR}/${s.target}`, readOnly: true }))],
     ...(service.command === undefined ? {} : { cmd: service.command }),
     ...(service.user === undefined ? {} : { user: service.user }),
     ...(service.memLimitBytes === undefined ? {} : { memoryBytes: service.memLimitBytes }),
+    ...(service.cpus === undefined ? {} : { nanoCpus: Math.round(service.cpus * 1e9) }),
+    ...(service.pidsLimit === undefined ? {} : { pidsLimit: service.pidsLimit }),
     ...(service.shmSizeBytes === undefined ? {} : { shmSizeBytes: service.shmSizeBytes }),
     ...(service.logging === undefined ? {} : { logConfig: { type: service.logging.driver ?? '', config: service.logging.options } }),
     ...(healthcheck === undefined ? {} : { healthcheck }),

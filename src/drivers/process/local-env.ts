@@ -52,3 +52,24 @@ export function localEnvironment(service: FleetService, addresses: ReadonlyMap<s
   env.HOST = '127.0.0.1';
   return env;
 }
+
+/** Where compose and Swarm mount secrets; a process finds them in its own state directory instead. */
+export const SECRETS_MOUNT = '/run/secrets/';
+
+/**
+ * `env` with every value naming a secret under /run/secrets (`DATABASE_URL_FILE=/run/secrets/database-url`)
+ * pointing at that secret's file on this machine instead (`files`: target → path). Pure.
+ */
+export function localSecretPaths(env: Readonly<Record<string, string>>, files: ReadonlyMap<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const target = value.startsWith(SECRETS_MOUNT) ? value.slice(SECRETS_MOUNT.length) : undefined;
+    out[key] = (target !== undefined ? files.get(target) : undefined) ?? value;
+  }
+  return out;
+}
+
+/** A secret's value as a local process needs it: a URL naming a fleet service rewritten as its environment is. */
+export function localSecretValue(value: string, addresses: ReadonlyMap<string, number>, given: ReadonlyMap<string, string> = new Map()): string {
+  return givenUrl(value, given) ?? rewriteAddresses(value, addresses);
+}

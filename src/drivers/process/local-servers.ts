@@ -118,20 +118,25 @@ function asUnprivileged(argv: readonly string[]): string[] {
   return ['setpriv', `--reuid=${UNPRIVILEGED.uid}`, `--regid=${UNPRIVILEGED.gid}`, '--clear-groups', ...argv];
 }
 
-/** The user, password and database of the PostgreSQL service, from its compose environment (as the image reads them). */
-export function postgresCredentials(service: FleetService): { user: string; password: string; database: string } {
+/**
+ * The user, password and database of the PostgreSQL service, from its compose environment (as the image reads
+ * them); a `POSTGRES_PASSWORD_FILE` under /run/secrets is read from `secrets` (target → value).
+ */
+export function postgresCredentials(service: FleetService, secrets: ReadonlyMap<string, string> = new Map()): { user: string; password: string; database: string } {
   const env = service.environment;
   const user = env.POSTGRES_USER ?? 'postgres';
-  return { user, password: env.POSTGRES_PASSWORD ?? '', database: env.POSTGRES_DB ?? user };
+  const file = env.POSTGRES_PASSWORD_FILE;
+  const fromFile = file?.startsWith('/run/secrets/') ? secrets.get(file.slice('/run/secrets/'.length)) : undefined;
+  return { user, password: env.POSTGRES_PASSWORD ?? fromFile ?? '', database: env.POSTGRES_DB ?? user };
 }
 
 /**
  * Creates a PostgreSQL cluster in `dataDir` (initdb, then the database) unless one is there: the volume of the
  * Docker fleet, kept across launches until `down --volumes`.
  */
-export async function initPostgres(install: PostgresInstall, dataDir: string, service: FleetService): Promise<void> {
+export async function initPostgres(install: PostgresInstall, dataDir: string, service: FleetService, secrets: ReadonlyMap<string, string> = new Map()): Promise<void> {
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
-  const { user, password, database } = postgresCredentials(service);
+  const { user, password, database } = postgresCredentials(service, secrets);
   rmSync(dataDir, { recursive: true, force: true });
   // The parents stay reachable by the server's user; the cluster itself is private, as PostgreSQL requires.
   mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -185,8 +190,11 @@ export function postgresArgv(install: PostgresInstall, dataDir: string, service:
   ]);
 }
 
-/** The argv of the fleet's Redis as a local server on 127.0.0.1:`port`: the compose command's options, no persistence. */
-export function redisArgv(binary: string, service: FleetService, port: number): string[] {
-  const args = service.command?.[0] === 'redis-server' ? service.command.slice(1) : [];
+/**
+ * The argv of the fleet's Redis as a local server on 127.0.0.1:`port`: the compose command's options, no
+ * persistence; a path under /run/secrets (its `--aclfile`) becomes that secret's file here (`files`: target → path).
+ */
+export function redisArgv(binary: string, service: FleetService, port: number, files: ReadonlyMap<string, string> = new Map()): string[] {
+  const args = (service.command?.[0] === 'redis-server' ? service.command.slice(1) : []).map((a) => (a.startsWith('/run/secrets/') ? (files.get(a.slice('/run/secrets/'.length)) ?? a) : a));
   return [binary, ...args, '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--port', String(port), '--daemonize', 'no'];
 }

@@ -5,7 +5,7 @@
  * invocation finds the fleet again; the orchestration is launch.ts's, unchanged.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fleet, FleetService } from '../../fleet/model.ts';
@@ -18,7 +18,7 @@ import { probeKind, type DesiredInstance, type DesiredResources } from '../../la
 import { streamProcessLogs, tailFile } from '../../logs/process-logs.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
-import { localEnvironment, publishedAddresses } from './local-env.ts';
+import { localEnvironment, localSecretPaths, localSecretValue, publishedAddresses } from './local-env.ts';
 import {
   binaryId,
   embeddedPostgresArgv,
@@ -259,6 +259,10 @@ export class ProcessDriver implements FleetDriver {
     return urls;
   }
 
+  managesServer(service: FleetService): boolean {
+    return this.#runnable(service).kind === 'postgres';
+  }
+
   notices(): string[] {
     return [...this.#notices];
   }
@@ -282,12 +286,14 @@ export class ProcessDriver implements FleetDriver {
     mkdirSync(path.join(dir, 'logs'), { recursive: true });
     mkdirSync(path.join(dir, 'run'), { recursive: true });
     const port = service.ports.find((p) => p.protocol === 'tcp')?.hostPort ?? 0;
+    const secrets = this.#writeSecrets(dir, want);
+    const secretValues = new Map(want.secrets.map((s) => [s.target, s.value]));
     const base = { PATH: this.#env.PATH ?? '/usr/bin:/bin', ...(this.#env.TZ === undefined ? {} : { TZ: this.#env.TZ }), LANG: 'C.UTF-8' };
     let argv: string[];
     let env: Record<string, string>;
     if (runnable.kind === 'postgres') {
       const dataDir = path.join(dir, 'data', service.name);
-      await initPostgres(runnable.install, dataDir, service);
+      await initPostgres(runnable.install, dataDir, service, secretValues);
       argv = postgresArgv(runnable.install, dataDir, service, port);
       env = base;
     } else if (runnable.kind === 'embedded-postgres') {
@@ -295,7 +301,7 @@ export class ProcessDriver implements FleetDriver {
       argv = embeddedPostgresArgv(runnable.embedded, path.join(dir, 'data', `${service.name}-embedded`), port);
       env = base;
     } else if (runnable.kind === 'redis') {
-      argv = redisArgv(runnable.binary, service, port);
+      argv = redisArgv(runnable.binary, service, port, secrets);
       env = base;
     } else if (runnable.kind === 'forward') {
       argv = [process.execPath, FORWARDER, String(port), runnable.url.hostname, runnable.url.port || (runnable.url.protocol.startsWith('redis') ? '6379' : '5432')];
@@ -312,7 +318,7 @@ export class ProcessDriver implements FleetDriver {
         ]);
       }
       argv = command === undefined ? [process.execPath, ...NODE_FLAGS, runnable.start] : [process.execPath, ...command.slice(1)];
-      env = { ...base, ...localEnvironment(service, publishedAddresses(this.#fleet), this.#givenUrls()) };
+      env = { ...base, ...localSecretPaths(localEnvironment(service, publishedAddresses(this.#fleet), this.#givenUrls()), secrets) };
     }
     const id = `${project}.${service.name}.${randomBytes(6).toString('hex')}`;
     const limit = logLimit(service.logging?.options);
@@ -337,6 +343,28 @@ export class ProcessDriver implements FleetDriver {
       state.records.push(record);
     });
     return id;
+  }
+
+  /**
+   * Writes the instance's secrets where its process reads them, as compose mounts them under /run/secrets: one
+   * owner-only file each in `<project dir>/secrets/<service>/`, URLs rewritten as its environment is. Returns
+   * target → file.
+   */
+  #writeSecrets(dir: string, want: DesiredInstance): Map<string, string> {
+    const files = new Map<string, string>();
+    const secrets = want.secrets.filter((s) => s.key === undefined);
+    if (secrets.length === 0 || this.#fleet === undefined) return files;
+    const own = path.join(dir, 'secrets', want.service.name);
+    mkdirSync(own, { recursive: true, mode: 0o700 });
+    const addresses = publishedAddresses(this.#fleet);
+    const given = this.#givenUrls();
+    for (const secret of secrets) {
+      const file = path.join(own, secret.target);
+      writeFileSync(file, localSecretValue(secret.value, addresses, given), { mode: 0o600 });
+      chmodSync(file, 0o600);
+      files.set(secret.target, file);
+    }
+    return files;
   }
 
   async start(id: string): Promise<void> {

@@ -11,9 +11,9 @@ import { tmpfsMounts } from '../docker/container-spec.ts';
 /** Where a secret is mounted in every task: `/run/secrets/<file>`. */
 export const SECRETS_DIR = '/run/secrets';
 
-/** The file a credential is mounted as: its variable's name in lower case, e.g. `database_url`. */
-export function secretFile(secret: Pick<DesiredSecret, 'key'>): string {
-  return secret.key.toLowerCase();
+/** The file a secret is mounted as under /run/secrets: its target (a credential's variable name in lower case, e.g. `database_url`). */
+export function secretFile(secret: Pick<DesiredSecret, 'target'>): string {
+  return secret.target;
 }
 
 /** The node label that places a project's stateful services (those with a named volume) where their data is. */
@@ -58,6 +58,15 @@ function restartPolicy(restart: FleetService['restart']): Record<string, unknown
   return { Condition: restart === 'no' ? 'none' : 'any', ...delay };
 }
 
+/** Limits of each task: memory, CPUs (as nano-CPUs) and processes. */
+function resources(service: FleetService): Record<string, unknown> {
+  const limits: Record<string, number> = {};
+  if (service.memLimitBytes !== undefined) limits.MemoryBytes = service.memLimitBytes;
+  if (service.cpus !== undefined) limits.NanoCPUs = Math.round(service.cpus * 1e9);
+  if (service.pidsLimit !== undefined) limits.Pids = service.pidsLimit;
+  return Object.keys(limits).length === 0 ? {} : { Limits: limits };
+}
+
 /** The service spec of `want`, labelled as the Swarm driver's. */
 export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext): Record<string, unknown> {
   const service = want.service;
@@ -72,7 +81,7 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
     const file = owner === undefined || owner.uid === '0' ? { Name: secretFile(s), UID: '0', GID: '0', Mode: 0o444 } : { Name: secretFile(s), UID: owner.uid, GID: owner.gid, Mode: 0o400 };
     return { SecretID: id, SecretName: s.name, File: file };
   });
-  const env = [...Object.entries(want.env).map(([k, v]) => `${k}=${v}`), ...want.secrets.map((s) => `${s.key}_FILE=${SECRETS_DIR}/${secretFile(s)}`)];
+  const env = [...Object.entries(want.env).map(([k, v]) => `${k}=${v}`), ...want.secrets.filter((s) => s.key !== undefined).map((s) => `${s.key}_FILE=${SECRETS_DIR}/${secretFile(s)}`)];
   const mounts: Record<string, unknown>[] = want.mounts.map((m) =>
     m.type === 'tmpfs' ? { Type: 'tmpfs', Target: m.target } : { Type: m.type, ...(m.source === undefined ? {} : { Source: m.source }), Target: m.target, ReadOnly: m.readOnly },
   );
@@ -103,7 +112,7 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
         Healthcheck: { Test: ['NONE'] },
         StopGracePeriod: 10_000 * NS_PER_MS,
       },
-      Resources: service.memLimitBytes === undefined ? {} : { Limits: { MemoryBytes: service.memLimitBytes } },
+      Resources: resources(service),
       RestartPolicy: restartPolicy(service.restart),
       // A named volume lives on one node: the service that uses it goes where the node label says its data is.
       Placement: stateful ? { Constraints: [`node.labels.${dataNodeLabel(want.project)} == true`] } : {},
