@@ -33,6 +33,7 @@ export {
   defineService,
   main,
   startService,
+  type ReadyBody,
   type RunningService,
   type ServiceContext,
   type ServiceDefinition,
