@@ -1,6 +1,7 @@
 /**
  * federation-gateway: one front door to the federated services. `/v1/route/<peer>/<path>` is forwarded to
- * `<path>` on that peer with the same method, query and JSON body, and the peer's status and body come back.
+ * `<path>` on that peer with the same method, query and JSON body, and the peer's status and body come back (a
+ * 451 with its Link and Cache-Control headers).
  * The caller must satisfy the law at the gateway like anywhere else; the kit's peer client then presents the
  * handshake on the routed call, because the peer trusts the gateway no more than anyone else (zero trust).
  * Only the peers this service is configured with (N3XUS_PEERS) are reachable: it is not an open proxy.
@@ -34,6 +35,16 @@ export default defineService({
       res.status(answer.status);
       const location = answer.headers.get('location');
       if (location?.startsWith('/')) res.location(`/v1/route/${peer}${location}`);
+      // A peer's law refusal comes through whole: RFC 7725's blocked-by Link is part of what a 451 means, and
+      // `no-store` keeps caches from holding on to a refusal. The Link stays as the peer wrote it, not rewritten
+      // like Location: the gateway serves the same law at the same path, outside the law, whereas a link under
+      // /v1/route/<peer>/ would itself need the handshake that the refused caller may lack.
+      if (answer.status === 451) {
+        for (const header of ['link', 'cache-control']) {
+          const value = answer.headers.get(header);
+          if (value !== null) res.set(header, value);
+        }
+      }
       const contentType = answer.headers.get('content-type') ?? '';
       if (answer.status === 204 || answer.status === 304 || req.method === 'HEAD') res.end();
       else if (contentType.includes('json')) res.json(answer.body);

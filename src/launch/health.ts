@@ -5,7 +5,7 @@
  * cheap), while a probe answers as soon as the service does.
  */
 import { HttpError, httpRequest } from '../http/client.ts';
-import { LAW_EXIT_CODE } from '../../services/_kit/src/law.ts';
+import { HANDSHAKE_HEADER, LAW_EXIT_CODE, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import type { DesiredInstance } from './desired.ts';
 import type { Instance } from '../drivers/driver.ts';
 import { probePostgres, probeRedis } from './tcp-probe.ts';
@@ -55,7 +55,9 @@ function briefBody(body: string): string {
 export async function probeHttp(hostPort: number, timeoutMs: number, without: ReadonlySet<string> = new Set()): Promise<ProbeResult> {
   const base = `http://127.0.0.1:${hostPort}`;
   try {
-    const ready = await httpRequest(`${base}/ready`, { timeoutMs, maxBodyBytes: 64 * 1024 });
+    // With the handshake: without one, the kit's /ready says only up or down, and readyWithout needs to know
+    // whether the migrations are complete (and a timeout message is better for the driver's error text).
+    const ready = await httpRequest(`${base}/ready`, { timeoutMs, maxBodyBytes: 64 * 1024, headers: { [HANDSHAKE_HEADER]: N3XUS_LAW } });
     if (ready.status === 200) return { healthy: true, detail: 'ready' };
     const degraded = ready.status === 503 && without.size > 0 ? readyWithout(ready.body, without) : undefined;
     if (degraded !== undefined) return { healthy: true, detail: degraded };

@@ -143,7 +143,8 @@ async function probeService(ask: Ask, askReady: Ask, target: VerifyTarget, varia
     ask(`${base}${LAW_PROBE_PATH}`),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: WRONG }),
     ask(`${base}${LAW_PROBE_PATH}`, { headers: LAWFUL }),
-    askReady(`${base}/ready`),
+    // With the handshake: the kit tells the driver's error, latencies and migrations only to the fleet's own.
+    askReady(`${base}/ready`, { headers: LAWFUL }),
     // Asked with the rest, since the kit links there; a refusal that links elsewhere is followed below.
     ...(variants === undefined ? [] : [ask(`${base}${LAW_LINK_PATH}`), ...variants.map((variant) => ask(`${base}${NEAR_MISS_PATH}`, { headers: wireHeaders(variant) }))]),
   ]);

@@ -8,7 +8,8 @@ const notes = defineService({ resources: { notes: { title: f.text() } } });
 const json = { ...lawful, 'content-type': 'application/json' };
 
 async function ready(svc: RunningService): Promise<{ status: number; body: { checks: Record<string, { status: string; circuit?: string }>; migrations: { complete: boolean } } }> {
-  const res = await fetch(`${svc.url}/ready`);
+  // With the handshake: the circuit and the migrations are the operator's view of readiness.
+  const res = await fetch(`${svc.url}/ready`, { headers: lawful });
   return { status: res.status, body: (await res.json()) as never };
 }
 

@@ -108,6 +108,17 @@ describe.skipIf(missingServers !== '')('a real service (v-transcoder) against a 
     expect(await count()).toBe(before);
   });
 
+  it('answers a malformed percent-encoding in a route parameter with 400 and the kit error body, not 500', async () => {
+    for (const path of ['/v1/profiles/%E0%A4%A', '/v1/profiles/%zz', '/v1/profiles/%']) {
+      for (const method of ['GET', 'PATCH', 'DELETE']) {
+        const res = await fetch(url(path), { method, headers: json, ...(method === 'PATCH' ? { body: '{}' } : {}) });
+        expect(res.status, `${method} ${path}`).toBe(400);
+        expect(await res.json(), `${method} ${path}`).toEqual({ error: { code: 'MALFORMED_URI', message: expect.stringContaining('percent-encoding') } });
+      }
+    }
+    expect((await fetch(url('/health'))).status).toBe(200);
+  });
+
   it('answers a lying Content-Length and a gzip body it cannot read with 4xx, and keeps running', async () => {
     const lying = await rawRequest(svc.port, `POST /v1/profiles HTTP/1.1\r\nHost: x\r\nX-N3XUS-Handshake: 55-45-17\r\nContent-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{"a":1}`, 1500);
     expect([0, 400]).toContain(statusOf(lying));

@@ -22,6 +22,10 @@ function echoPeer(): Promise<{ server: Server; url: string; seen: Array<{ method
         res.writeHead(204).end();
       } else if (req.url === '/v1/text') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('plain words');
+      } else if (req.url === '/v1/refused') {
+        // A peer's law refusal, as the kit answers it (headers and body of RFC 7725's 451).
+        res.writeHead(451, { 'content-type': 'application/json', link: '</.well-known/n3xus-law>; rel="blocked-by"', 'cache-control': 'no-store' });
+        res.end('{"error":{"code":"N3XUS_LAW","message":"refused by the peer"}}');
       } else if (req.url === '/v1/teapot') {
         res.writeHead(418, { 'content-type': 'application/json' }).end('{"error":{"code":"TEAPOT","message":"short and stout"}}');
       } else {
@@ -80,6 +84,15 @@ describe.skipIf(missingServers !== '')('federation-gateway', () => {
     const teapot = await call(svc.url, 'GET', '/v1/route/echo/v1/teapot');
     expect(teapot.status).toBe(418);
     expect(teapot.body.error.code).toBe('TEAPOT');
+  });
+
+  it("passes a peer's 451 through whole: status, body, Link and Cache-Control", async () => {
+    const res = await call(svc.url, 'GET', '/v1/route/echo/v1/refused');
+    expect(res.status).toBe(451);
+    expect(res.body).toEqual({ error: { code: 'N3XUS_LAW', message: 'refused by the peer' } });
+    expect(res.headers.get('link')).toBe('</.well-known/n3xus-law>; rel="blocked-by"');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-n3xus-routed-by')).toBe('federation-gateway');
   });
 
   it('refuses callers without the handshake (451) before routing anything', async () => {

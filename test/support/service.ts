@@ -18,6 +18,7 @@ export async function startTestService(
     rateLimitPerMinute: 100_000,
     shutdownGraceMs: 1000,
     logLevel: 'debug',
+    webhookAllowedHosts: [],
     ...overrides,
   };
   const logs: LogLines = [];

@@ -23,6 +23,19 @@ export interface KitConfig {
   shutdownGraceMs: number;
   /** Lowest level written: debug, info, warn or error. */
   logLevel: LogLevel;
+  /**
+   * Hosts outside the fleet that webhook-dispatcher may deliver to (`N3XUS_WEBHOOK_ALLOWED_HOSTS`, default none);
+   * other services ignore it.
+   */
+  webhookAllowedHosts: HostEntry[];
+}
+
+/** One entry of a host list: a host name or IP address (as a URL writes it), and a port when one was given. */
+export interface HostEntry {
+  /** Lower case, no trailing dot; an IPv6 address in brackets (`[fd00::1]`), as `URL.hostname` has it. */
+  host: string;
+  /** Undefined: any port. */
+  port?: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -63,6 +76,34 @@ export function parsePeers(raw: string | undefined): Record<string, string> {
   return peers;
 }
 
+/** `host`, `host:port` or `[ipv6]:port`, nothing more: no scheme, path, credentials or spaces. */
+const HOST_ENTRY = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/?#@[\]\\]+)(?::(\d{1,5}))?$/;
+
+/**
+ * Parses a comma-separated host list such as `hooks.example.com,ci.example.com:8443,[fd00::1]:9000` (the value of
+ * `key`, named in the error). Hosts are normalised as a URL would have them: lower case, IPv4 in dotted form.
+ */
+export function parseHostList(raw: string | undefined, key: string): HostEntry[] {
+  const entries: HostEntry[] = [];
+  for (const item of (raw ?? '').split(',')) {
+    const entry = item.trim();
+    if (!entry) continue;
+    const invalid = () => new ConfigError(`${key} entry ${JSON.stringify(entry)} is not valid: expected host or host:port (an IPv6 address in brackets), such as hooks.example.com or hooks.example.com:8443.`);
+    const match = HOST_ENTRY.exec(entry);
+    if (!match) throw invalid();
+    const port = match[2] === undefined ? undefined : Number(match[2]);
+    if (port !== undefined && (port < 1 || port > 65535)) throw invalid();
+    let host: string;
+    try {
+      host = new URL(`http://${match[1]}`).hostname.replace(/\.$/, '');
+    } catch {
+      throw invalid();
+    }
+    entries.push(port === undefined ? { host } : { host, port });
+  }
+  return entries;
+}
+
 /**
  * `key` from the environment, or from the file `<key>_FILE` names (a Swarm or compose secret, mounted at
  * /run/secrets), with one final newline dropped. Both set is an error, as in the official images' entrypoints. A
@@ -101,5 +142,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KitConfig {
     rateLimitPerMinute: int(env, 'N3XUS_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     shutdownGraceMs: int(env, 'N3XUS_SHUTDOWN_GRACE_MS', 5000, 0, 120_000),
     logLevel,
+    webhookAllowedHosts: parseHostList(env.N3XUS_WEBHOOK_ALLOWED_HOSTS, 'N3XUS_WEBHOOK_ALLOWED_HOSTS'),
   };
 }

@@ -37,6 +37,11 @@ export function toHttpError(err: unknown): HttpError {
     const [code, message] = messages[bodyError.type] ?? ['BAD_REQUEST', 'The request could not be read.'];
     return new HttpError(bodyError.status, code, message);
   }
+  // Express decodes route parameters with decodeURIComponent, and a malformed percent-encoding (`%E0%A4%A`) throws
+  // a URIError before any handler runs. The value is not echoed: it is whatever the client sent.
+  if (err instanceof URIError) {
+    return new HttpError(400, 'MALFORMED_URI', 'The request path has a malformed percent-encoding.');
+  }
   // A body that claims a compression it does not have fails inside zlib, which sets no HTTP status.
   const zlibCode = (err as { code?: unknown })?.code;
   if (typeof zlibCode === 'string' && zlibCode.startsWith('Z_')) {

@@ -6,7 +6,7 @@ export { canonicalJson } from './canonical-json.ts';
 export { Cache, type RateDecision } from './cache.ts';
 export { PING_DEADLINE_MS, PING_TIMEOUT_MS, type CallReport, type CallsReport } from './calls.ts';
 export { CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
-export { ConfigError, parsePeers, readConfig, type KitConfig, type LogLevel } from './config.ts';
+export { ConfigError, parseHostList, parsePeers, readConfig, type HostEntry, type KitConfig, type LogLevel } from './config.ts';
 export { Database, DependencyUnavailableError, schemaName, type DependencyStatus, type Migration } from './db.ts';
 export { f } from './fields.ts';
 export { HttpError, errorBody, toHttpError } from './errors.ts';
@@ -33,6 +33,7 @@ export {
   defineService,
   main,
   startService,
+  type ReadyBody,
   type RunningService,
   type ServiceContext,
   type ServiceDefinition,

@@ -9,6 +9,7 @@ import { readConfig, type KitConfig } from './config.ts';
 import { Database, message, type DependencyStatus, type Migration } from './db.ts';
 import { HttpError, errorBody, errorHandler } from './errors.ts';
 import {
+  HANDSHAKE_HEADER,
   LAW_EXIT_CODE,
   LAW_LINK_PATH,
   LAW_REFUSAL_BODY,
@@ -77,6 +78,17 @@ export interface RunningService {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
+ * `GET /ready`'s answer: 200 `ready` or 503 `degraded`. Without a valid handshake each check is only its `status`
+ * and there are no `migrations`; with one, the checks' latency, circuit and error, and the migrations' state.
+ */
+export interface ReadyBody {
+  status: 'ready' | 'degraded';
+  service: string;
+  checks: { postgres: DependencyStatus; redis: DependencyStatus };
+  migrations?: { applied: number; pending: number; error?: string; complete: boolean };
+}
+
+/**
  * Starts a service: checks the law (throws LawViolationError), listens at once so that liveness answers while
  * the schema is migrated in the background, and retries the migrations with backoff until PostgreSQL lets them run.
  */
@@ -121,18 +133,20 @@ export async function startService(definition: ServiceDefinition, config: KitCon
     });
     return inFlight;
   };
-  app.get('/ready', async (_req, res) => {
+  // Readiness needs no handshake (orchestrators ask it), so without one it says only up or down per dependency:
+  // the driver's error text, latencies, circuits and migration errors (`password authentication failed for user
+  // "n3xus"`) are the operator's view, given to a request that carries the handshake (launch and verify send it).
+  app.get('/ready', async (req, res) => {
     const [postgres, redis] = await dependencyChecks();
     metrics.dependencyUp.set({ dependency: 'postgres' }, postgres.status === 'up' ? 1 : 0);
     metrics.dependencyUp.set({ dependency: 'redis' }, redis.status === 'up' ? 1 : 0);
     const ok = postgres.status === 'up' && redis.status === 'up' && migrated;
-    const body: { status: string; service: string; checks: Record<string, DependencyStatus>; migrations: unknown } = {
-      status: ok ? 'ready' : 'degraded',
-      service: config.service,
-      checks: { postgres, redis },
-      migrations: { ...db.migrations, complete: migrated },
-    };
-    res.status(ok ? 200 : 503).json(body);
+    const status = ok ? 'ready' : 'degraded';
+    const detailed = requestHandshakeFault(req.headers, req.rawHeaders) === undefined;
+    const body: ReadyBody = detailed
+      ? { status, service: config.service, checks: { postgres, redis }, migrations: { ...db.migrations, complete: migrated } }
+      : { status, service: config.service, checks: { postgres: { status: postgres.status }, redis: { status: redis.status } } };
+    res.status(ok ? 200 : 503).vary(HANDSHAKE_HEADER).json(body);
   });
   app.get(LAW_LINK_PATH, (_req, res) => {
     res.json({
