@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,11 +59,17 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   clearTimeout(timer);
 }
 
+/** How a test PostgreSQL authenticates: trust (the default), or SCRAM-SHA-256 with this superuser password. */
+export interface LocalPostgresOptions {
+  scramPassword?: string;
+}
+
 /**
- * initdb into a temporary directory and a postgres listening on a free loopback port, trust auth. Runs as the
- * `postgres` user when started by root (PostgreSQL refuses to run as root).
+ * initdb into a temporary directory and a postgres listening on a free loopback port, trust auth unless
+ * `scramPassword` asks for SCRAM-SHA-256. Runs as the `postgres` user when started by root (PostgreSQL refuses to
+ * run as root).
  */
-export async function startLocalPostgres(): Promise<LocalServer> {
+export async function startLocalPostgres(options: LocalPostgresOptions = {}): Promise<LocalServer> {
   const pgDirs = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
   const initdb = findBinary('initdb', pgDirs);
   const postgres = findBinary('postgres', pgDirs);
@@ -72,12 +78,20 @@ export async function startLocalPostgres(): Promise<LocalServer> {
   // PostgreSQL refuses to run as root: run it as the postgres user, directly (no wrapper that would swallow signals).
   const owner = process.getuid?.() === 0 ? postgresUser() : {};
   if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
-  const init = spawnSync(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { encoding: 'utf8', ...owner });
+  const auth = ['-A', 'trust'];
+  if (options.scramPassword !== undefined) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${options.scramPassword}\n`, { mode: 0o600 });
+    if (owner.uid !== undefined) chownSync(pwfile, owner.uid, owner.gid!);
+    auth.splice(0, 2, '-A', 'scram-sha-256', `--pwfile=${pwfile}`);
+  }
+  const init = spawnSync(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', ...auth, '--no-sync', '-E', 'UTF8'], { encoding: 'utf8', ...owner });
   if (init.status !== 0) throw new Error(`initdb failed: ${(init.stderr ?? String(init.error)).slice(-500)}`);
   const port = await freePort();
   const args = ['-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB'];
   const child: ChildProcess = spawn(postgres, args, { stdio: 'ignore', ...owner });
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const password = options.scramPassword === undefined ? '' : `:${encodeURIComponent(options.scramPassword)}`;
+  const url = `postgres://postgres${password}@127.0.0.1:${port}/postgres`;
   const isReady = findBinary('pg_isready', pgDirs);
   await waitFor(() => (isReady ? spawnSync(isReady, ['-h', '127.0.0.1', '-p', String(port)]).status === 0 : existsSync(join(dir, 'data', 'postmaster.pid'))), 20_000, 'PostgreSQL');
   return {
@@ -89,16 +103,25 @@ export async function startLocalPostgres(): Promise<LocalServer> {
   };
 }
 
-/** redis-server on a free loopback port, without persistence. */
-export async function startLocalRedis(): Promise<LocalServer> {
+/** Where a test Redis listens (default 127.0.0.1) and what it is started with besides (`--aclfile …`, later wins). */
+export interface LocalRedisOptions {
+  bind?: string;
+  args?: string[];
+}
+
+/** redis-server on a free port, without persistence. */
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalServer> {
   const bin = findBinary('redis-server', []);
   if (!bin) throw new Error('no redis-server installed (apt-get install redis-server, or set N3XUS_TEST_REDIS_URL)');
   const port = await freePort();
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const host = options.bind ?? '127.0.0.1';
+  const args = ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(options.args ?? [])];
+  const child = spawn(bin, args, { stdio: 'ignore' });
   const cli = findBinary('redis-cli', []);
-  await waitFor(() => (cli ? spawnSync(cli, ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG' : true), 10_000, 'Redis');
+  // Any reply says it serves: PONG, or NOAUTH from a server whose default user is off (connection errors go to stderr).
+  await waitFor(() => (cli ? spawnSync(cli, ['-h', host, '-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== '' : true), 10_000, 'Redis');
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     async stop() {
       await stopChild(child, 'SIGTERM');
     },

@@ -35,6 +35,11 @@ export class Cache {
         maxRetriesPerRequest: 1,
         connectTimeout: 2000,
         commandTimeout: 1000,
+        // Each service logs in as an ACL user allowed only the commands it uses (src/secrets/redis-acl.ts), so the
+        // client sends none of its own beyond AUTH: no INFO ready check (@dangerous; it waits for a dataset to load,
+        // and the fleet's Redis keeps none) and no CLIENT SETINFO (a library name for CLIENT LIST).
+        enableReadyCheck: false,
+        disableClientInfo: true,
         // Keep reconnecting (up to every 5 s) for as long as the service lives: Redis may come back.
         retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
       });

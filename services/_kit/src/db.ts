@@ -140,7 +140,12 @@ export class Database {
     const applied: string[] = [];
     await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`n3xus-migrate:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      // A service's own role owns its schema (src/secrets/postgres-roles.ts creates both) but may not create a
+      // schema, which needs CREATE on the database: CREATE SCHEMA IF NOT EXISTS checks that privilege before it
+      // looks for the schema, so it is sent only when the schema is missing (a superuser connection: tests, and the
+      // process driver's embedded server).
+      const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${this.schema}.schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
