@@ -1,3 +1,4 @@
+/* global process, console */
 // CI check (issue 12): no credential of the install appears in the environment of any container of the launched
 // fleet (docker inspect) or in any layer of their images (docker history). The credentials are every value of the
 // secrets file and of the fleet's secret files, each password inside a URL included.

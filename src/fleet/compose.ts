@@ -123,6 +123,8 @@ export function serviceEnvironment(catalog: Catalog, entry: CatalogEntry): Recor
     DATABASE_URL_FILE: `${SECRETS_MOUNT}/${DATABASE_URL_TARGET}`,
     REDIS_URL_FILE: `${SECRETS_MOUNT}/${REDIS_URL_TARGET}`,
     N3XUS_PEERS: peers,
+    // Hosts beyond the fleet that webhooks may be delivered to (host or host:port, comma-separated): the operator's.
+    ...(entry.name === 'webhook-dispatcher' ? { N3XUS_WEBHOOK_ALLOWED_HOSTS: '${N3XUS_WEBHOOK_ALLOWED_HOSTS:-}' } : {}),
   };
 }
 

@@ -5,8 +5,7 @@
  * SQL: roles get a SCRAM-SHA-256 verifier computed here.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import pg from 'pg';
-import { schemaName } from '../../services/_kit/src/db.ts';
+import type pg from 'pg';
 
 /** A service's PostgreSQL credential: the password its role logs in with. */
 export interface ServiceCredential {
@@ -35,7 +34,9 @@ export const SCRAM_ITERATIONS = 4096;
 
 /** The role a service logs in as: named like, and owning, the schema the kit gives it (`identity_registry`). */
 export function roleName(service: string): string {
-  return schemaName(service);
+  // The kit's schemaName (services/_kit/src/db.ts), which a test keeps equal: that module loads pg, which only
+  // provisioning needs (~50 ms of every launch otherwise).
+  return service.replace(/-/g, '_');
 }
 
 /**
@@ -158,7 +159,14 @@ export interface PlannedStep {
 /** What {@link provisionPostgres} did, one change per entry; empty when everything was in place. */
 export type PostgresChange = Omit<PlannedStep, 'sql'>;
 
-const ident = (name: string): string => pg.escapeIdentifier(name);
+/** `name` as an SQL identifier, as pg's escapeIdentifier quotes it. */
+const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** `text` as an SQL string literal, as pg's escapeLiteral quotes it (E'' when it holds a backslash). */
+function literal(text: string): string {
+  const quoted = `'${text.replaceAll("'", "''").replaceAll('\\', '\\\\')}'`;
+  return text.includes('\\') ? ` E${quoted}` : quoted;
+}
 
 /** The attributes a service role must have, as the catalog names them, with the SQL that sets each. */
 const ROLE_ATTRIBUTES: ReadonlyArray<[keyof ObservedRole, boolean, string]> = [
@@ -209,7 +217,7 @@ export function planPostgresGrants(state: PostgresState, creds: readonly Service
     const verifier = () => scramVerifier(password, salt());
     if (!have) {
       const attributes = ROLE_ATTRIBUTES.map(([, , sql]) => sql).join(' ');
-      add(service, `CREATE ROLE ${ident(role)} ${attributes} PASSWORD ${pg.escapeLiteral(verifier())}`, 'no such role', `CREATE ROLE ${ident(role)} ${attributes} PASSWORD '…'`);
+      add(service, `CREATE ROLE ${ident(role)} ${attributes} PASSWORD ${literal(verifier())}`, 'no such role', `CREATE ROLE ${ident(role)} ${attributes} PASSWORD '…'`);
     } else {
       const wrong = ROLE_ATTRIBUTES.filter(([key, want]) => have[key] !== want);
       if (wrong.length > 0) {
@@ -218,7 +226,7 @@ export function planPostgresGrants(state: PostgresState, creds: readonly Service
       }
       if (!scramVerifierMatches(have.password, password)) {
         const cause = have.password === null ? 'no password' : have.password.startsWith('SCRAM-SHA-256$') ? 'password differs' : 'password is not a SCRAM verifier';
-        add(service, `ALTER ROLE ${ident(role)} PASSWORD ${pg.escapeLiteral(verifier())}`, cause, `ALTER ROLE ${ident(role)} PASSWORD '…'`);
+        add(service, `ALTER ROLE ${ident(role)} PASSWORD ${literal(verifier())}`, cause, `ALTER ROLE ${ident(role)} PASSWORD '…'`);
       }
       for (const group of have.memberOf) add(service, `REVOKE ${ident(group)} FROM ${ident(role)}`, `member of ${group}`);
     }
@@ -348,7 +356,8 @@ export async function provisionPostgres(adminUrl: string, database: string, cred
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   const where = `${url.hostname}:${url.port || 5432}/${database} as ${decodeURIComponent(url.username) || '(default user)'}`;
-  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: connectTimeoutMs, application_name: 'n3xus-provision' });
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({ connectionString: url.toString(), connectionTimeoutMillis: connectTimeoutMs, application_name: 'n3xus-provision' });
   client.on('error', () => undefined); // a connection lost mid-way fails the query in flight, which reports it
   try {
     await client.connect();

@@ -159,34 +159,36 @@ export async function rotateSecrets(fleet: Fleet): Promise<RotationResult> {
   }
 
   writeFileAtomic(pending, renderSecretsFile(next), 0o600);
-  try {
-    if (client !== undefined) {
-      await client.end();
-      await provisionPostgres(adminPostgresUrl(fleet, live.postgresPassword)!, database, users.postgres.map((service) => ({ service, password: servicePassword(next, 'postgres', service) })));
-      const admin = await connect(live);
-      try {
-        await admin.query(`ALTER ROLE "${user.replaceAll('"', '""')}" PASSWORD '${scramVerifier(next.postgresPassword)}'`);
-      } finally {
-        await admin.end();
-      }
+  // If anything below fails, the servers may have the new passwords already: <file>.next stays, so that running
+  // the rotation again finishes it (it logs in with whichever password the server has).
+  if (client !== undefined) {
+    await client.end();
+    await provisionPostgres(adminPostgresUrl(fleet, live.postgresPassword)!, database, users.postgres.map((service) => ({ service, password: servicePassword(next, 'postgres', service) })));
+    const admin = await connect(live);
+    try {
+      await admin.query(`ALTER ROLE "${user.replaceAll('"', '""')}" PASSWORD '${scramVerifier(next.postgresPassword)}'`);
+    } finally {
+      await admin.end();
     }
-    let redisApplied = false;
-    const redisUrl = adminRedisUrl(fleet, live.redisPassword);
-    if (redisUrl !== undefined) {
-      try {
-        await applyRedisAcl(redisUrl, { user: REDIS_ADMIN_USER, password: next.redisPassword }, users.redis.map((service) => ({ service, password: servicePassword(next, 'redis', service) })));
-        redisApplied = true;
-      } catch (error) {
-        // A Redis that is not running keeps nothing: it reads the new users from its ACL file when started.
-        if (!['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code(error) ?? '') && !/ECONNREFUSED|connect/i.test((error as Error).message)) throw error;
-      }
-    }
-    renameSync(pending, file);
-    const written = writeSecretFiles(fleet, next);
-    return { secretsFile: file, roles: users.postgres.length, redisUsers: users.redis.length, redisApplied, written };
-  } catch (error) {
-    // The servers may have the new passwords already: <file>.next stays, so that running the rotation again
-    // finishes it (it logs in with whichever password the server has).
-    throw error;
   }
+  // Redis has the password of the file, or, after an interrupted rotation, possibly the other one.
+  let redisApplied = false;
+  const wanted = { user: REDIS_ADMIN_USER, password: next.redisPassword };
+  const redisUsers = users.redis.map((service) => ({ service, password: servicePassword(next, 'redis', service) }));
+  for (const candidate of [...new Set([live.redisPassword, current.redisPassword, interrupted?.redisPassword])]) {
+    const redisUrl = candidate === undefined ? undefined : adminRedisUrl(fleet, candidate);
+    if (redisUrl === undefined) continue;
+    try {
+      await applyRedisAcl(redisUrl, wanted, redisUsers);
+      redisApplied = true;
+      break;
+    } catch (error) {
+      // A Redis that is not running keeps nothing: it reads the new users from its ACL file when started.
+      if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test((error as Error).message)) break;
+      if (!/WRONGPASS/.test((error as Error).message)) throw error;
+    }
+  }
+  renameSync(pending, file);
+  const written = writeSecretFiles(fleet, next);
+  return { secretsFile: file, roles: users.postgres.length, redisUsers: users.redis.length, redisApplied, written };
 }

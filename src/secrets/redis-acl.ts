@@ -4,7 +4,7 @@
  * render to an ACL file (for `--aclfile`, read at start) and apply to a running server (a rotation).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** The channels events travel on: event-bus publishes `n3xus:events:<topic>`, subscribers match this pattern. */
 export const EVENTS_CHANNEL_PATTERN = 'n3xus:events:*';
@@ -178,7 +178,10 @@ export interface RedisAclChanges {
  */
 export async function applyRedisAcl(adminUrl: string, admin: RedisAdmin, services: readonly ServiceSecret[], timeoutMs = 5000): Promise<RedisAclChanges> {
   const users = redisAclUsers(admin, services);
-  const client = new Redis(adminUrl, {
+  // Loaded here, not with the module: the fleet's secret files are written from this module by every launch, and
+  // ioredis costs ~0.1 s to load, which only a rotation needs.
+  const { Redis: Client } = await import('ioredis');
+  const client = new Client(adminUrl, {
     lazyConnect: true,
     enableReadyCheck: false,
     disableClientInfo: true,

@@ -187,3 +187,12 @@ describe('secrets in the drivers', () => {
     expect(localSecretValue('postgres://r:p@postgres:5432/n3xus', new Map(), new Map([['postgres', 'postgres://me:mine@db.example:5432/x']]))).toBe('postgres://me:mine@db.example:5432/x');
   });
 });
+
+describe('the roles module', () => {
+  it("names each role as the kit names the service's schema, and quotes as pg does", async () => {
+    const { schemaName } = await import('../../services/_kit/src/db.ts');
+    const { roleName } = await import('../../src/secrets/postgres-roles.ts');
+    const fleet = loadFleet('compose/docker-compose.full.yml', { env: {} });
+    for (const s of fleet.services) expect(roleName(s.name)).toBe(schemaName(s.name));
+  });
+});
