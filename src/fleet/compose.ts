@@ -70,8 +70,16 @@ function infraService(entry: CatalogEntry): Record<string, unknown> {
   if (entry.name === 'postgres') {
     return {
       image: '${N3XUS_POSTGRES_IMAGE:-postgres:15}',
-      environment: { POSTGRES_USER: 'n3xus', POSTGRES_PASSWORD_FILE: `${SECRETS_MOUNT}/postgres-password`, POSTGRES_DB: 'n3xus', PGDATA: '/var/lib/postgresql/data/pgdata' },
-      secrets: ['postgres-password'],
+      // N3XUS_INIT_SQL_FILE: the services' roles, made at the first start (n3xus/postgres runs it after initdb), so
+      // that plain docker-compose gets them too; launch makes and updates them on every run.
+      environment: {
+        POSTGRES_USER: 'n3xus',
+        POSTGRES_PASSWORD_FILE: `${SECRETS_MOUNT}/postgres-password`,
+        POSTGRES_DB: 'n3xus',
+        PGDATA: '/var/lib/postgresql/data/pgdata',
+        N3XUS_INIT_SQL_FILE: `${SECRETS_MOUNT}/postgres-roles`,
+      },
+      secrets: ['postgres-password', 'postgres-roles'],
       command: ['postgres', '-c', 'max_connections=500', '-c', 'shared_buffers=64MB'],
       ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
       volumes: ['pgdata:/var/lib/postgresql/data'],
@@ -161,7 +169,7 @@ export function composeDocument(catalog: Catalog): Record<string, unknown> {
   for (const entry of catalog.infra) services[entry.name] = infraService(entry);
   for (const entry of catalog.services) services[entry.name] = microservice(catalog, entry);
   const secrets: Record<string, { file: string }> = {};
-  for (const name of ['postgres-password', 'redis-acl', ...catalog.services.flatMap((s) => [`${s.name}-database-url`, `${s.name}-redis-url`])]) {
+  for (const name of ['postgres-password', 'postgres-roles', 'redis-acl', ...catalog.services.flatMap((s) => [`${s.name}-database-url`, `${s.name}-redis-url`])]) {
     secrets[name] = { file: `${SECRETS_DIR}/${name}` };
   }
   return {

@@ -196,9 +196,9 @@ const ALTER_BY_KIND: Readonly<Record<string, string>> = {
  * CREATE or use TEMPORARY tables in the database, nor use schema `public`), then per service, sorted by name: its
  * role (LOGIN and nothing more, its password, no membership, `search_path` its schema, CONNECT), its schema
  * (created for the role, or handed over with everything in it), and no grant on a schema but its own. `salt` makes
- * a new verifier's salt (random by default; tests pass a fixed one).
+ * a new verifier's salt for a service (random by default; tests pass a fixed one).
  */
-export function planPostgresGrants(state: PostgresState, creds: readonly ServiceCredential[], salt: () => Buffer = () => randomBytes(16)): PlannedStep[] {
+export function planPostgresGrants(state: PostgresState, creds: readonly ServiceCredential[], salt: (service: string) => Buffer = () => randomBytes(16)): PlannedStep[] {
   checkCredentials(creds);
   const steps: PlannedStep[] = [];
   const add = (service: string | undefined, sql: string, cause: string, action = sql) => steps.push({ ...(service === undefined ? {} : { service }), action, cause, sql });
@@ -214,7 +214,7 @@ export function planPostgresGrants(state: PostgresState, creds: readonly Service
     const role = roleName(service);
     const schema = role;
     const have = state.roles.get(role);
-    const verifier = () => scramVerifier(password, salt());
+    const verifier = () => scramVerifier(password, salt(service));
     if (!have) {
       const attributes = ROLE_ATTRIBUTES.map(([, , sql]) => sql).join(' ');
       add(service, `CREATE ROLE ${ident(role)} ${attributes} PASSWORD ${literal(verifier())}`, 'no such role', `CREATE ROLE ${ident(role)} ${attributes} PASSWORD '…'`);
@@ -251,6 +251,27 @@ export function planPostgresGrants(state: PostgresState, creds: readonly Service
     }
   }
   return steps;
+}
+
+/** The catalog of a database just created by initdb (PostgreSQL 15): PUBLIC may connect and make temporary tables, and use schema public. */
+const FRESH_DATABASE: Omit<PostgresState, 'database'> = {
+  publicDatabasePrivileges: ['CONNECT', 'TEMPORARY'],
+  publicSchemaPrivileges: ['USAGE'],
+  roles: new Map(),
+  schemas: new Map(),
+  foreignObjects: [],
+  foreignSchemaGrants: [],
+};
+
+/**
+ * The SQL that gives a database just created by initdb the services' roles (see {@link planPostgresGrants}), in one
+ * transaction: what the fleet's PostgreSQL runs at its first start (its image's N3XUS_INIT_SQL_FILE), so that a
+ * fleet started by plain docker-compose has them too. Passwords appear only as SCRAM verifiers; `salt` gives each
+ * service's (a fixed one keeps the script the same from one write to the next).
+ */
+export function postgresInitScript(database: string, creds: readonly ServiceCredential[], salt: (service: string) => Buffer): string {
+  const steps = planPostgresGrants({ database, ...FRESH_DATABASE }, creds, salt);
+  return ['-- n3xus: a role per service, owning its schema and nothing else. Verifiers only, never a password.', 'BEGIN;', ...steps.map((s) => `${s.sql};`), 'COMMIT;', ''].join('\n');
 }
 
 /** One line per step: `identity-registry: ALTER SCHEMA identity_registry OWNER TO identity_registry (owned by n3xus)`. */

@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Fleet, FleetService } from '../fleet/model.ts';
-import { roleName } from './postgres-roles.ts';
+import { postgresInitScript, roleName } from './postgres-roles.ts';
 import { redisAclFile, redisUser } from './redis-acl.ts';
 
 /** The name of the secrets file, beside the fleet's secret files. */
@@ -18,6 +18,8 @@ export const SECRETS_FILE_NAME = 'n3xus.env';
 
 /** The compose secrets n3xus writes, by name: the two servers' and each service's. */
 export const POSTGRES_PASSWORD_SECRET = 'postgres-password';
+/** The SQL PostgreSQL runs at its first start: every service's role, verifiers only (see postgresInitScript). */
+export const POSTGRES_ROLES_SECRET = 'postgres-roles';
 export const REDIS_ACL_SECRET = 'redis-acl';
 export const databaseUrlSecret = (service: string): string => `${service}-database-url`;
 export const redisUrlSecret = (service: string): string => `${service}-redis-url`;
@@ -208,6 +210,11 @@ export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets): Map<
   const { database } = postgresAdmin(fleet);
   const users = credentialedServices(fleet);
   if (fleet.secrets[POSTGRES_PASSWORD_SECRET] !== undefined) out.set(POSTGRES_PASSWORD_SECRET, secrets.postgresPassword);
+  if (fleet.secrets[POSTGRES_ROLES_SECRET] !== undefined) {
+    const creds = users.postgres.map((service) => ({ service, password: servicePassword(secrets, 'postgres', service) }));
+    // Each verifier's salt derives from the key, so the script is the same every time it is written.
+    out.set(POSTGRES_ROLES_SECRET, postgresInitScript(database, creds, (service) => createHmac('sha256', secrets.serviceKey).update(`scram-salt\0${service}`).digest().subarray(0, 16)));
+  }
   if (fleet.secrets[REDIS_ACL_SECRET] !== undefined) {
     out.set(REDIS_ACL_SECRET, redisAclFile({ user: REDIS_ADMIN_USER, password: secrets.redisPassword }, users.redis.map((service) => ({ service, password: servicePassword(secrets, 'redis', service) }))));
   }

@@ -55,7 +55,7 @@ describeBuilt('n3xus bootstrap, the CLI, without an engine', () => {
   it('exits 15 with one message naming each failed check and how to fix it, and no stack trace', async () => {
     const run = await cli(['-f', file], { ...unreachable, CI: 'true' });
     expect(run.code).toBe(15);
-    expect(run.stderr).toContain('BootstrapFailedError: 2 of 11 checks failed:');
+    expect(run.stderr).toContain('BootstrapFailedError: 2 of 12 checks failed:');
     expect(run.stderr).toContain('✖ Docker engine: Docker engine not reachable at /nonexistent/n3xus-test/docker.sock');
     expect(run.stderr).toContain(`port ${busy.port}/tcp (service web): held by process`);
     expect(run.stderr).toContain('Code: BOOTSTRAP_FAILED');
@@ -85,6 +85,7 @@ describeBuilt('n3xus bootstrap, the CLI, without an engine', () => {
       expect.stringMatching(/^disk:(ok|warn)$/),
       'ports:fail',
       'handshake:ok',
+      'secrets:ok',
       'base-images:warn',
       'service-images:warn',
       'swarm:warn',

@@ -133,7 +133,7 @@ await describeWithImage('n3xus/identity-registry:3.0', 'launch on the engine', (
     expect(first.result.interrupted).toBe(true);
     expect(first.result.services.filter((s) => s.outcome === 'healthy').map((s) => s.service)).toEqual(['postgres', 'redis']);
     // A launch killed (kill -9) between creating a container and starting it leaves it created, not started.
-    const want = desiredInstances(fleet, project, fleet.services.filter((s) => s.name === 'v-supercore'), new Map([[fleet.services[2]!.image, (await engine.image.inspect(fleet.services[2]!.image)).id]]))[0]!;
+    const want = desiredInstances(fleet, project, fleet.services.filter((s) => s.name === 'v-supercore'), new Map([[fleet.services[2]!.image, (await engine.image.inspect(fleet.services[2]!.image)).id]]), new Map(), launchSecrets(fleet, driver).secretValues)[0]!;
     await driver.create(want);
 
     const second = await run(fleet);

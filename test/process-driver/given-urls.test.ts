@@ -3,7 +3,7 @@
  * its own, the services get those URLs, the published ports forward to them (so launch, status and verify probe
  * them as usual), and down leaves the servers alone.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -68,8 +68,11 @@ describe.skipIf(missing.length > 0)(`servers given by URL${missing.length > 0 ? 
     expect(result.services.map((s) => `${s.service}:${s.outcome}`)).toEqual(['postgres:healthy', 'redis:healthy', 'v-supercore:healthy']);
     const records = readState(stateDir, project).records;
     const service = records.find((r) => r.service === 'v-supercore')!;
-    expect(service.env.DATABASE_URL).toBe(databaseUrl);
-    expect(service.env.REDIS_URL).toBe(redisUrl);
+    // By file, as in a container: the given URLs, credentials and database included, in place of the fleet's.
+    expect(service.env.DATABASE_URL).toBeUndefined();
+    expect(readFileSync(service.env.DATABASE_URL_FILE!, 'utf8')).toBe(databaseUrl);
+    expect(readFileSync(service.env.REDIS_URL_FILE!, 'utf8')).toBe(redisUrl);
+    expect(statSync(service.env.DATABASE_URL_FILE!).mode & 0o777).toBe(0o600);
     expect(records.find((r) => r.service === 'postgres')!.argv.join(' ')).toContain('tcp-forward');
     // The service migrated into the given database.
     const client = new pg.Client({ connectionString: databaseUrl });

@@ -3,6 +3,7 @@
  * (PostgreSQL, Redis, one core and one federation service, the real images) as Swarm services under a project of
  * its own, on an overlay network, reached through the loopback gateway on ports of its own.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,13 +25,13 @@ import { judgeContainer } from '../../src/verify/judge.ts';
 import type { VerifyReport } from '../../src/verify/types.ts';
 import { runCli } from '../support/cli.ts';
 import { describeWithSwarm, eventually, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
-import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
+import { AIRGAP, cutFleet, cutSecretsDir, launchSecrets } from '../support/fleet-cut.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const engine = new DockerEngine();
 const project = `n3xus-swarm-${SESSION_ID.slice(0, 8)}`;
 /** The images built here, and a password of this run's own: the secrets test looks for it. */
-const ENV = { ...AIRGAP, N3XUS_POSTGRES_PASSWORD: `pw-${SESSION_ID}` };
+const ENV = { ...AIRGAP };
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 
 let ports: Record<string, number> = {};
@@ -84,18 +85,24 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
   }, 240_000);
 
   it('hands every credential over as a secret file: none is in any service environment the engine reports', async () => {
-    const password = ENV.N3XUS_POSTGRES_PASSWORD;
+    // Every password of the cut's secret files (the URLs' and PostgreSQL's), none of which may be in an environment.
+    const dir = cutSecretsDir(`${project}-net`);
+    const values = readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'utf8'));
+    const passwords = values.flatMap((v) => [...v.matchAll(/:\/\/[^:/@]+:([^@]+)@/g)].map((m) => m[1]!)).concat(readFileSync(path.join(dir, 'postgres-password'), 'utf8'));
+    expect(passwords.length).toBeGreaterThanOrEqual(5);
     for (const service of await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } })) {
       const env = ((service.spec.TaskTemplate as { ContainerSpec: { Env?: string[] } }).ContainerSpec.Env ?? []);
       for (const entry of env) {
         const key = entry.slice(0, entry.indexOf('='));
         expect(CREDENTIAL_KEYS as readonly string[]).not.toContain(key);
-        expect(entry).not.toContain(password);
+        for (const password of passwords) expect(entry).not.toContain(password);
         expect(entry).not.toContain('55-45-17');
       }
     }
     const secrets = await engine.swarm.listSecrets({ labels: { [STATE_LABELS.project]: project } });
-    expect(secrets.map((s) => s.name.replace(/_[0-9a-f]{12}$/, '')).sort()).toEqual([`${project}_database-url`, `${project}_n3xus-handshake`, `${project}_postgres-password`, `${project}_redis-url`]);
+    expect(secrets.map((s) => s.name.replace(/_[0-9a-f]{12}$/, '')).sort()).toEqual(
+      ['identity-registry-database-url', 'identity-registry-redis-url', 'n3xus-handshake', 'postgres-password', 'postgres-roles', 'redis-acl', 'v-supercore-database-url', 'v-supercore-redis-url'].map((s) => `${project}_${s}`),
+    );
   });
 
   it('is a no-op on a healthy, unchanged fleet: no service is updated', async () => {

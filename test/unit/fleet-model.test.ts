@@ -84,14 +84,17 @@ describe('our compose file loads into the typed fleet model', () => {
     // Every container has a process limit; credentials are secret files, never environment.
     for (const s of ours.services) expect(s.pidsLimit, s.name).toBeGreaterThan(0);
     expect(service('postgres').pidsLimit).toBeGreaterThan(500);
-    expect(service('postgres').secrets).toEqual([{ source: 'postgres-password', target: 'postgres-password' }]);
+    expect(service('postgres').secrets).toEqual([
+      { source: 'postgres-password', target: 'postgres-password' },
+      { source: 'postgres-roles', target: 'postgres-roles' },
+    ]);
     expect(service('redis').secrets).toEqual([{ source: 'redis-acl', target: 'redis-acl' }]);
     expect(service('v-supercore').secrets).toEqual([
       { source: 'v-supercore-database-url', target: 'database-url' },
       { source: 'v-supercore-redis-url', target: 'redis-url' },
     ]);
     expect(ours.secrets['v-supercore-database-url']).toEqual({ file: path.resolve('.n3xus/secrets/v-supercore-database-url') });
-    expect(Object.keys(ours.secrets)).toHaveLength(2 + 2 * 98);
+    expect(Object.keys(ours.secrets)).toHaveLength(3 + 2 * 98);
   });
 
   it("resolves a build context against the compose file's directory", () => {

@@ -81,13 +81,19 @@ describe("the fleet's secret files", () => {
     const fleet = ourFleetIn(tmp());
     const secrets = generateSecrets();
     const values = managedSecretValues(fleet, secrets);
-    expect(values.size).toBe(2 + 2 * 98);
+    expect(values.size).toBe(3 + 2 * 98);
     expect(values.get('postgres-password')).toBe(secrets.postgresPassword);
     expect(values.get('identity-registry-database-url')).toBe(`postgres://identity_registry:${servicePassword(secrets, 'postgres', 'identity-registry')}@postgres:5432/n3xus`);
     expect(values.get('identity-registry-redis-url')).toBe(`redis://identity-registry:${servicePassword(secrets, 'redis', 'identity-registry')}@redis:6379`);
     const acl = values.get('redis-acl')!;
     expect(acl).not.toContain(secrets.redisPassword);
     expect(acl).not.toContain(servicePassword(secrets, 'redis', 'identity-registry'));
+    // PostgreSQL's first-start script: verifiers only, and the same script each time it is written.
+    const roles = values.get('postgres-roles')!;
+    expect(roles).toMatch(/^CREATE ROLE "identity_registry" LOGIN NOSUPERUSER .* PASSWORD 'SCRAM-SHA-256\$4096:/m);
+    expect(roles).toContain('CREATE SCHEMA "identity_registry" AUTHORIZATION "identity_registry";');
+    expect(roles).not.toContain(servicePassword(secrets, 'postgres', 'identity-registry'));
+    expect(managedSecretValues(fleet, secrets).get('postgres-roles')).toBe(roles);
   });
 
   it('are created with the secrets file on first need, owner-only inside, and reported stale or fine by the check', () => {
@@ -98,7 +104,7 @@ describe("the fleet's secret files", () => {
     expect(() => ensureSecrets(fleet, fleet.services, { create: false })).toThrow('does not exist');
     const ensured = ensureSecrets(fleet, fleet.services, { create: true });
     expect(ensured).toMatchObject({ generated: true, managed: { secretsFile: path.join(root, '.n3xus', 'secrets', 'n3xus.env') } });
-    expect(ensured.written).toHaveLength(2 + 2 * 98);
+    expect(ensured.written).toHaveLength(3 + 2 * 98);
     const dir = path.join(root, '.n3xus', 'secrets');
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dir, 'n3xus.env')).mode & 0o777).toBe(0o600);

@@ -25,6 +25,7 @@ import type { CheckResult, VerifyReport } from '../../src/verify/types.ts';
 import { verifyFleet } from '../../src/verify/verify.ts';
 import { describeWithImage, eventually, removeTestResources, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
 import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
+import { ensureSecrets } from '../../src/secrets/secrets-file.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const engine = new DockerEngine();
@@ -190,6 +191,10 @@ await describeWithImage('n3xus/v-supercore:3.0', 'verify: a fleet started by pla
       // second in, not thirty.
       for (const name of PICKED) (s[name]!.healthcheck as Record<string, unknown>).interval = '1s';
     });
+    // As an operator would before docker-compose up: n3xus bootstrap --fix writes the secret files. PostgreSQL makes
+    // the services' roles at its first start (N3XUS_INIT_SQL_FILE).
+    const fleet = readFleet(file);
+    ensureSecrets(fleet, fleet.services, { create: true });
     compose('up', '-d');
   }, 180_000);
 

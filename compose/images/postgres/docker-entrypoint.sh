@@ -7,7 +7,8 @@
 #   POSTGRES_HOST_AUTH_METHOD  pg_hba method for network connections (default scram-sha-256)
 #   PGDATA                     data directory (default /var/lib/postgresql/data)
 #   VAR_FILE                   read VAR from a file (for POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS)
-# and /docker-entrypoint-initdb.d/*.sh, *.sql, *.sql.gz run once after initdb. The server runs as postgres.
+# and /docker-entrypoint-initdb.d/*.sh, *.sql, *.sql.gz run once after initdb, then the SQL file N3XUS_INIT_SQL_FILE
+# names, if any (n3xus's: the services' roles, from a secret file). The server runs as postgres.
 set -Eeuo pipefail
 
 # file_env VAR [DEFAULT]: VAR from the environment, or from the file named by VAR_FILE, or DEFAULT.
@@ -84,6 +85,10 @@ if [ "$1" = 'postgres' ]; then
         *) echo "ignoring $f" ;;
       esac
     done
+    if [ -n "${N3XUS_INIT_SQL_FILE:-}" ]; then
+      echo "running $N3XUS_INIT_SQL_FILE"
+      "${psql[@]}" --dbname "$POSTGRES_DB" --quiet -f "$N3XUS_INIT_SQL_FILE" > /dev/null
+    fi
     pg_ctl -D "$PGDATA" -m fast -w stop
     echo 'PostgreSQL init process complete; ready for start up.'
   else
