@@ -33,6 +33,15 @@ const REDIS_URL_TARGET = 'redis-url';
  */
 export const PIDS_LIMIT = { service: 64, redis: 64, postgres: 600 } as const;
 
+/**
+ * The most CPU one microservice may take (`cpus`, a hard quota), so that one busy service cannot starve the others.
+ * The seed budgets ~0.1 core per service on average (bootstrap sizes the machine by it); as a ceiling, 0.1 made the
+ * launch of the full fleet 1.23x as long here (85.3 s → 104.7 s; the small stages 3x: core 1.6 → 5.3 s) and would
+ * cap each service's throughput at a tenth of a core, while 0.5 cost 1.07x (91.7 s): `node --import tsx
+ * bench/cpu-limit.ts --cpus 0.1,0.5`. PostgreSQL and Redis, which every service waits on, have none.
+ */
+export const SERVICE_CPUS = 0.5;
+
 function labels(entry: CatalogEntry): Record<string, string> {
   const out: Record<string, string> = {
     [LABELS.stage]: entry.stage,
@@ -158,6 +167,7 @@ function microservice(catalog: Catalog, entry: CatalogEntry): Record<string, unk
     tmpfs: ['/tmp'],
     cap_drop: ['ALL'],
     mem_limit: '128m',
+    cpus: SERVICE_CPUS,
     pids_limit: PIDS_LIMIT.service,
     labels: labels(entry),
   };

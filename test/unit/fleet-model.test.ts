@@ -83,6 +83,7 @@ describe('our compose file loads into the typed fleet model', () => {
     expect(service('redis').command).toEqual(['redis-server', '--aclfile', '/run/secrets/redis-acl', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--maxmemory', '96mb', '--maxmemory-policy', 'allkeys-lru']);
     // Every container has a process limit; credentials are secret files, never environment.
     for (const s of ours.services) expect(s.pidsLimit, s.name).toBeGreaterThan(0);
+    for (const s of ours.services) expect(s.cpus, s.name).toBe(s.stage === 'infra' ? undefined : 0.5);
     expect(service('postgres').pidsLimit).toBeGreaterThan(500);
     expect(service('postgres').secrets).toEqual([
       { source: 'postgres-password', target: 'postgres-password' },

@@ -171,6 +171,8 @@ describe('secrets in the drivers', () => {
     for (const spec of [pg!, ir!]) for (const value of Object.values(spec.env ?? {})) expect(value).not.toMatch(/:x@|:y@|^pw$/);
     expect(pg!.pidsLimit).toBe(600);
     expect(ir!.pidsLimit).toBe(64);
+    expect(ir!.nanoCpus).toBe(500_000_000);
+    expect(pg!.nanoCpus).toBeUndefined();
   });
 
   it('recreates an instance whose secret changed, and says so; unread values are no difference', () => {
