@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import type { Catalog, CatalogEntry } from './catalog.ts';
-import { DEFAULT_NODE_IMAGE, HEALTHCHECK, INFRA_HEALTHCHECK, healthProbe, imageTag } from './service-files.ts';
+import { DEFAULT_NODE_IMAGE, HEALTHCHECK, INFRA_HEALTHCHECK, SECRETS_MOUNT, healthProbe, imageTag } from './service-files.ts';
 
 /** Label keys under which every container carries its catalog metadata; the CLI reads them back. */
 export const LABELS = {
@@ -22,7 +22,6 @@ const handshake = `\${N3XUS_HANDSHAKE:-${N3XUS_LAW}}`;
  * and `n3xus bootstrap --fix` (or launch) fills from the install's secrets file (src/secrets/secrets-file.ts).
  */
 export const SECRETS_DIR = '../.n3xus/secrets';
-const SECRETS_MOUNT = '/run/secrets';
 const DATABASE_URL_TARGET = 'database-url';
 const REDIS_URL_TARGET = 'redis-url';
 

@@ -1,5 +1,8 @@
 import type { Catalog, CatalogEntry } from './catalog.ts';
 
+/** Where every container finds its secrets, as compose and Swarm mount them: `/run/secrets/<target>`. */
+export const SECRETS_MOUNT = '/run/secrets';
+
 /** The public base image a service Dockerfile uses when no other is given; air-gapped sites pass their own. */
 export const DEFAULT_NODE_IMAGE = 'node:24-bookworm-slim';
 

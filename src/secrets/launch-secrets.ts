@@ -30,7 +30,7 @@ export function fleetSecrets(fleet: Fleet, services: readonly FleetService[], dr
     return { values: readSecretValues(fleet, readable), generated: false };
   }
   const ensured = ensureSecrets(fleet, services, { create: true });
-  const values = readSecretValues(fleet, services);
+  const values = readSecretValues(fleet, services, ensured.values);
   const pg = postgresService(fleet);
   const secrets = ensured.secrets;
   const managed = ensured.managed;

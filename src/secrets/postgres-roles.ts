@@ -254,7 +254,7 @@ export function planPostgresGrants(state: PostgresState, creds: readonly Service
 }
 
 /** The catalog of a database just created by initdb (PostgreSQL 15): PUBLIC may connect and make temporary tables, and use schema public. */
-const FRESH_DATABASE: Omit<PostgresState, 'database'> = {
+export const FRESH_DATABASE: Omit<PostgresState, 'database'> = {
   publicDatabasePrivileges: ['CONNECT', 'TEMPORARY'],
   publicSchemaPrivileges: ['USAGE'],
   roles: new Map(),

@@ -26,9 +26,13 @@ import {
   type InstallSecrets,
 } from './secrets-file.ts';
 
-/** The values of the fleet's secrets the given services mount, by secret name, read from their files. */
-export function readSecretValues(fleet: Fleet, services: readonly { secrets: readonly { source: string }[] }[]): Map<string, string> {
+/**
+ * The values of the fleet's secrets the given services mount, by secret name: those in `known` (the ones n3xus
+ * has just written), the others read from their files.
+ */
+export function readSecretValues(fleet: Fleet, services: readonly { secrets: readonly { source: string }[] }[], known: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const values = new Map<string, string>();
+  for (const service of services) for (const ref of service.secrets) if (known.has(ref.source)) values.set(ref.source, known.get(ref.source)!);
   for (const service of services) {
     for (const ref of service.secrets) {
       const file = fleet.secrets[ref.source]?.file;
@@ -189,6 +193,6 @@ export async function rotateSecrets(fleet: Fleet): Promise<RotationResult> {
     }
   }
   renameSync(pending, file);
-  const written = writeSecretFiles(fleet, next);
+  const { written } = writeSecretFiles(fleet, next);
   return { secretsFile: file, roles: users.postgres.length, redisUsers: users.redis.length, redisApplied, written };
 }

@@ -201,9 +201,10 @@ export function credentialedServices(fleet: Fleet): { postgres: string[]; redis:
 /**
  * The value of every secret of the fleet n3xus writes, by secret name: the PostgreSQL superuser's password, the
  * Redis ACL file (passwords as SHA-256 hashes only), and each service's database and Redis URLs with its own role
- * and password. Pure.
+ * and password. Pure; `current` gives a file's present text, so that PostgreSQL's roles script, whose 98 SCRAM
+ * verifiers take ~60 ms to derive, is derived again only when what it is made from changed (its first line says).
  */
-export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets): Map<string, string> {
+export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets, current: (name: string) => string | undefined = () => undefined): Map<string, string> {
   const out = new Map<string, string>();
   const pg = postgresService(fleet);
   const redis = redisService(fleet);
@@ -211,9 +212,14 @@ export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets): Map<
   const users = credentialedServices(fleet);
   if (fleet.secrets[POSTGRES_PASSWORD_SECRET] !== undefined) out.set(POSTGRES_PASSWORD_SECRET, secrets.postgresPassword);
   if (fleet.secrets[POSTGRES_ROLES_SECRET] !== undefined) {
-    const creds = users.postgres.map((service) => ({ service, password: servicePassword(secrets, 'postgres', service) }));
-    // Each verifier's salt derives from the key, so the script is the same every time it is written.
-    out.set(POSTGRES_ROLES_SECRET, postgresInitScript(database, creds, (service) => createHmac('sha256', secrets.serviceKey).update(`scram-salt\0${service}`).digest().subarray(0, 16)));
+    const made = `-- made from ${createHmac('sha256', secrets.serviceKey).update(`roles\0${database}\0${users.postgres.join(',')}`).digest('hex').slice(0, 32)}\n`;
+    const present = current(POSTGRES_ROLES_SECRET);
+    if (present?.startsWith(made)) out.set(POSTGRES_ROLES_SECRET, present);
+    else {
+      const creds = users.postgres.map((service) => ({ service, password: servicePassword(secrets, 'postgres', service) }));
+      // Each verifier's salt derives from the key, so the script is the same every time it is written.
+      out.set(POSTGRES_ROLES_SECRET, made + postgresInitScript(database, creds, (service) => createHmac('sha256', secrets.serviceKey).update(`scram-salt\0${service}`).digest().subarray(0, 16)));
+    }
   }
   if (fleet.secrets[REDIS_ACL_SECRET] !== undefined) {
     out.set(REDIS_ACL_SECRET, redisAclFile({ user: REDIS_ADMIN_USER, password: secrets.redisPassword }, users.redis.map((service) => ({ service, password: servicePassword(secrets, 'redis', service) }))));
@@ -230,24 +236,37 @@ export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets): Map<
   return out;
 }
 
+/** The present text of a fleet secret's file, or undefined when it has none; each file read once. */
+function presentFiles(fleet: Fleet): (name: string) => string | undefined {
+  const read = new Map<string, string | undefined>();
+  return (name) => {
+    if (!read.has(name)) {
+      const file = fleet.secrets[name]?.file;
+      read.set(name, file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+    }
+    return read.get(name);
+  };
+}
+
 /**
  * Writes the fleet's managed secret files from `secrets`, each readable by the container's own user (0444) inside
  * a directory only the owner may enter (0700); a file already holding its value is left alone. Returns the names
- * of the files written.
+ * of the files written, and every managed secret's value.
  */
-export function writeSecretFiles(fleet: Fleet, secrets: InstallSecrets): string[] {
+export function writeSecretFiles(fleet: Fleet, secrets: InstallSecrets): { written: string[]; values: Map<string, string> } {
   const managed = managedSecrets(fleet);
-  if (managed === undefined) return [];
+  if (managed === undefined) return { written: [], values: new Map() };
   mkdirSync(managed.dir, { recursive: true, mode: 0o700 });
   chmodSync(managed.dir, 0o700);
   const written: string[] = [];
-  for (const [name, value] of managedSecretValues(fleet, secrets)) {
-    const file = fleet.secrets[name]!.file;
-    if (existsSync(file) && readFileSync(file, 'utf8') === value) continue;
-    writeFileAtomic(file, value, 0o444);
+  const present = presentFiles(fleet);
+  const values = managedSecretValues(fleet, secrets, present);
+  for (const [name, value] of values) {
+    if (present(name) === value) continue;
+    writeFileAtomic(fleet.secrets[name]!.file, value, 0o444);
     written.push(name);
   }
-  return written;
+  return { written, values };
 }
 
 /** What {@link ensureSecrets} did. */
@@ -258,6 +277,8 @@ export interface EnsuredSecrets {
   generated: boolean;
   /** Secret files (re)written. */
   written: string[];
+  /** The values of the secrets n3xus manages, by name (what the files now hold). */
+  values: Map<string, string>;
 }
 
 /**
@@ -272,13 +293,14 @@ export function ensureSecrets(fleet: Fleet, services: readonly FleetService[], o
   let secrets: InstallSecrets | undefined;
   let generated = false;
   let written: string[] = [];
+  let values = new Map<string, string>();
   if (managed !== undefined) {
     if (!existsSync(managed.secretsFile) && options.create) {
       secrets = generateSecrets();
       writeSecretsFile(managed.secretsFile, secrets);
       generated = true;
     } else secrets = readSecretsFile(managed.secretsFile);
-    written = writeSecretFiles(fleet, secrets);
+    ({ written, values } = writeSecretFiles(fleet, secrets));
   }
   for (const service of services) {
     for (const ref of service.secrets) {
@@ -290,7 +312,7 @@ export function ensureSecrets(fleet: Fleet, services: readonly FleetService[], o
       }
     }
   }
-  return { secrets, managed, generated, written };
+  return { secrets, managed, generated, written, values };
 }
 
 /** The state of the fleet's secrets on disk, for bootstrap's check (see checkSecrets). Reads; changes nothing. */
@@ -311,10 +333,7 @@ export function secretsState(fleet: Fleet): { secretsFile?: string; exists: bool
   } catch (error) {
     return { ...base, exists: true, mode, error: (error as Error).message, stale: [] };
   }
-  const stale: string[] = [];
-  for (const [name, value] of managedSecretValues(fleet, secrets)) {
-    const file = fleet.secrets[name]!.file;
-    if (!existsSync(file) || readFileSync(file, 'utf8') !== value) stale.push(name);
-  }
+  const present = presentFiles(fleet);
+  const stale = [...managedSecretValues(fleet, secrets, present)].filter(([name, value]) => present(name) !== value).map(([name]) => name);
   return { ...base, exists: true, mode, stale };
 }

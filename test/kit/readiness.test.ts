@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defineService, f, N3XUS_LAW, type ReadyBody, type RunningService } from '@n3xus/kit';
 import { freePort } from '../support/local-servers.ts';
 import { eventually, missingServers, redisUrl } from '../support/servers.ts';
 import { lawful, startTestService } from '../support/service.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 
 const notes = defineService({ resources: { notes: { title: f.text() } } });
 
@@ -12,7 +13,7 @@ async function ready(svc: RunningService, headers: Record<string, string> = {}):
   return { status: res.status, vary: res.headers.get('vary'), text, body: JSON.parse(text) as ReadyBody };
 }
 
-describe.skipIf(missingServers !== '')('readiness: up or down for anyone, the details only with the handshake', () => {
+describeUnless(missingServers, 'readiness: up or down for anyone, the details only with the handshake', () => {
   let svc: RunningService;
 
   beforeAll(async () => {

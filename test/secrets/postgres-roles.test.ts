@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database, Logger, type Migration } from '@n3xus/kit';
 import {
+  FRESH_DATABASE,
   planPostgresGrants,
   PostgresProvisionError,
   provisionPostgres,
@@ -14,6 +15,7 @@ import {
 } from '../../src/secrets/postgres-roles.ts';
 import { startLocalPostgres, type LocalServer } from '../support/local-servers.ts';
 import { freshDatabase, missingServers, postgresUrl } from '../support/servers.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 
 const password = () => randomBytes(18).toString('base64url');
 /** Service names unique to this run: roles belong to the whole cluster, which other test files share. */
@@ -80,15 +82,7 @@ describe('scramVerifier', () => {
   });
 });
 
-const emptyState: PostgresState = {
-  database: 'n3xus',
-  publicDatabasePrivileges: ['CONNECT', 'TEMPORARY'],
-  publicSchemaPrivileges: ['USAGE'],
-  roles: new Map(),
-  schemas: new Map(),
-  foreignObjects: [],
-  foreignSchemaGrants: [],
-};
+const emptyState: PostgresState = { database: 'n3xus', ...FRESH_DATABASE };
 
 describe('planPostgresGrants', () => {
   it('creates the role and its schema, and takes from PUBLIC what it may not keep, on a fresh database', () => {
@@ -158,7 +152,7 @@ describe('planPostgresGrants', () => {
   });
 });
 
-describe.skipIf(missingServers !== '')(`provisionPostgres on a real PostgreSQL ${missingServers}`, () => {
+describeUnless(missingServers, 'provisionPostgres on a real PostgreSQL', () => {
   let dbUrl: string;
   let database: string;
   const a = svc('orders');
@@ -273,7 +267,7 @@ describe.skipIf(missingServers !== '')(`provisionPostgres on a real PostgreSQL $
   });
 });
 
-describe.skipIf(missingServers !== '')(`SCRAM verifiers on a real PostgreSQL ${missingServers}`, () => {
+describeUnless(missingServers, 'SCRAM verifiers on a real PostgreSQL', () => {
   const superPassword = password();
   let scram: LocalServer | undefined;
   let unavailable = '';
@@ -312,7 +306,7 @@ describe.skipIf(missingServers !== '')(`SCRAM verifiers on a real PostgreSQL ${m
   });
 
   it('logs a provisioned role in with its password and refuses any other', async (ctx) => {
-    if (!scram) return ctx.skip();
+    if (!scram) return ctx.skip(`no SCRAM PostgreSQL of its own: ${unavailable}`);
     const service = svc('billing');
     const secret = password();
     await provisionPostgres(scram.url, 'postgres', [{ service, password: secret }]);
@@ -321,7 +315,7 @@ describe.skipIf(missingServers !== '')(`SCRAM verifiers on a real PostgreSQL ${m
   });
 
   it('rotates a password: the new one logs in, the old one is refused', async (ctx) => {
-    if (!scram) return ctx.skip();
+    if (!scram) return ctx.skip(`no SCRAM PostgreSQL of its own: ${unavailable}`);
     const service = svc('payouts');
     const [before, after] = [password(), password()];
     await provisionPostgres(scram.url, 'postgres', [{ service, password: before }]);
@@ -331,7 +325,7 @@ describe.skipIf(missingServers !== '')(`SCRAM verifiers on a real PostgreSQL ${m
   });
 
   it('says which server refused the admin login, without the password', async (ctx) => {
-    if (!scram) return ctx.skip();
+    if (!scram) return ctx.skip(`no SCRAM PostgreSQL of its own: ${unavailable}`);
     const wrong = password();
     const attempt = provisionPostgres(asUser(scram.url, 'postgres', wrong), 'postgres', [{ service: svc('x'), password: password() }]);
     await expect(attempt).rejects.toThrow(/^Could not connect to PostgreSQL at 127\.0\.0\.1:\d+\/postgres as postgres: password authentication failed for user "postgres"$/);

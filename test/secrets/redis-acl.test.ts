@@ -23,7 +23,7 @@ import { call } from '../support/http.ts';
 import { startLocalRedis } from '../support/local-servers.ts';
 import { eventually, freshDatabase, missingServers, postgresUrl } from '../support/servers.ts';
 import { startTestService, type LogLines } from '../support/service.ts';
-import { skipOrFail } from '../support/skip-or-fail.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 
 const secret = () => randomBytes(18).toString('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -73,11 +73,6 @@ const missing =
   missingServers ||
   ['redis-server', 'redis-cli'].filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0).map((bin) => `${bin} is not installed`).join('; ');
 
-/** A suite that runs when `reason` is empty, else is skipped saying why (and fails under CI=true). */
-function suite(name: string, reason: string, fn: () => void): void {
-  if (reason) skipOrFail(name, reason, fn);
-  else describe(name, fn);
-}
 
 interface AclRedis {
   host: string;
@@ -135,7 +130,7 @@ async function login(url: string): Promise<{ c: Redis; outcome: string }> {
   }
 }
 
-suite("a Redis loaded with the fleet's ACL file", missing, () => {
+describeUnless(missing, "a Redis loaded with the fleet's ACL file", () => {
   const admin = { user: 'n3xus-admin', password: secret() };
   const services: ServiceSecret[] = ['event-bus', 'webhook-dispatcher', 'identity-registry', 'audit-trail'].map((service) => ({ service, password: secret() }));
   const as = (service: string) => client(redis.urlFor(service, services.find((s) => s.service === service)!.password));
@@ -273,7 +268,7 @@ const outsideAddress = Object.values(networkInterfaces())
   .flat()
   .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
-suite("protected mode with the fleet's ACL", missing || (outsideAddress ? '' : 'this machine has no IPv4 address but loopback'), () => {
+describeUnless(missing || (outsideAddress ? '' : 'this machine has no IPv4 address but loopback'), "protected mode with the fleet's ACL", () => {
   it('stays on, and still lets a service log in from an address that is not loopback', async () => {
     const admin = { user: 'n3xus-admin', password: secret() };
     const services = [{ service: 'audit-trail', password: secret() }];
@@ -295,7 +290,7 @@ suite("protected mode with the fleet's ACL", missing || (outsideAddress ? '' : '
   });
 });
 
-suite('applyRedisAcl on a running Redis', missing, () => {
+describeUnless(missing, 'applyRedisAcl on a running Redis', () => {
   const admin = { user: 'n3xus-admin', password: secret() };
   const services: ServiceSecret[] = ['event-bus', 'webhook-dispatcher', 'audit-trail'].map((service) => ({ service, password: secret() }));
   let redis: AclRedis;

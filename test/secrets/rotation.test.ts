@@ -10,14 +10,14 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { provisionFleet, rotateSecrets } from '../../src/secrets/provision.ts';
 import { ensureSecrets, managedSecrets, servicePassword, type InstallSecrets } from '../../src/secrets/secrets-file.ts';
 import { cutSecrets, cutSecretsDir } from '../support/fleet-cut.ts';
 import { freePort, startLocalPostgres, startLocalRedis, type LocalServer } from '../support/local-servers.ts';
 import { missingServers } from '../support/servers.ts';
-import { skipOrFail } from '../support/skip-or-fail.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 
 type Services = Record<string, Record<string, unknown>>;
 const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as { services: Services };
@@ -65,9 +65,7 @@ async function redisLogin(port: number, user: string, password: string): Promise
   }
 }
 
-const run = missingServers ? (name: string, fn: () => void) => skipOrFail(name, missingServers, fn) : describe;
-
-run('secrets on a real PostgreSQL and Redis', () => {
+describeUnless(missingServers, 'secrets on a real PostgreSQL and Redis', () => {
   let postgres: LocalServer;
   let redis: LocalServer;
   let fleet: Fleet;

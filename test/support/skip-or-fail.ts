@@ -16,3 +16,9 @@ export function skipOrFail(name: string, reason: string, fn: () => void): void {
   console.warn(`[skipped] ${name}: ${reason}`);
   describe.skip(name, fn);
 }
+
+/** A suite that runs when nothing it needs is missing (`missing` empty), else {@link skipOrFail} with that reason. */
+export function describeUnless(missing: string, name: string, fn: () => void): void {
+  if (missing) skipOrFail(name, missing, fn);
+  else describe(name, fn);
+}

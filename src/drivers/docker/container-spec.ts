@@ -7,9 +7,7 @@ import type { FleetHealthcheck, FleetService } from '../../fleet/model.ts';
 import type { ContainerSpec, HealthcheckSpec } from '../../docker/types.ts';
 import type { DesiredInstance, ProbeKind } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
-
-/** Where secrets are mounted, as compose and Swarm mount them. */
-export const SECRETS_DIR = '/run/secrets';
+import { SECRETS_MOUNT } from '../../fleet/service-files.ts';
 
 /** Start-interval launch asks the engine for on `docker`-probed services, so their first check is not one whole interval away. */
 export const START_INTERVAL_MS = 1_000;
@@ -62,7 +60,7 @@ export function containerSpec(want: DesiredInstance): ContainerSpec {
     capAdd: service.capAdd,
     capDrop: service.capDrop,
     securityOpt: service.securityOpt,
-    mounts: [...want.mounts, ...want.secrets.filter((s) => s.file !== undefined).map((s) => ({ type: 'bind' as const, source: s.file!, target: `${SECRETS_DIR}/${s.target}`, readOnly: true }))],
+    mounts: [...want.mounts, ...want.secrets.filter((s) => s.file !== undefined).map((s) => ({ type: 'bind' as const, source: s.file!, target: `${SECRETS_MOUNT}/${s.target}`, readOnly: true }))],
     ...(service.command === undefined ? {} : { cmd: service.command }),
     ...(service.user === undefined ? {} : { user: service.user }),
     ...(service.memLimitBytes === undefined ? {} : { memoryBytes: service.memLimitBytes }),

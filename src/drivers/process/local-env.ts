@@ -4,6 +4,7 @@
  * REDIS_URL's `redis:6379`, the `http://<peer>:<port>` entries of N3XUS_PEERS) becomes `127.0.0.1:<host port>`,
  * the port that service publishes. Pure.
  */
+import { SECRETS_MOUNT } from '../../fleet/service-files.ts';
 import type { Fleet, FleetService } from '../../fleet/model.ts';
 
 /** `<service>:<container port>` → the host port it is published on, for every TCP port of the fleet. */
@@ -53,8 +54,10 @@ export function localEnvironment(service: FleetService, addresses: ReadonlyMap<s
   return env;
 }
 
-/** Where compose and Swarm mount secrets; a process finds them in its own state directory instead. */
-export const SECRETS_MOUNT = '/run/secrets/';
+/** The target of a path under /run/secrets (`/run/secrets/database-url` → `database-url`), else undefined. */
+export function secretTarget(value: string): string | undefined {
+  return value.startsWith(`${SECRETS_MOUNT}/`) ? value.slice(SECRETS_MOUNT.length + 1) : undefined;
+}
 
 /**
  * `env` with every value naming a secret under /run/secrets (`DATABASE_URL_FILE=/run/secrets/database-url`)
@@ -63,7 +66,7 @@ export const SECRETS_MOUNT = '/run/secrets/';
 export function localSecretPaths(env: Readonly<Record<string, string>>, files: ReadonlyMap<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    const target = value.startsWith(SECRETS_MOUNT) ? value.slice(SECRETS_MOUNT.length) : undefined;
+    const target = secretTarget(value);
     out[key] = (target !== undefined ? files.get(target) : undefined) ?? value;
   }
   return out;

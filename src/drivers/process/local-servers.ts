@@ -8,6 +8,7 @@ import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, r
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FleetService } from '../../fleet/model.ts';
+import { secretTarget } from './local-env.ts';
 import { run } from '../../process/run.ts';
 
 /** A server the fleet needs is not installed, and there is no fallback for it. */
@@ -126,7 +127,8 @@ export function postgresCredentials(service: FleetService, secrets: ReadonlyMap<
   const env = service.environment;
   const user = env.POSTGRES_USER ?? 'postgres';
   const file = env.POSTGRES_PASSWORD_FILE;
-  const fromFile = file?.startsWith('/run/secrets/') ? secrets.get(file.slice('/run/secrets/'.length)) : undefined;
+  const target = file === undefined ? undefined : secretTarget(file);
+  const fromFile = target === undefined ? undefined : secrets.get(target);
   return { user, password: env.POSTGRES_PASSWORD ?? fromFile ?? '', database: env.POSTGRES_DB ?? user };
 }
 
@@ -195,6 +197,6 @@ export function postgresArgv(install: PostgresInstall, dataDir: string, service:
  * persistence; a path under /run/secrets (its `--aclfile`) becomes that secret's file here (`files`: target → path).
  */
 export function redisArgv(binary: string, service: FleetService, port: number, files: ReadonlyMap<string, string> = new Map()): string[] {
-  const args = (service.command?.[0] === 'redis-server' ? service.command.slice(1) : []).map((a) => (a.startsWith('/run/secrets/') ? (files.get(a.slice('/run/secrets/'.length)) ?? a) : a));
+  const args = (service.command?.[0] === 'redis-server' ? service.command.slice(1) : []).map((a) => files.get(secretTarget(a) ?? '') ?? a);
   return [binary, ...args, '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--port', String(port), '--daemonize', 'no'];
 }
