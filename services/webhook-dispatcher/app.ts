@@ -203,7 +203,7 @@ class Dispatcher {
       await this.guarded(() => db.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE id = $1", [id]));
       return;
     }
-    const target = { url: new URL(delivery.url), fleet: verdict.fleet, lookup: guardedLookup(verdict.kind) };
+    const target = { url: new URL(delivery.url), fleet: verdict.fleet, lookup: guardedLookup() };
     // A resumed delivery gets only the attempts it has left (at least one).
     const policy = retry(handleWhen((err) => err instanceof DeliveryError && err.retryable), {
       maxAttempts: Math.max(0, MAX_ATTEMPTS - 1 - delivery.attempts),

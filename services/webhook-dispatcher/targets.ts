@@ -6,20 +6,19 @@
  * 1. Refused: a link-local or cloud metadata host (169.254.0.0/16, fe80::/10, 169.254.169.254, fd00:ec2::254,
  *    100.100.100.200, metadata.google.internal, metadata), even when the operator lists it.
  * 2. A fleet service: its host:port is one of this service's peers (N3XUS_PEERS), or its host is a peer's name.
+ *    The fleet's own receivers of webhooks (audit-trail, which verify's event-delivery check subscribes) are
+ *    declared in the catalog as calls of webhook-dispatcher, and so are peers.
  * 3. An operator's host: listed in N3XUS_WEBHOOK_ALLOWED_HOSTS (`host`, any port, or `host:port`).
- * 4. A fleet service addressed the way the fleet addresses its peers, for the fleet services this one does not
- *    call but that receive webhooks, such as audit-trail in `n3xus verify --full`: a single-label name (a compose
- *    or Swarm service name) when the peers are named so, resolving to private addresses only; a loopback address
- *    when the peers are on loopback (the process driver, where every service listens on 127.0.0.1).
- * 5. Anything else is refused.
+ * 4. Anything else is refused: a fleet service the dispatcher does not call, whatever its address looks like
+ *    (PostgreSQL and Redis share its data network), and any other host.
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import type { HostEntry } from '@n3xus/kit';
 
-/** What a target is: a peer, an operator's host, or a fleet service found by the shape of its address. */
-export type TargetKind = 'peer' | 'listed' | 'fleet-name' | 'fleet-loopback';
+/** What a target is: a peer (a fleet service, which gets the handshake) or an operator's host (which does not). */
+export type TargetKind = 'peer' | 'listed';
 
 export type TargetVerdict = { allowed: true; kind: TargetKind; fleet: boolean } | { allowed: false; reason: string };
 
@@ -38,18 +37,6 @@ FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
 FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6');
 FORBIDDEN.addAddress('100.100.100.200', 'ipv4');
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** Private networks, where container networks (bridge, overlay) take their addresses. */
-const PRIVATE = new BlockList();
-PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
-PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
-PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
-PRIVATE.addSubnet('fc00::', 7, 'ipv6');
-
 /** `[fd00::1]` → `fd00::1`: URL.hostname keeps an IPv6 address in brackets. */
 const unbracket = (host: string) => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host);
 
@@ -58,15 +45,9 @@ function inList(list: BlockList, address: string): boolean {
   return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-const isLoopbackHost = (host: string) => host === 'localhost' || inList(LOOPBACK, unbracket(host));
-const isSingleLabel = (host: string) => isIP(unbracket(host)) === 0 && !host.includes('.') && host !== 'localhost';
-
-/** Why the resolved `address` may not receive a delivery of this kind, or undefined when it may. */
-export function addressRefusal(address: string, kind: TargetKind): string | undefined {
+/** Why the resolved `address` may not receive a delivery, or undefined when it may. */
+export function addressRefusal(address: string): string | undefined {
   if (inList(FORBIDDEN, address)) return `it resolves to ${address}, a link-local or cloud metadata address`;
-  // A service name that the resolver answered with a public address is not a container of this fleet (a search
-  // domain may have made it a name on the internet).
-  if (kind === 'fleet-name' && !inList(PRIVATE, address)) return `it resolves to ${address}, which is not on a private network as the fleet's services are`;
   return undefined;
 }
 
@@ -80,15 +61,15 @@ export type ResolveAll = (hostname: string) => Promise<LookupAddress[]>;
 
 /**
  * A `lookup` for `http.request`: resolves every address of the host and fails the connection with a
- * {@link TargetRefusedError} when any of them may not receive a delivery of this `kind`. The addresses checked
+ * {@link TargetRefusedError} when any of them may not receive a delivery. The addresses checked
  * are the ones then connected to: a name cannot be resolved once for the check and again, to another address,
  * for the connection. (An IP address in the URL is not looked up; {@link judgeTarget} has judged it.)
  */
-export function guardedLookup(kind: TargetKind, resolve: ResolveAll = (hostname) => dnsLookup(hostname, { all: true })): LookupFunction {
+export function guardedLookup(resolve: ResolveAll = (hostname) => dnsLookup(hostname, { all: true })): LookupFunction {
   return (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     resolve(hostname).then(
       (addresses) => {
-        const refusal = addresses.map((a) => addressRefusal(a.address, kind)).find((r) => r !== undefined);
+        const refusal = addresses.map((a) => addressRefusal(a.address)).find((r) => r !== undefined);
         if (refusal !== undefined) return callback(new TargetRefusedError(`Webhook target host ${JSON.stringify(hostname)} is refused: ${refusal}.`), '');
         const usable = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
         const first = usable[0];
@@ -131,8 +112,6 @@ export function judgeTarget(target: string | URL, rules: TargetRules): TargetVer
   const peerHosts = Object.values(rules.peers).flatMap((base) => peerHostPort(base) ?? []);
   if (Object.hasOwn(rules.peers, host) || peerHosts.some((p) => p.host === host && p.port === port)) return { allowed: true, kind: 'peer', fleet: true };
   if (rules.allowedHosts.some((entry) => entry.host === host && (entry.port === undefined || entry.port === port))) return { allowed: true, kind: 'listed', fleet: false };
-  if (isSingleLabel(host) && peerHosts.some((p) => isSingleLabel(p.host))) return { allowed: true, kind: 'fleet-name', fleet: true };
-  if (isLoopbackHost(host) && peerHosts.some((p) => isLoopbackHost(p.host))) return { allowed: true, kind: 'fleet-loopback', fleet: true };
   const peers = Object.keys(rules.peers);
   return {
     allowed: false,

@@ -517,7 +517,7 @@ export interface NetworkFacts {
    * `scope` is the engine's: `swarm` for a network Swarm services can join. Its `driver` can be empty just after it
    * was created, until the swarm's allocator has allocated it, so the kind is judged by `scope`.
    */
-  present: Array<{ name: string; labels: Record<string, string>; driver?: string; scope?: string }>;
+  present: Array<{ name: string; labels: Record<string, string>; driver?: string; scope?: string; internal?: boolean }>;
   /** The fleet is for Swarm (`--swarm`): its networks must be overlay networks. */
   swarm?: boolean;
 }
@@ -541,6 +541,9 @@ export function checkNetworks(facts: NetworkFacts): Evaluation {
     if (present && facts.swarm && present.scope !== undefined && present.scope !== 'swarm') {
       wrongKind.push(network.name);
       lines.push(`${network.name} present as a ${present.driver || 'local'} network (scope ${present.scope || 'local'}), which Swarm services cannot join`);
+    } else if (present && present.internal !== undefined && !network.external && present.internal !== network.internal) {
+      wrongKind.push(network.name);
+      lines.push(`${network.name} present as ${present.internal ? 'an internal network' : 'a network that is not internal'}, and the fleet declares it ${network.internal ? 'internal' : 'not internal'}`);
     } else if (present) {
       const owner = present.labels[PROJECT_LABEL];
       lines.push(`${network.name} present${owner !== undefined && owner !== facts.project ? ` (created for project "${owner}")` : ''}`);
@@ -554,7 +557,7 @@ export function checkNetworks(facts: NetworkFacts): Evaluation {
   }
   if (create.length === 0 && external.length === 0 && wrongKind.length === 0) return { result: result('networks', 'ok', lines.join('; ')) };
   const fixes: string[] = [];
-  if (wrongKind.length > 0) fixes.push(`Remove ${listNames(wrongKind)} (n3xus down --driver docker, or docker network rm ${wrongKind.join(' ')}), then run ${FIX_COMMAND} --swarm to create ${wrongKind.length === 1 ? 'it' : 'them'} as overlay networks`);
+  if (wrongKind.length > 0) fixes.push(`Remove ${listNames(wrongKind)} (n3xus down --driver docker, or docker network rm ${wrongKind.join(' ')}), then run ${FIX_COMMAND}${facts.swarm ? ' --swarm' : ''} to create ${wrongKind.length === 1 ? 'it' : 'them'} as the fleet declares`);
   if (create.length > 0) fixes.push(`Run ${FIX_COMMAND} to create ${listNames(create.map((n) => n.name))} (n3xus launch does too)`);
   if (external.length > 0) fixes.push(`Create the external ${external.length === 1 ? 'network' : 'networks'}: ${external.map((n) => `docker network create ${n}`).join('; ')}`);
   const evaluation: Evaluation = { result: result('networks', 'fail', lines.join('; '), `${fixes.join('. ')}.`) };

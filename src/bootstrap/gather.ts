@@ -323,5 +323,5 @@ export function neededNetworks(fleet: Fleet, project: string): NetworkFacts['nee
 /** The networks the fleet needs and those the engine has. */
 export async function gatherNetworks(engine: DockerEngine, fleet: Fleet, project: string): Promise<NetworkFacts> {
   const present = await engine.network.list({ labels: {} });
-  return { project, needed: neededNetworks(fleet, project), present: present.map((n) => ({ name: n.name, labels: n.labels, driver: n.driver, scope: n.scope })) };
+  return { project, needed: neededNetworks(fleet, project), present: present.map((n) => ({ name: n.name, labels: n.labels, driver: n.driver, scope: n.scope, internal: n.internal })) };
 }

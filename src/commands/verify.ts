@@ -155,7 +155,7 @@ export default class Verify extends BaseCommand {
     project: string | undefined,
     docker: 'auto' | 'on' | 'off',
   ): Promise<VerifyReport> {
-    const [{ loadCommandFleet }, { selectDriver }, { networkName }, { verifyFromInside }, { verifyServices }] = await Promise.all([
+    const [{ loadCommandFleet }, { selectDriver }, { reachNetworks }, { verifyFromInside }, { verifyServices }] = await Promise.all([
       import('../cli/load-fleet.ts'),
       import('../cli/select-driver.ts'),
       import('../launch/desired.ts'),
@@ -171,9 +171,10 @@ export default class Verify extends BaseCommand {
       });
     }
     await engine.ping();
-    const network = networkName(loaded.fleet, loaded.project, loaded.fleet.services[0]?.networks[0] ?? 'default');
+    const networks = reachNetworks(loaded.fleet, loaded.project).map((n) => n.name);
+    const network = networks.join(', ');
     const instances = docker === 'off' ? [] : await driver.observe(loaded.project);
-    if (!this.jsonEnabled()) process.stderr.write(`verifying from inside network ${network} (${driver.kind} driver, image n3xus/cli:3.0)…\n`);
+    if (!this.jsonEnabled()) process.stderr.write(`verifying from inside ${networks.length === 1 ? 'network' : 'networks'} ${network} (${driver.kind} driver, image n3xus/cli:3.0)…\n`);
     const args = [
       ...(flags.full ? ['--full'] : []),
       ...(flags.bench ? ['--bench'] : []),
@@ -186,7 +187,7 @@ export default class Verify extends BaseCommand {
       ...(flags.escalate ? ['--escalate'] : []),
       ...(flags.functional ? [] : ['--no-functional']),
     ];
-    return verifyFromInside(engine, network, { project: loaded.project, where: `inside network ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
+    return verifyFromInside(engine, networks, { project: loaded.project, where: `inside ${networks.length === 1 ? 'network' : 'networks'} ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
   }
 
   /**

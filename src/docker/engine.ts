@@ -474,6 +474,18 @@ class DockerContainerClient implements ContainerClient {
           spec.network === undefined ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [...(spec.networkAliases ?? [])] } } },
       }),
     );
+    // The engine takes one network at create (before API 1.44); the others are connected before the first start,
+    // as compose does. A container that cannot join them all is removed: none is left half made.
+    try {
+      for (const network of spec.extraNetworks ?? []) {
+        await this.#api.call(`connect container ${label} to network ${network}`, (docker) =>
+          docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: [...(spec.networkAliases ?? [])] } }),
+        );
+      }
+    } catch (error) {
+      await this.#api.call(`remove container ${label}`, (docker) => docker.getContainer(container.id).remove({ force: true })).catch(() => undefined);
+      throw error;
+    }
     return container.id;
   }
 
@@ -599,9 +611,9 @@ class DockerNetworkClient implements NetworkClient {
     return network.id;
   }
 
-  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string }[]> {
+  async list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string; internal: boolean }[]> {
     const networks = await this.#api.call('list networks', (docker) => docker.listNetworks({ filters: { label: labelFilter(filter.labels) } }));
-    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) }, driver: network.Driver ?? '', scope: network.Scope ?? '' }));
+    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: { ...(network.Labels ?? {}) }, driver: network.Driver ?? '', scope: network.Scope ?? '', internal: network.Internal === true }));
   }
 
   async remove(idOrName: string): Promise<void> {

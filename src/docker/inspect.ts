@@ -24,7 +24,7 @@ export interface ContainerInspectInput {
     ExitCode?: number;
     Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] | null } | null;
   };
-  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
+  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null; Networks?: Record<string, { IPAddress?: string }> | null };
   HostConfig?: { LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null } | null;
 }
 
@@ -61,6 +61,7 @@ export function summarizeContainer(inspect: ContainerInspectInput): ContainerInf
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
     lastHealthOutput: log.at(-1)?.Output,
     ports: publishedPorts(inspect.NetworkSettings?.Ports ?? {}),
+    networks: Object.fromEntries(Object.entries(inspect.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, n.IPAddress ?? ''])),
     ...(inspect.HostConfig?.LogConfig ? { logConfig: { type: inspect.HostConfig.LogConfig.Type ?? '', config: { ...(inspect.HostConfig.LogConfig.Config ?? {}) } } } : {}),
   };
 }

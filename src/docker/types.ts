@@ -173,7 +173,9 @@ export interface ContainerSpec {
   publish?: readonly PublishedPort[];
   /** A network to attach to instead of the default bridge. */
   network?: string;
-  /** DNS names of the container on `network`. */
+  /** More networks it joins, after `network` (connected between create and start, as compose does). */
+  extraNetworks?: readonly string[];
+  /** DNS names of the container on `network` and on each of `extraNetworks`. */
   networkAliases?: readonly string[];
   /** Absent: the image's healthcheck; `{ test: ['NONE'] }` disables it. */
   healthcheck?: HealthcheckSpec;
@@ -241,9 +243,9 @@ export interface NetworkClient {
   /**
    * `scope` is `swarm` for a network Swarm services can join. A swarm network's `driver` is empty until the swarm's
    * allocator has allocated it, which can be just after it was created: read `scope`, not `driver`, to ask whether
-   * Swarm services can join it.
+   * Swarm services can join it. `internal`: no route out of it, and no port published from it.
    */
-  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string }[]>;
+  list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string; internal: boolean }[]>;
   /** Removes a network; resolves when it does not exist. */
   remove(idOrName: string): Promise<void>;
 }

@@ -54,6 +54,8 @@ export interface Instance {
   error?: string;
   healthLog?: string[];
   logConfig?: { type: string; config: Record<string, string> };
+  /** Its address on each network it joins, by network name (from an inspect of a container; a listing has none). */
+  networks?: Record<string, string>;
   degraded?: string;
   /** Its copies, for a driver that runs several (Swarm): how many are wanted, and each task. */
   replicas?: { desired: number; running: number; tasks: Replica[] };

@@ -74,8 +74,8 @@ export interface DesiredInstance {
    */
   secretsHash: string;
   ports: DesiredPort[];
-  /** The engine's name of the network it joins, and its DNS names there. */
-  network: string;
+  /** The engine's names of the networks it joins (at least one: the project's default when it names none), and its DNS names on each. */
+  networks: string[];
   aliases: string[];
   /** Mounts with volume names as the engine knows them. */
   mounts: { type: 'volume' | 'bind' | 'tmpfs'; source?: string; target: string; readOnly: boolean }[];
@@ -95,6 +95,28 @@ export interface DesiredResources {
 /** The engine's name of a fleet network: its `name`, else compose's `<project>_<key>`. */
 export function networkName(fleet: Fleet, project: string, key: string): string {
   return fleet.networks[key]?.name ?? `${project}_${key}`;
+}
+
+/** The keys of the networks `service` joins: those it names, else compose's `default`. */
+export function serviceNetworkKeys(service: FleetService): string[] {
+  return service.networks.length > 0 ? [...service.networks] : ['default'];
+}
+
+/**
+ * The networks n3xus's own containers join to reach the fleet from inside (Swarm's loopback gateway, in-network
+ * verify), as resources labelled with the project: every network the services join except internal ones, which
+ * hold the data servers' private side (their ports come through a network that is not internal). The
+ * microservices' networks come first: a container is created on the first (and reports name it).
+ */
+export function reachNetworks(fleet: Fleet, project: string): DesiredResources['networks'] {
+  const ordered = [...fleet.services.filter((s) => s.stage !== 'infra'), ...fleet.services.filter((s) => s.stage === 'infra')];
+  const keys = [...new Set(ordered.flatMap(serviceNetworkKeys))].filter((key) => !(fleet.networks[key]?.internal ?? false));
+  return keys.map((key) => networkResource(fleet, project, key));
+}
+
+function networkResource(fleet: Fleet, project: string, key: string): DesiredResources['networks'][number] {
+  const n = fleet.networks[key];
+  return { name: networkName(fleet, project, key), external: n?.external ?? false, internal: n?.internal ?? false, labels: { ...(n?.labels ?? {}), [STATE_LABELS.project]: project } };
 }
 
 /** The engine's name of a fleet volume: its `name`, else compose's `<project>_<key>`. */
@@ -194,7 +216,7 @@ export function desiredInstances(
       secrets,
       secretsHash: secretHash,
       ports: service.ports.filter((p) => p.protocol !== 'sctp').map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol as 'tcp' | 'udp' })),
-      network: networkName(fleet, project, service.networks[0] ?? 'default'),
+      networks: serviceNetworkKeys(service).map((key) => networkName(fleet, project, key)),
       aliases: [service.name],
       mounts: service.volumes.map((m) => ({
         type: m.type,
@@ -213,16 +235,13 @@ export function desiredInstances(
  */
 export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[], secretValues: ReadonlyMap<string, string> = new Map()): DesiredResources {
   const label = { [STATE_LABELS.project]: project };
-  const networkKeys = new Set(services.map((s) => s.networks[0] ?? 'default'));
+  const networkKeys = new Set(services.flatMap(serviceNetworkKeys));
   const volumeKeys = new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
   const secrets = new Map<string, DesiredResources['secrets'][number]>();
   for (const service of services) for (const s of credentials(fleet, service, project, secretValues).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
     project,
-    networks: [...networkKeys].map((key) => {
-      const n = fleet.networks[key];
-      return { name: networkName(fleet, project, key), external: n?.external ?? false, internal: n?.internal ?? false, labels: { ...(n?.labels ?? {}), ...label } };
-    }),
+    networks: [...networkKeys].map((key) => networkResource(fleet, project, key)),
     volumes: [...volumeKeys].map((key) => {
       const v = fleet.volumes[key];
       return { name: volumeName(fleet, project, key), external: v?.external ?? false, labels: { ...(v?.labels ?? {}), ...label } };

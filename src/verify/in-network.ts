@@ -92,11 +92,14 @@ export class InsideVerifyError extends CodedError {
 const INSIDE_TIMEOUT_MS = 300_000;
 
 /**
- * Runs verify inside `network` with `args` (verify's flags, without `--json`) and returns its report.
+ * Runs verify inside `networks` (the fleet's networks that are not internal: see reachNetworks) with `args`
+ * (verify's flags, without `--json`) and returns its report.
  * @throws InsideVerifyError with the inside run's own code and message when it failed as a command; an
  * IMAGE_MISSING error when the CLI image is not built. The container is removed whatever happens.
  */
-export async function verifyFromInside(engine: DockerEngine, network: string, input: NetworkInput, args: readonly string[]): Promise<VerifyReport> {
+export async function verifyFromInside(engine: DockerEngine, networks: readonly string[], input: NetworkInput, args: readonly string[]): Promise<VerifyReport> {
+  const network = networks[0];
+  if (network === undefined) throw new InsideVerifyError("verify inside the fleet's network needs a network that is not internal, and the fleet has none.", 'VERIFY_UNAVAILABLE', []);
   if (!(await engine.image.exists(CLI_IMAGE))) {
     throw new InsideVerifyError(`verify runs inside the fleet's network from the CLI's own image, and ${CLI_IMAGE} is not on this engine.`, 'IMAGE_MISSING', ['Build it: n3xus images build (it builds the CLI image after the service images).']);
   }
@@ -107,6 +110,7 @@ export async function verifyFromInside(engine: DockerEngine, network: string, in
     env: { [NETWORK_INPUT_ENV]: encodeInput(input) },
     labels: { [STATE_LABELS.project]: input.project, 'n3xus.role': VERIFY_ROLE },
     network,
+    ...(networks.length > 1 ? { extraNetworks: networks.slice(1) } : {}),
     readOnlyRootfs: true,
     tmpfs: { '/tmp': '' },
     capDrop: ['ALL'],

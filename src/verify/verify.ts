@@ -239,7 +239,9 @@ function interServiceChecks(
         const silent = await firstSilent([bus.name, dispatcher.name, audit.name]);
         if (silent !== undefined) return notRun('event-delivery', `${silent} did not answer GET /health`);
         // Processes have no service DNS names: they reach each other where the fleet publishes them, as verify does.
-        const auditUrl = (await local) ? audit.url : (internalUrl(fleet, 'audit-trail') ?? audit.url);
+        // Elsewhere, the URL the dispatcher itself has for audit-trail (a peer: the only kind of fleet target it delivers to).
+        const callersFirst = [...fleet.filter((s) => s.name === dispatcher.name), ...fleet.filter((s) => s.name !== dispatcher.name)];
+        const auditUrl = (await local) ? audit.url : (internalUrl(callersFirst, 'audit-trail') ?? audit.url);
         return checkEventDelivery(ask, { bus, dispatcher, audit, auditUrlForDispatcher: auditUrl }, LAWFUL, deliveryWaitMs);
       })().catch((error: unknown) => checkError('event-delivery', error)),
     );

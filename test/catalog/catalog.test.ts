@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CatalogError, loadCatalog, parseCatalog } from '../../src/fleet/catalog.ts';
-import { LABELS, NETWORK } from '../../src/fleet/compose.ts';
+import { ADMIN_NETWORK, composeDocument, DATA_NETWORK, LABELS, NETWORK } from '../../src/fleet/compose.ts';
 import { COMPOSE_FILE, REPO_ROOT, generatedFiles } from '../../src/fleet/generate.ts';
 import { STAGES } from '../../src/fleet/stages.ts';
 
@@ -134,8 +134,20 @@ describe('compose/docker-compose.full.yml', () => {
 
   it('has 100 containers on the isolated nexus-net bridge', () => {
     expect(entries).toHaveLength(100);
-    expect(doc.networks[NETWORK]!.driver).toBe('bridge');
+    expect(doc.networks).toEqual({ [NETWORK]: { driver: 'bridge', name: NETWORK } });
     for (const [name, svc] of entries) expect(svc.networks, name).toEqual([NETWORK]);
+  });
+
+  it('can put PostgreSQL and Redis on an internal network that only the services join (the layout bench/data-network.ts measures)', () => {
+    const split = composeDocument(loadCatalog(), { dataNetwork: true }) as typeof doc;
+    expect(split.networks).toEqual({
+      [NETWORK]: { driver: 'bridge', name: NETWORK },
+      [DATA_NETWORK]: { driver: 'bridge', name: DATA_NETWORK, internal: true },
+      [ADMIN_NETWORK]: { driver: 'bridge', name: ADMIN_NETWORK },
+    });
+    for (const [name, svc] of Object.entries(split.services)) {
+      expect(svc.networks, name).toEqual(name === 'postgres' || name === 'redis' ? [DATA_NETWORK, ADMIN_NETWORK] : [NETWORK, DATA_NETWORK]);
+    }
   });
 
   it('gives every container a healthcheck, a restart policy, hardening and a memory limit', () => {

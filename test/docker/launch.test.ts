@@ -2,7 +2,7 @@
  * The launch executor on the real engine: a small fleet cut from our compose file (PostgreSQL, Redis, one core
  * and one federation service, the real images) on ports of its own, under a project of its own.
  */
-import { createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
@@ -15,8 +15,8 @@ import { PortBusyError } from '../../src/launch/prechecks.ts';
 import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { freePort } from '../support/local-servers.ts';
-import { describeWithImage, SESSION_ID } from '../support/docker.ts';
-import { AIRGAP, cutFleet, launchSecrets } from '../support/fleet-cut.ts';
+import { describeWithImage, SESSION_ID, TEST_LABELS } from '../support/docker.ts';
+import { AIRGAP, cutFleet, launchSecrets, onDataNetwork } from '../support/fleet-cut.ts';
 
 const engine = new DockerEngine();
 const driver = new DockerDriver(engine);
@@ -39,6 +39,43 @@ async function containers(): Promise<Map<string, { id: string; status: string }>
     map.set(service, { id: c.id, status: c.status });
   }
   return map;
+}
+
+const CONNECT_SCRIPT = `
+const [host, port] = process.argv.slice(1);
+const socket = require('node:net').connect({ host, port: Number(port), timeout: 3000 });
+socket.on('connect', () => { console.log('open'); process.exit(0); });
+socket.on('timeout', () => { console.log('timeout'); process.exit(0); });
+socket.on('error', (error) => { console.log(error.code); process.exit(0); });
+`;
+
+/**
+ * What a TCP connect to `host`:`port` gives ('open', 'timeout' or the error code) from a one-shot container on
+ * `networks`, or from this process when `networks` is undefined.
+ */
+async function connectFrom(networks: string[] | undefined, host: string, port: number): Promise<string> {
+  if (networks === undefined) {
+    return new Promise((resolve) => {
+      const socket = createConnection({ host, port, timeout: 3000 }, () => (socket.destroy(), resolve('open')));
+      socket.on('timeout', () => (socket.destroy(), resolve('timeout')));
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+  }
+  const id = await engine.container.create({
+    image: 'n3xus/identity-registry:3.0',
+    entrypoint: ['node', '-e', CONNECT_SCRIPT],
+    cmd: [host, String(port)],
+    labels: { ...TEST_LABELS, [STATE_LABELS.project]: project },
+    network: networks[0],
+    extraNetworks: networks.slice(1),
+  });
+  try {
+    await engine.container.start(id);
+    await engine.container.wait(id, { timeoutMs: 30_000 });
+    return (await engine.container.logs(id)).stdout.trim();
+  } finally {
+    await engine.container.remove(id);
+  }
 }
 
 async function run(fleet: Fleet, options: Partial<Parameters<typeof launch>[0]> = {}): Promise<{ result: LaunchResult; events: LaunchEvent[] }> {
@@ -122,6 +159,32 @@ await describeWithImage('n3xus/identity-registry:3.0', 'launch on the engine', (
     expect(failure.blocks).toContain('identity-registry');
     // Without --keep-going, the later stage is not started.
     expect(result.services.find((s) => s.service === 'identity-registry')!.outcome).toBe('not-reached');
+  }, 120_000);
+
+  it('joins every network a service names: PostgreSQL and Redis on an internal network that only the services join, unreachable from the services\' network', async () => {
+    const { result } = await run(testFleet(onDataNetwork));
+    expect(result.failures).toEqual([]);
+    const [net, data, admin] = [`${project}-net`, `${project}-net-data`, `${project}-net-admin`];
+    const networks = new Map((await engine.network.list({ labels: { [STATE_LABELS.project]: project } })).map((n) => [n.name, n]));
+    expect([net, data, admin].map((n) => networks.get(n)?.internal)).toEqual([false, true, false]);
+    const byService = await containers();
+    const joined = async (service: string) => (await engine.container.inspect(byService.get(service)!.id)).networks ?? {};
+    const postgres = await joined('postgres');
+    expect(Object.keys(postgres).sort()).toEqual([admin, data].sort());
+    expect(Object.keys(await joined('redis')).sort()).toEqual([admin, data].sort());
+    expect(Object.keys(await joined('v-supercore')).sort()).toEqual([data, net].sort());
+    const supercore = (await joined('v-supercore'))[net]!;
+
+    // A container on the services' network, such as anything an operator attaches there: PostgreSQL has no name
+    // there, and its address on the data network is not reachable from it.
+    expect(await connectFrom([net], 'postgres', 5432)).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
+    expect(await connectFrom([net], postgres[data]!, 5432)).not.toBe('open');
+    expect(await connectFrom([net], 'redis', 6379)).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
+    // On the data network, PostgreSQL answers (the probe can tell), and nothing beyond that network is routed.
+    expect(await connectFrom([data], 'postgres', 5432)).toBe('open');
+    expect(await connectFrom([data], supercore, 3001)).not.toBe('open');
+    // The host reaches PostgreSQL on its loopback port, which the admin network carries.
+    expect(await connectFrom(undefined, '127.0.0.1', ports.postgres!)).toBe('open');
   }, 120_000);
 
   it('finishes an interrupted launch on the next run, without duplicates', async () => {

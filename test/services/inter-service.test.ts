@@ -24,7 +24,7 @@ describe.skipIf(missingServers !== '')('inter-service', () => {
     return started;
   };
   const startDispatcher = async () => {
-    ({ svc: dispatcher, logs: dispatcherLogs } = await start(webhookDispatcher, 'webhook-dispatcher', { 'event-bus': bus.url }));
+    ({ svc: dispatcher, logs: dispatcherLogs } = await start(webhookDispatcher, 'webhook-dispatcher', { 'event-bus': bus.url, 'audit-trail': audit.url }));
     await eventually(() => dispatcherLogs.some((l) => l.event === 'subscribed'));
   };
 

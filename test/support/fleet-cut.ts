@@ -25,7 +25,7 @@ export function cutSecretsDir(network: string): string {
 
 /**
  * The compose YAML of `names` from our file, each published on `ports[name]` and labelled with the test labels, on
- * one network `network` (its engine name and driver); `patch` edits the service definitions before.
+ * our networks named after `network` (see cutNetworks); `patch` edits the service definitions before.
  */
 export function cutFleet(names: readonly string[], ports: Readonly<Record<string, number>>, network: { name: string; driver: 'bridge' | 'overlay' }, patch: (services: Services) => void = () => undefined): string {
   const services: Services = {};
@@ -38,7 +38,25 @@ export function cutFleet(names: readonly string[], ports: Readonly<Record<string
     services[name] = s;
   }
   patch(services);
-  return stringify({ services, networks: { 'nexus-net': network }, volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) });
+  return stringify({ services, networks: cutNetworks(network), volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) });
+}
+
+/**
+ * The networks of a cut, under the test's own names: `nexus-net` is `network`; the internal data network and the
+ * admin network of the layout with one (src/fleet/compose.ts, DATA_NETWORK), `<its name>-data` and
+ * `<its name>-admin`, for a test that patches its services onto them (see {@link onDataNetwork}).
+ */
+export function cutNetworks(network: { name: string; driver: 'bridge' | 'overlay' }): Record<string, Record<string, unknown>> {
+  return {
+    'nexus-net': network,
+    'nexus-data': { name: `${network.name}-data`, driver: network.driver, internal: true },
+    'nexus-admin': { name: `${network.name}-admin`, driver: network.driver },
+  };
+}
+
+/** A `patch` for cutFleet: PostgreSQL and Redis on the internal data network and the admin one, the services beside. */
+export function onDataNetwork(services: Services): void {
+  for (const [name, s] of Object.entries(services)) s.networks = name === 'postgres' || name === 'redis' ? ['nexus-data', 'nexus-admin'] : ['nexus-net', 'nexus-data'];
 }
 
 /**

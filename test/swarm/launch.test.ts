@@ -233,7 +233,11 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
     expect(result.removed).toHaveLength(4);
     const label = { [STATE_LABELS.project]: project };
     expect(await engine.swarm.listServices({ labels: label })).toEqual([]);
-    expect(await engine.container.list({ labels: label })).toEqual([]);
+    // A removed service's task containers go a moment after it, as with docker stack rm.
+    await eventually(async () => {
+      const left = await engine.container.list({ labels: label });
+      if (left.length > 0) throw new Error(`containers still there: ${left.map((c) => `${c.name} (${c.status})`).join(', ')}`);
+    }, 30_000);
     expect(await engine.swarm.listSecrets({ labels: label })).toEqual([]);
     expect(await engine.swarm.listConfigs({ labels: label })).toEqual([]);
     expect(await engine.volume.list({ labels: label })).toEqual([]);

@@ -416,6 +416,16 @@ describe('checkNetworks', () => {
     expect(result).toMatchObject({ status: 'ok', detail: 'nexus-net present' });
   });
 
+  it('fails, without a repair, on a network that exists internal where the fleet declares it not, or the other way', () => {
+    const data = [{ key: 'nexus-data', name: 'nexus-data', external: false, internal: true }];
+    expect(checkNetworks({ project: 'n3xus', needed: data, present: [{ name: 'nexus-data', labels: {}, internal: true }] }).result.status).toBe('ok');
+    const { result, repair } = checkNetworks({ project: 'n3xus', needed: data, present: [{ name: 'nexus-data', labels: {}, internal: false }] });
+    expect(result).toMatchObject({ status: 'fail', detail: 'nexus-data present as a network that is not internal, and the fleet declares it internal' });
+    expect(result.fix).toBe('Remove nexus-data (n3xus down --driver docker, or docker network rm nexus-data), then run n3xus bootstrap --fix to create it as the fleet declares.');
+    expect(repair).toBeUndefined();
+    expect(checkNetworks({ project: 'n3xus', needed, present: [{ name: 'nexus-net', labels: {}, internal: true }] }).result.detail).toBe('nexus-net present as an internal network, and the fleet declares it not internal');
+  });
+
   it('fails without a repair for a missing external network', () => {
     const { result, repair } = checkNetworks({ project: 'n3xus', needed: [{ key: 'shared', name: 'shared', external: true, internal: false }], present: [] });
     expect(result.detail).toBe('shared missing (declared external: made outside the fleet)');

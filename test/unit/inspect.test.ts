@@ -17,7 +17,10 @@ describe('summarizeContainer', () => {
         StartedAt: '2026-11-27T10:00:00.5Z',
         Health: { Status: 'healthy', Log: [{ ExitCode: 0, Output: 'accepting connections\n' }] },
       },
-      NetworkSettings: { Ports: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '9000/tcp': null } },
+      NetworkSettings: {
+        Ports: { '5432/tcp': [{ HostIp: '127.0.0.1', HostPort: '49153' }], '9000/tcp': null },
+        Networks: { 'nexus-data': { IPAddress: '172.20.0.2' }, 'nexus-admin': { IPAddress: '172.21.0.2' } },
+      },
     });
     expect(info).toEqual({
       id: 'abc',
@@ -32,6 +35,7 @@ describe('summarizeContainer', () => {
       lastHealthOutput: 'accepting connections\n',
       healthLog: ['exit 0: accepting connections'],
       ports: { '5432/tcp': 49153 },
+      networks: { 'nexus-data': '172.20.0.2', 'nexus-admin': '172.21.0.2' },
       pid: 0,
       restartCount: 2,
       oomKilled: false,

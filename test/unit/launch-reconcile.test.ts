@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { containerSpec, START_INTERVAL_MS } from '../../src/drivers/docker/container-spec.ts';
-import { desiredInstances, desiredResources, type DesiredInstance } from '../../src/launch/desired.ts';
+import { checkInternal, NetworkMismatchError } from '../../src/drivers/docker/docker-driver.ts';
+import { desiredInstances, desiredResources, reachNetworks, type DesiredInstance } from '../../src/launch/desired.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { busyPorts, missingImages, wrongHandshakes } from '../../src/launch/prechecks.ts';
@@ -79,6 +80,7 @@ describe('desired containers: what launch asks the engine for', () => {
     const api = spec('api');
     expect(api.publish).toEqual([{ containerPort: 3001, hostPort: 23001, protocol: 'tcp' }]);
     expect(api.network).toBe('test-net');
+    expect(api.extraNetworks).toBeUndefined();
     expect(api.networkAliases).toEqual(['api']);
     expect(api.restartPolicy).toEqual({ name: 'on-failure', maximumRetryCount: 3 });
     expect(api.tmpfs).toEqual({ '/tmp': '', '/run': 'size=1m' });
@@ -96,6 +98,50 @@ describe('desired containers: what launch asks the engine for', () => {
     expect(spec('db').mounts).toEqual([{ type: 'volume', source: 'proj_data', target: '/var/lib/data', readOnly: false }]);
     expect(desiredResources(fleet, 'proj', fleet.services).volumes.map((v) => v.name)).toEqual(['proj_data']);
     expect(desiredResources(fleet, 'proj', fleet.services).networks).toEqual([{ name: 'test-net', external: false, internal: false, labels: { [STATE_LABELS.project]: 'proj' } }]);
+  });
+
+  it('joins every network a service names: the first at create, the others connected before start, with the same aliases', () => {
+    const split = parseFleet(
+      stringify({
+        services: {
+          db: { image: 'pg:1', ports: ['127.0.0.1:25432:5432'], networks: ['data', 'admin'], labels: labels('infra', 5432) },
+          api: { image: 'api:1', ports: ['127.0.0.1:23001:3001'], networks: ['edge', 'data'], labels: labels('core', 3001) },
+          lone: { image: 'lone:1', ports: ['127.0.0.1:23003:3003'], labels: labels('core', 3003) },
+        },
+        networks: { edge: { name: 'edge-net' }, data: { name: 'data-net', internal: true }, admin: {} },
+      }),
+      'test.yml',
+      { env: {} },
+    );
+    const [db, api, lone] = desiredInstances(split, 'proj', split.services, new Map());
+    expect(db!.networks).toEqual(['data-net', 'proj_admin']);
+    expect(containerSpec(api!)).toMatchObject({ network: 'edge-net', extraNetworks: ['data-net'], networkAliases: ['api'] });
+    expect(containerSpec(lone!).network).toBe('proj_default');
+    expect(containerSpec(lone!).extraNetworks).toBeUndefined();
+    expect(desiredResources(split, 'proj', split.services).networks.map((n) => [n.name, n.internal])).toEqual([
+      ['data-net', true],
+      ['proj_admin', false],
+      ['edge-net', false],
+      ['proj_default', false],
+    ]);
+    // n3xus's own containers (the Swarm gateway, in-network verify) never join an internal network; the services' come first.
+    expect(reachNetworks(split, 'proj').map((n) => n.name)).toEqual(['edge-net', 'proj_default', 'proj_admin']);
+    expect(reachNetworks(split, 'proj')[0]!.labels).toEqual({ [STATE_LABELS.project]: 'proj' });
+  });
+
+  it('refuses a network that exists with the other internal flag, naming it and how to replace it; an external one is the owner\'s', () => {
+    const existing = new Map([['data-net', { internal: false }], ['edge-net', { internal: false }]]);
+    expect(() => checkInternal([{ name: 'edge-net', internal: false, external: false }, { name: 'new-net', internal: true, external: false }], existing)).not.toThrow();
+    expect(() => checkInternal([{ name: 'data-net', internal: true, external: true }], existing)).not.toThrow();
+    let error: unknown;
+    try {
+      checkInternal([{ name: 'data-net', internal: true, external: false }], existing);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NetworkMismatchError);
+    expect((error as NetworkMismatchError).message).toBe('The network "data-net" exists on the engine as a network that is not internal, and the fleet file declares it internal: true. Nothing was created.');
+    expect((error as NetworkMismatchError).suggestions[0]).toContain('docker network rm data-net');
   });
 
   it('probes HTTP services on their port, PostgreSQL and Redis by their protocol, other infra by the engine check', () => {

@@ -100,6 +100,19 @@ describe('Swarm service spec: a desired instance in Swarm words', () => {
     expect(t.Networks).toEqual([{ Target: 'net', Aliases: ['api'] }]);
   });
 
+  it('attaches a task to every network its service names, with its aliases on each', () => {
+    const split = parseFleet(
+      stringify({ services: { api: { image: 'api:1', ports: ['127.0.0.1:23001:3001'], networks: ['edge', 'data'], labels: labels('core', 3001) } }, networks: { edge: {}, data: { internal: true } } }),
+      'test.yml',
+      { env: {} },
+    );
+    const [one] = desiredInstances(split, 'proj', split.services, ids);
+    expect(spec(one).TaskTemplate.Networks).toEqual([
+      { Target: 'proj_edge', Aliases: ['api'] },
+      { Target: 'proj_data', Aliases: ['api'] },
+    ]);
+  });
+
   it('places a service with a named volume on the node labelled as the project data node, and gives it its shm size', () => {
     const t = spec(db).TaskTemplate;
     expect(t.Placement).toEqual({ Constraints: [`node.labels.${dataNodeLabel('proj')} == true`] });

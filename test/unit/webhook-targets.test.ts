@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseHostList, parsePeers, readConfig } from '../../services/_kit/src/config.ts';
-import { guardedLookup, judgeTarget, TargetRefusedError, type TargetKind, type TargetRules } from '../../services/webhook-dispatcher/targets.ts';
+import { guardedLookup, judgeTarget, TargetRefusedError, type TargetRules } from '../../services/webhook-dispatcher/targets.ts';
 import { localEnvironment, publishedAddresses } from '../../src/drivers/process/local-env.ts';
 import { loadFleet } from '../../src/fleet/model.ts';
 import { internalUrl, selectTargets } from '../../src/verify/targets.ts';
@@ -57,17 +57,15 @@ describe('webhook targets', () => {
     expect(verdict('http://127.0.0.1:9000/x', rules(onLoopback, '127.0.0.1:9000'))).toEqual({ kind: 'listed', fleet: false });
   });
 
-  it('a fleet service the dispatcher does not call is one when addressed as its peers are: by service name in containers, on loopback under the process driver', () => {
-    expect(verdict('http://audit-trail:4002/v1/ingest/events', rules(named))).toEqual({ kind: 'fleet-name', fleet: true });
-    expect(verdict('http://localhost:4002/x', rules(named))).toBe('refused');
-    expect(verdict('http://audit-trail:4002/x', rules(onLoopback))).toBe('refused');
-    expect(verdict('http://127.0.0.1:4002/x', rules(onLoopback))).toEqual({ kind: 'fleet-loopback', fleet: true });
-    expect(verdict('http://localhost:4002/x', rules(onLoopback))).toEqual({ kind: 'fleet-loopback', fleet: true });
-    expect(verdict('http://[::1]:4002/x', rules(onLoopback))).toEqual({ kind: 'fleet-loopback', fleet: true });
-    expect(verdict('http://127.0.0.1:4002/x', rules(named))).toBe('refused');
-    // Without peers nothing has the fleet's shape.
+  it('a fleet service the dispatcher does not call is refused, however it is addressed: the data servers too', () => {
+    for (const url of ['http://audit-trail:4002/v1/ingest/events', 'http://postgres:5432/', 'http://redis:6379/', 'http://localhost:4002/x', 'http://127.0.0.1:4002/x']) {
+      expect(verdict(url, rules(named)), url).toBe('refused');
+    }
+    // Under the process driver every service is on 127.0.0.1: only a peer's own port is a peer.
+    for (const url of ['http://127.0.0.1:4002/x', 'http://localhost:4069/x', 'http://[::1]:4069/x', 'http://127.0.0.1:15432/']) {
+      expect(verdict(url, rules(onLoopback)), url).toBe('refused');
+    }
     expect(verdict('http://audit-trail:4002/x', rules({}))).toBe('refused');
-    expect(verdict('http://127.0.0.1:4002/x', rules({}))).toBe('refused');
   });
 
   it('link-local and metadata hosts are refused even when listed, and even in a form the fleet shape would take', () => {
@@ -100,43 +98,35 @@ describe('webhook targets', () => {
     expect(judgeTarget('http://evil.example.com/x', rules({}))).toMatchObject({ reason: expect.stringContaining('calls (it has none)') });
   });
 
-  it("accepts, as a fleet service, the audit-trail URL verify's event-delivery flow registers, as compose and the process driver configure the dispatcher", () => {
+  it("accepts, as a peer, the audit-trail URL verify's event-delivery flow registers, as compose and the process driver configure the dispatcher", () => {
     const fleet = loadFleet('compose/docker-compose.full.yml', { env: {} });
     const dispatcher = fleet.services.find((s) => s.name === 'webhook-dispatcher')!;
     // In containers: verify hands the dispatcher audit-trail's in-network URL.
     const inNetwork = `${internalUrl(fleet.services, 'audit-trail')!}/v1/ingest/events`;
-    expect(judgeTarget(inNetwork, rules(parsePeers(dispatcher.environment.N3XUS_PEERS)))).toEqual({ allowed: true, kind: expect.any(String), fleet: true });
+    expect(judgeTarget(inNetwork, rules(parsePeers(dispatcher.environment.N3XUS_PEERS)))).toEqual({ allowed: true, kind: 'peer', fleet: true });
     // Under the process driver: the URL where audit-trail is published on 127.0.0.1.
     const published = `${selectTargets(fleet.services, 'full', '127.0.0.1').find((t) => t.name === 'audit-trail')!.url}/v1/ingest/events`;
     const local = localEnvironment(dispatcher, publishedAddresses(fleet));
-    expect(judgeTarget(published, rules(parsePeers(local.N3XUS_PEERS)))).toEqual({ allowed: true, kind: expect.any(String), fleet: true });
+    expect(judgeTarget(published, rules(parsePeers(local.N3XUS_PEERS)))).toEqual({ allowed: true, kind: 'peer', fleet: true });
   });
 });
 
 describe('the lookup a delivery connects through', () => {
   const resolving = (...addresses: string[]) => async (): Promise<LookupAddress[]> => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  const lookUp = (kind: TargetKind, resolve: ReturnType<typeof resolving>, all = true) =>
-    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((done) => guardedLookup(kind, resolve)('hooks.example.com', { all }, (err, address) => done({ err, address })));
+  const lookUp = (resolve: ReturnType<typeof resolving>, all = true) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((done) => guardedLookup(resolve)('hooks.example.com', { all }, (err, address) => done({ err, address })));
 
   it('passes the resolved addresses on when none is link-local or metadata', async () => {
-    expect(await lookUp('listed', resolving('93.184.216.34', '2606:2800:220:1::1'))).toEqual({ err: null, address: [{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }] });
-    expect((await lookUp('listed', resolving('93.184.216.34'), false)).address).toBe('93.184.216.34');
-    expect((await lookUp('fleet-name', resolving('172.18.0.5'))).err).toBeNull();
+    expect(await lookUp(resolving('93.184.216.34', '2606:2800:220:1::1'))).toEqual({ err: null, address: [{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }] });
+    expect((await lookUp(resolving('93.184.216.34'), false)).address).toBe('93.184.216.34');
+    expect((await lookUp(resolving('172.18.0.5'))).err).toBeNull();
   });
 
-  it('refuses a host when any of its addresses is link-local or metadata, whatever its kind', async () => {
-    for (const kind of ['listed', 'peer', 'fleet-name', 'fleet-loopback'] as const) {
-      for (const address of ['169.254.169.254', 'fe80::1', 'fd00:ec2::254', '::ffff:169.254.169.254']) {
-        const { err } = await lookUp(kind, resolving('10.0.0.8', address));
-        expect(err, `${kind} ${address}`).toBeInstanceOf(TargetRefusedError);
-        expect(err?.message).toBe(`Webhook target host "hooks.example.com" is refused: it resolves to ${address}, a link-local or cloud metadata address.`);
-      }
+  it('refuses a host when any of its addresses is link-local or metadata, peer or listed', async () => {
+    for (const address of ['169.254.169.254', 'fe80::1', 'fd00:ec2::254', '::ffff:169.254.169.254']) {
+      const { err } = await lookUp(resolving('10.0.0.8', address));
+      expect(err, address).toBeInstanceOf(TargetRefusedError);
+      expect(err?.message).toBe(`Webhook target host "hooks.example.com" is refused: it resolves to ${address}, a link-local or cloud metadata address.`);
     }
-  });
-
-  it('refuses a service name that resolves to a public address: not a container of the fleet', async () => {
-    const { err } = await lookUp('fleet-name', resolving('93.184.216.34'));
-    expect(err).toBeInstanceOf(TargetRefusedError);
-    expect(err?.message).toContain('not on a private network');
   });
 });

@@ -54,7 +54,8 @@ describe.skipIf(missingServers !== '')(`verify against real servers ${missingSer
     svc['federation-gateway'] = await start(federationGateway, 'federation-gateway', { peers: gatewayPeers });
     const reportingPeers = { 'audit-trail': svc['audit-trail'].url };
     svc['regulatory-reporting'] = await start(regulatoryReporting, 'regulatory-reporting', { peers: reportingPeers });
-    const dispatcherPeers = { 'event-bus': svc['event-bus'].url };
+    // The dispatcher delivers to its peers only: audit-trail is one, as in the catalog.
+    const dispatcherPeers = { 'event-bus': svc['event-bus'].url, 'audit-trail': svc['audit-trail'].url };
     svc['webhook-dispatcher'] = await start(webhookDispatcher, 'webhook-dispatcher', { peers: dispatcherPeers });
     await Promise.all(running.map((s) => s.ready));
 
@@ -231,11 +232,15 @@ describe.skipIf(missingServers !== '')(`verify against real servers ${missingSer
 
   describe('inter-service flows that break', () => {
     it('an event webhook-dispatcher cannot deliver fails event-delivery, with the delivery log', async () => {
-      // The fleet says audit-trail is reached on a closed port: the dispatcher's deliveries cannot arrive.
+      // A dispatcher (with a database of its own) that reaches audit-trail on a closed port: its deliveries cannot arrive.
       const closed = await freePort();
+      const peers = { 'event-bus': svc['event-bus']!.url, 'audit-trail': `http://127.0.0.1:${closed}` };
+      const misdirected = await start(webhookDispatcher, 'webhook-dispatcher', { peers, databaseUrl: await freshDatabase() });
+      await misdirected.ready;
+      const dispatcher = healthyEntries.find((e) => e.name === 'webhook-dispatcher')!;
       const file = await writeFleetFile([
-        ...healthyEntries.filter((e) => e.name !== 'regulatory-reporting'),
-        { ...healthyEntries.find((e) => e.name === 'regulatory-reporting')!, environment: { N3XUS_PEERS: `audit-trail=http://127.0.0.1:${closed}` } },
+        ...healthyEntries.filter((e) => e.name !== 'webhook-dispatcher'),
+        { ...dispatcher, port: misdirected.port, environment: { N3XUS_PEERS: Object.entries(peers).map(([k, v]) => `${k}=${v}`).join(',') } },
       ]);
       const report = await verifyFleet({ fleetFile: file, mode: 'full', docker: 'off', deliveryWaitMs: 1_000 });
       const delivery = check(report, 'webhook-dispatcher', 'event-delivery');

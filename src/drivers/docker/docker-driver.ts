@@ -17,6 +17,29 @@ export class MissingExternalError extends Error {
   }
 }
 
+/**
+ * A network the fleet declares internal (or not) that exists on the engine the other way: joining it would give the
+ * data servers a route out, or cut the services' ports off. Nothing is created or changed.
+ */
+export class NetworkMismatchError extends Error {
+  override readonly name = 'NetworkMismatchError';
+  readonly code = 'LAUNCH_FAILED';
+  readonly suggestions: readonly string[];
+
+  constructor(name: string, wantInternal: boolean) {
+    super(`The network "${name}" exists on the engine ${wantInternal ? 'as a network that is not internal' : 'as an internal network'}, and the fleet file declares it ${wantInternal ? 'internal: true' : 'not internal'}. Nothing was created.`);
+    this.suggestions = [`Remove it once nothing uses it (n3xus down, then docker network rm ${name}), and launch again: launch creates it as declared.`];
+  }
+}
+
+/** Throws a {@link NetworkMismatchError} for the first wanted network that exists with the other `internal`. */
+export function checkInternal(wanted: readonly { name: string; internal: boolean; external: boolean }[], existing: ReadonlyMap<string, { internal: boolean }>): void {
+  for (const network of wanted) {
+    const found = existing.get(network.name);
+    if (found !== undefined && !network.external && found.internal !== network.internal) throw new NetworkMismatchError(network.name, network.internal);
+  }
+}
+
 /** The fleet on a Docker engine, through the one door (src/docker/engine.ts). */
 export class DockerDriver implements FleetDriver {
   readonly kind = 'docker' as const;
@@ -58,7 +81,8 @@ export class DockerDriver implements FleetDriver {
 
   async prepare(resources: DesiredResources): Promise<void> {
     if (resources.networks.length > 0) {
-      const existing = new Set((await this.engine.network.list({ labels: {} })).map((n) => n.name));
+      const existing = new Map((await this.engine.network.list({ labels: {} })).map((n) => [n.name, n]));
+      checkInternal(resources.networks, existing);
       for (const network of resources.networks) {
         if (existing.has(network.name)) continue;
         if (network.external) throw new MissingExternalError('network', network.name);

@@ -58,11 +58,11 @@ export function gatewayName(project: string): string {
 
 /**
  * The gateway's container spec: `image` must hold `node` (any of the fleet's service images does), `networks` are
- * the overlay networks it joins (it forwards into the first).
+ * the overlay networks it joins (never an internal one: see reachNetworks); it finds each target by name on them.
  */
-export function gatewaySpec(project: string, image: string, imageId: string, network: string, routes: readonly GatewayRoute[]): ContainerSpec {
+export function gatewaySpec(project: string, image: string, imageId: string, networks: readonly string[], routes: readonly GatewayRoute[]): ContainerSpec {
   const args = [...routes].sort((a, b) => a.hostPort - b.hostPort).map((r) => `${r.hostPort}=${r.target}:${r.port}`);
-  const hash = createHash('sha256').update(JSON.stringify({ imageId, network, args, script: GATEWAY_SCRIPT })).digest('hex');
+  const hash = createHash('sha256').update(JSON.stringify({ imageId, networks, args, script: GATEWAY_SCRIPT })).digest('hex');
   return {
     name: gatewayName(project),
     image,
@@ -72,7 +72,8 @@ export function gatewaySpec(project: string, image: string, imageId: string, net
     labels: { [STATE_LABELS.project]: project, [GATEWAY_LABELS.role]: GATEWAY_ROLE, [GATEWAY_LABELS.configHash]: hash, [STATE_LABELS.driver]: 'swarm' },
     user: '1000:1000',
     publish: routes.map((r) => ({ containerPort: r.hostPort, hostPort: r.hostPort, protocol: 'tcp' as const })),
-    network,
+    network: networks[0],
+    ...(networks.length > 1 ? { extraNetworks: networks.slice(1) } : {}),
     healthcheck: { test: ['NONE'], intervalMs: 0 },
     restartPolicy: { name: 'unless-stopped' },
     memoryBytes: 64 * 1024 * 1024,

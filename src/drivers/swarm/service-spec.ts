@@ -115,7 +115,7 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
       RestartPolicy: restartPolicy(service.restart),
       // A named volume lives on one node: the service that uses it goes where the node label says its data is.
       Placement: stateful ? { Constraints: [`node.labels.${dataNodeLabel(want.project)} == true`] } : {},
-      Networks: [{ Target: want.network, Aliases: want.aliases }],
+      Networks: want.networks.map((network) => ({ Target: network, Aliases: want.aliases })),
       ...(service.logging === undefined ? {} : { LogDriver: { Name: service.logging.driver ?? 'json-file', Options: service.logging.options } }),
     },
     Mode: { Replicated: { Replicas: want.replicas } },

@@ -7,11 +7,11 @@
 import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
 import type { SwarmServiceInfo, SwarmTaskInfo } from '../../docker/types.ts';
 import type { Fleet } from '../../fleet/model.ts';
-import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
+import { reachNetworks, type DesiredInstance, type DesiredResources } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
 import { portFree, PortBusyError } from '../../launch/prechecks.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
-import { MissingExternalError } from '../docker/docker-driver.ts';
+import { checkInternal, MissingExternalError } from '../docker/docker-driver.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
 import { GATEWAY_LABELS, GATEWAY_ROLE, gatewaySpec, type GatewayRoute } from './gateway.ts';
@@ -135,9 +135,13 @@ export class SwarmDriver implements FleetDriver {
   async prepare(resources: DesiredResources): Promise<void> {
     const project = resources.project;
     const existing = new Map((await this.engine.network.list({ labels: {} })).map((n) => [n.name, n]));
+    // The gateway joins every network of the fleet that is not internal, whichever services this launch starts,
+    // so that it need not be recreated (and its ports dropped) when a later launch starts the others.
+    const gatewayNetworks = this.#fleet === undefined ? [] : reachNetworks(this.#fleet, project);
+    const networks = [...resources.networks, ...gatewayNetworks.filter((g) => !resources.networks.some((n) => n.name === g.name))];
     // Checked for every network before anything is created: a bridge of the same name (the Docker driver's, or
     // bootstrap --fix without --swarm) cannot carry Swarm services.
-    for (const network of resources.networks) {
+    for (const network of networks) {
       const found = existing.get(network.name);
       // By scope, not driver: a swarm network's driver reads empty until the swarm's allocator has allocated it.
       if (found !== undefined && found.scope !== 'swarm') {
@@ -147,7 +151,8 @@ export class SwarmDriver implements FleetDriver {
         ]);
       }
     }
-    for (const network of resources.networks) {
+    checkInternal(networks, existing);
+    for (const network of networks) {
       if (existing.has(network.name)) continue;
       if (network.external) throw new MissingExternalError('network', network.name);
       try {
@@ -189,15 +194,15 @@ export class SwarmDriver implements FleetDriver {
         if (id !== undefined) this.#secretIds.set(secret.name, id);
       }
     }
-    if (resources.networks[0] !== undefined) await this.#ensureGateway(project, resources.networks[0].name);
+    if (gatewayNetworks.length > 0) await this.#ensureGateway(project, gatewayNetworks.map((n) => n.name));
   }
 
-  /** Creates the loopback gateway, or recreates it when what it forwards (or its image) changed. */
-  async #ensureGateway(project: string, network: string): Promise<void> {
+  /** Creates the loopback gateway, or recreates it when what it forwards (or its image, or its networks) changed. */
+  async #ensureGateway(project: string, networks: readonly string[]): Promise<void> {
     const runner = this.#fleet?.services.find((s) => s.stage !== 'infra');
     if (runner === undefined) return;
     const imageId = (await this.engine.image.inspect(runner.image)).id;
-    const spec = gatewaySpec(project, runner.image, imageId, network, this.#routes());
+    const spec = gatewaySpec(project, runner.image, imageId, networks, this.#routes());
     const current = await this.#gateway(project);
     if (current !== undefined && current.running && current.labels[GATEWAY_LABELS.configHash] === spec.labels?.[GATEWAY_LABELS.configHash]) return;
     if (current !== undefined) await this.engine.container.remove(current.id);
