@@ -55,7 +55,7 @@ async function once(dataNetwork: boolean): Promise<Round> {
   } catch (error) {
     const waited = performance.now() - downStarted;
     if (waited >= DOWN_HANG_MS - 1_000) {
-      throw new Error(`down did not return in ${DOWN_HANG_MS / 1000} s (data network ${dataNetwork}): the engine hung (moby/moby#46661 on Docker before 20.10.27). Restart it: kill -9 dockerd and docker-proxy, then start dockerd.`);
+      throw new Error(`down did not return in ${DOWN_HANG_MS / 1000} s (data network ${dataNetwork}): the engine hung (moby/moby#46661 on Docker before 20.10.27). Restart it: kill -9 dockerd and docker-proxy, then start dockerd.`, { cause: error });
     }
     throw error;
   }
