@@ -3,13 +3,12 @@ import { BaseCommand } from '../cli/base-command.ts';
 import { driverFlags, fleetFlags } from '../cli/fleet-flags.ts';
 import { fleetContext } from '../cli/select-driver.ts';
 import { plainView, renderLaunchSummary, treeView, type LaunchView } from '../cli/launch-view.ts';
-import { stageIndex } from '../fleet/stages.ts';
 import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.ts';
 import { LaunchFailedError, InterruptedError } from '../launch/errors.ts';
 import { renderSteps } from '../launch/reconcile.ts';
 import { buildFleetImages } from '../launch/build.ts';
 import { parseReplicas } from '../launch/replicas.ts';
-import { DEFAULT_BATCH_SIZE, parseStage, planLaunch } from '../plan/plan.ts';
+import { DEFAULT_BATCH_SIZE, parsePhase, planLaunch, precedes, selectionLabel } from '../plan/plan.ts';
 import { renderPlan } from '../plan/render.ts';
 import { fleetSecrets } from '../secrets/launch-secrets.ts';
 
@@ -32,8 +31,8 @@ Launch converges, as compose does: containers carry the project, service and a h
   static override flags = {
     ...fleetFlags,
     ...driverFlags,
-    phase: Flags.string({ description: 'Ignite one stage only: a name (federation), its number 1-8, or a seed phase (phase-5).' }),
-    'with-deps': Flags.boolean({ description: 'With --phase: bring up the earlier stages too.', default: false }),
+    phase: Flags.string({ description: 'Ignite part of the fleet only: a seed phase 1-12 (5: federation-spine, identity-registry), a range of them (5-6), or a stage name (federation).' }),
+    'with-deps': Flags.boolean({ description: 'With --phase: bring up what comes before it too (earlier stages and phases).', default: false }),
     'keep-going': Flags.boolean({ description: 'Go on after a failure with every service that does not depend on the failed one.', default: false }),
     'dry-run': Flags.boolean({ description: 'Print the plan and what would change; change nothing.', default: false }),
     'batch-size': Flags.integer({ description: 'Services per batch of the extended stage.', default: DEFAULT_BATCH_SIZE, min: 1 }),
@@ -47,8 +46,14 @@ Launch converges, as compose does: containers carry the project, service and a h
   async run(): Promise<LaunchResult> {
     const { flags } = await this.parse(Launch);
     const { fleet, project, driver, engine } = await fleetContext(flags);
-    const onlyStage = flags.phase === undefined ? undefined : parseStage(flags.phase);
-    const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(onlyStage ? { onlyStage, withDeps: flags['with-deps'] } : {}) });
+    const only = flags.phase === undefined ? undefined : parsePhase(flags.phase);
+    const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(only ? { only, withDeps: flags['with-deps'] } : {}) });
+    if (only && plan.stages.length === 0) {
+      throw Object.assign(new Error(`--phase ${flags.phase}: ${fleet.file} has no service in ${selectionLabel(only)} (a service's phase is its n3xus.phase label). Nothing was started.`), {
+        code: 'UNKNOWN_STAGE',
+        suggestions: ['See the stages and phases of this fleet file with: n3xus launch --dry-run'],
+      });
+    }
     const replicas = parseReplicas(flags.replicas ?? [], fleet, driver.kind);
 
     await engine?.ping();
@@ -58,9 +63,8 @@ Launch converges, as compose does: containers carry the project, service and a h
         suggestions: ['Build the bundles with npm run build, then launch without --build (or launch on Docker: --driver docker --build).'],
       });
     }
-    if (onlyStage && !flags['with-deps'] && !flags['dry-run']) {
-      const earlier = fleet.services.filter((s) => stageIndex(s.stage) < stageIndex(onlyStage));
-      await checkPrerequisites(fleet, onlyStage, driver, project, earlier);
+    if (only && !flags['with-deps'] && !flags['dry-run']) {
+      await checkPrerequisites(fleet, only, driver, project, fleet.services.filter((s) => precedes(only, s)));
     }
     if (flags.build && !flags['dry-run'] && engine !== undefined) {
       const planned = new Set(plan.stages.flatMap((s) => s.batches.flat()));

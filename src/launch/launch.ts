@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
-import type { LaunchPlan } from '../plan/plan.ts';
+import { selectionLabel, selectionText, type LaunchPlan, type PhaseSelection } from '../plan/plan.ts';
 import { desiredInstances, desiredResources, type DesiredInstance } from './desired.ts';
 import { degradedKinds, instancesByService, type FleetDriver, type Instance } from '../drivers/driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
@@ -69,6 +69,8 @@ export type ServiceOutcome = 'healthy' | 'degraded' | 'failed' | 'blocked' | 'no
 export interface ServiceReport {
   service: string;
   stage: Stage;
+  /** Its seed phase (the catalog's `n3xus.phase`), where it has one. */
+  phase?: number;
   action: StepAction;
   cause: string;
   outcome: ServiceOutcome;
@@ -192,19 +194,23 @@ export class PrerequisiteError extends Error {
   readonly services: readonly { service: string; stage: Stage; detail: string }[];
   readonly suggestions: readonly string[];
 
-  constructor(stage: Stage, services: readonly { service: string; stage: Stage; detail: string }[]) {
+  constructor(selection: PhaseSelection, services: readonly { service: string; stage: Stage; detail: string }[]) {
     const shown = services.slice(0, 5).map((s) => `${s.service} (${s.stage}: ${s.detail})`).join(', ');
-    super(`Stage ${stage} relies on the earlier stages, and ${services.length} of their services ${services.length === 1 ? 'is' : 'are'} not healthy: ${shown}${services.length > 5 ? ` and ${services.length - 5} more` : ''}. Nothing was started.`);
+    const label = selectionLabel(selection);
+    super(
+      `${label[0]!.toUpperCase()}${label.slice(1)} ${label.startsWith('phases') ? 'rely' : 'relies'} on what starts before ${label.startsWith('phases') ? 'them' : 'it'}, and ${services.length} of those services ${services.length === 1 ? 'is' : 'are'} not healthy: ${shown}${services.length > 5 ? ` and ${services.length - 5} more` : ''}. Nothing was started.`,
+    );
     this.services = services;
-    this.suggestions = [`Bring them up with it: n3xus launch --phase ${stage} --with-deps (or launch the whole fleet: n3xus launch).`];
+    this.suggestions = [`Bring them up with it: n3xus launch --phase ${selectionText(selection)} --with-deps (or launch the whole fleet: n3xus launch).`];
   }
 }
 
 /**
- * Checks that every service of the stages before `stage` runs and is healthy, as `--phase` without `--with-deps`
- * requires. Resolves when they are; rejects with a {@link PrerequisiteError} naming those that are not.
+ * Checks that every service before `selection` (`earlier`: see precedes in src/plan/plan.ts) runs and is healthy,
+ * as `--phase` without `--with-deps` requires. Resolves when they are; rejects with a {@link PrerequisiteError}
+ * naming those that are not.
  */
-export async function checkPrerequisites(fleet: Fleet, stage: Stage, driver: FleetDriver, project: string, earlier: readonly FleetService[]): Promise<void> {
+export async function checkPrerequisites(fleet: Fleet, selection: PhaseSelection, driver: FleetDriver, project: string, earlier: readonly FleetService[]): Promise<void> {
   if (earlier.length === 0) return;
   const observed = await driver.observe(project);
   const byService = instancesByService(observed);
@@ -219,7 +225,7 @@ export async function checkPrerequisites(fleet: Fleet, stage: Stage, driver: Fle
       }),
     )
   ).filter((p) => p !== undefined);
-  if (problems.length > 0) throw new PrerequisiteError(stage, problems);
+  if (problems.length > 0) throw new PrerequisiteError(selection, problems);
 }
 
 /**
@@ -263,6 +269,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const report = (step: Step, outcome: ServiceOutcome, healthyAfterMs?: number): ServiceReport => ({
     service: step.service,
     stage: byName.get(step.service)!.stage,
+    ...(byName.get(step.service)!.phase === undefined ? {} : { phase: byName.get(step.service)!.phase! }),
     action: step.action,
     cause: step.cause,
     outcome,

@@ -12,10 +12,13 @@ export const DEFAULT_BATCH_SIZE = 25;
 export const BATCHED_STAGE: Stage = 'extended';
 
 /**
- * The seed's phase numbers and the stage each falls in (core runtime 3-4, federation 5-6, domain 7-12); the other
- * stages have no phase number.
+ * The seed's phase numbers and the stage each falls in (core runtime 3-4, federation 5-6, domain 7-12). The seed
+ * names no phase 1 or 2: n3xus reads them as the infrastructure that comes before phase 3 (PostgreSQL and Redis).
+ * The other stages (compliance, puabo, vsuite, extended) have no phase number.
  */
 export const SEED_PHASES: Readonly<Record<number, Stage>> = {
+  1: 'infra',
+  2: 'infra',
   3: 'core',
   4: 'core',
   5: 'federation',
@@ -27,13 +30,55 @@ export const SEED_PHASES: Readonly<Record<number, Stage>> = {
   11: 'domain',
   12: 'domain',
 };
+export const FIRST_PHASE = 1;
+export const LAST_PHASE = 12;
+
+/** What `--phase` selects: one stage by name, or seed phases `from` to `to` (one phase when equal). */
+export type PhaseSelection = { kind: 'stage'; stage: Stage } | { kind: 'phases'; from: number; to: number };
+
+/** How a selection is named in messages and in `--phase`: `federation`, `5`, `5-6`. */
+export function selectionText(selection: PhaseSelection): string {
+  if (selection.kind === 'stage') return selection.stage;
+  return selection.from === selection.to ? String(selection.from) : `${selection.from}-${selection.to}`;
+}
+
+/** `phase 5`, `phases 5-6`, `stage federation`. */
+export function selectionLabel(selection: PhaseSelection): string {
+  if (selection.kind === 'stage') return `stage ${selection.stage}`;
+  return selection.from === selection.to ? `phase ${selection.from}` : `phases ${selection.from}-${selection.to}`;
+}
+
+/**
+ * A service's seed phase: its `n3xus.phase` label; PostgreSQL and Redis (the infra stage, which has none) count as
+ * phases 1-2, so a service of the infra stage is in both.
+ */
+function inPhases(service: FleetService, from: number, to: number): boolean {
+  if (service.phase !== undefined) return service.phase >= from && service.phase <= to;
+  return service.stage === 'infra' && from <= 2;
+}
+
+/** Whether `--phase <selection>` starts `service`. */
+export function selects(selection: PhaseSelection, service: FleetService): boolean {
+  return selection.kind === 'stage' ? service.stage === selection.stage : inPhases(service, selection.from, selection.to);
+}
+
+/**
+ * Whether `service` comes before the selection, so must be healthy first (or is started too with `--with-deps`):
+ * every service of an earlier stage, and for phases, the services of the same stage with a lower phase.
+ */
+export function precedes(selection: PhaseSelection, service: FleetService): boolean {
+  if (selects(selection, service)) return false;
+  const stage = selection.kind === 'stage' ? selection.stage : SEED_PHASES[selection.from]!;
+  if (stageIndex(service.stage) < stageIndex(stage)) return true;
+  return selection.kind === 'phases' && service.stage === stage && service.phase !== undefined && service.phase < selection.from;
+}
 
 export interface PlanOptions {
   /** Services per batch of the extended stage (default {@link DEFAULT_BATCH_SIZE}); an integer from 1 up. */
   batchSize?: number;
-  /** Plan only this stage (`--phase`). */
-  onlyStage?: Stage;
-  /** With {@link onlyStage}: every earlier stage too, so that what the stage relies on is started first. */
+  /** Plan only these services (`--phase`). */
+  only?: PhaseSelection;
+  /** With {@link only}: every service before them too (see {@link precedes}), so that what they rely on starts first. */
   withDeps?: boolean;
 }
 
@@ -63,7 +108,11 @@ export class PlanError extends Error {
   }
 }
 
-/** A `--phase` value that names no stage. */
+const PHASE_VALUES =
+  `a seed phase ${FIRST_PHASE}-${LAST_PHASE} (1-2 infra: PostgreSQL and Redis; 3-4 core; 5-6 federation; 7-12 domain), ` +
+  `a range of them such as 5-6, or a stage name: ${STAGES.join(', ')}`;
+
+/** A `--phase` value that is neither a seed phase (or a range of them) nor a stage name. */
 export class UnknownStageError extends Error {
   override readonly name = 'UnknownStageError';
   readonly code = 'UNKNOWN_STAGE';
@@ -71,10 +120,9 @@ export class UnknownStageError extends Error {
   readonly suggestions: readonly string[];
 
   constructor(input: string, hint: string | undefined) {
-    const stages = STAGES.map((s, i) => `${i + 1} ${s}`).join(', ');
-    super(`Unknown stage "${input}"${hint ? ` (${hint})` : ''}. Stages, by name or number: ${stages}; or a seed phase as phase-3 to phase-12.`);
+    super(`--phase ${JSON.stringify(input)} is not a phase or a stage${hint ? ` (${hint})` : ''}. Valid values: ${PHASE_VALUES}.`);
     this.input = input;
-    this.suggestions = [`Use a stage name such as --phase federation, or its number such as --phase 3.`, 'See the stages in order with --dry-run.'];
+    this.suggestions = ['For example: --phase 5 (federation-spine, identity-registry), --phase 5-6, --phase federation.', 'See the stages and phases in order with --dry-run.'];
   }
 }
 
@@ -91,29 +139,32 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Reads a stage as the user gives it: its name (any case), its number 1-8 in start order (the `[n]` that
- * `--dry-run` prints), or a seed phase as `phase-5` (also `phase5`, `p5`). A bare number is always the stage
- * number: the seed's phases 3-12 overlap 1-8, and `--phase 5` must not mean two things.
- * @throws UnknownStageError listing the stages.
+ * Reads `--phase` as the user gives it: a seed phase number 1-12 (as the seed and the catalog number them; also
+ * `phase-5`, `p5`), a range of them (`5-6`), or a stage name in any case. A bare number is always a seed phase.
+ * @throws UnknownStageError naming the valid values.
  */
-export function parseStage(input: string | number): Stage {
-  const text = String(input).trim().toLowerCase();
+export function parsePhase(input: string): PhaseSelection {
+  const text = input.trim().toLowerCase();
   const byName = STAGES.find((s) => s === text);
-  if (byName) return byName;
-  if (/^\d+$/.test(text)) {
-    const stage = STAGES[Number(text) - 1];
-    if (stage) return stage;
-    const seed = SEED_PHASES[Number(text)];
-    throw new UnknownStageError(String(input), seed ? `stage numbers are 1-${STAGES.length}; the seed's phase ${text} is in stage ${seed}, --phase ${seed} or phase-${text}` : `stage numbers are 1-${STAGES.length}`);
+  if (byName) return { kind: 'stage', stage: byName };
+  const phase = (digits: string): number => {
+    const n = Number(digits);
+    if (n < FIRST_PHASE || n > LAST_PHASE) throw new UnknownStageError(input, `the seed's phases are ${FIRST_PHASE} to ${LAST_PHASE}`);
+    return n;
+  };
+  const single = /^(?:phase|p)?[-_ ]?(\d+)$/.exec(text)?.[1];
+  if (single !== undefined && (/^\d+$/.test(text) || /^(?:phase|p)/.test(text))) {
+    const n = phase(single);
+    return { kind: 'phases', from: n, to: n };
   }
-  const phase = /^(?:phase|p)[-_ ]?(\d+)$/.exec(text)?.[1];
-  if (phase !== undefined) {
-    const stage = SEED_PHASES[Number(phase)];
-    if (stage) return stage;
-    throw new UnknownStageError(String(input), 'the seed has phases 3 to 12');
+  const range = /^(?:phases?[-_ ]?)?(\d+)\s*-\s*(\d+)$/.exec(text);
+  if (range) {
+    const [from, to] = [phase(range[1]!), phase(range[2]!)];
+    if (from > to) throw new UnknownStageError(input, `a range goes from the lower phase to the higher: ${to}-${from}`);
+    return { kind: 'phases', from, to };
   }
   const near = STAGES.map((s) => [s, editDistance(text, s)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
-  throw new UnknownStageError(String(input), near ? `did you mean "${near[0]}"?` : undefined);
+  throw new UnknownStageError(input, near ? `did you mean "${near[0]}"?` : undefined);
 }
 
 /** Checks every `depends_on` of the fleet: the dependency exists and is not in a later stage. */
@@ -195,13 +246,13 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
  * its dependency to start first. A batch is started together; a dependency inside the same batch is honoured by
  * the executor waiting on its condition, as compose does.
  *
- * The whole fleet is checked, whatever `onlyStage` is, because a launch of any part of an invalid file is a
+ * The whole fleet is checked, whatever `only` is, because a launch of any part of an invalid file is a
  * launch of an invalid file.
  * @throws PlanError for a dependency on an unknown service or on a later stage, or a cycle.
  * @throws TypeError for a `batchSize` that is not an integer from 1 up.
  */
 export function planLaunch(fleet: Fleet, options: PlanOptions = {}): LaunchPlan {
-  const { batchSize = DEFAULT_BATCH_SIZE, onlyStage, withDeps = false } = options;
+  const { batchSize = DEFAULT_BATCH_SIZE, only, withDeps = false } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`Expected \`batchSize\` to be an integer from 1 up; got ${batchSize}`);
 
   const byName = new Map(fleet.services.map((s) => [s.name, s]));
@@ -219,7 +270,11 @@ export function planLaunch(fleet: Fleet, options: PlanOptions = {}): LaunchPlan 
     stages.push({ stage, batches: stage === BATCHED_STAGE ? chunk(order, batchSize) : [order] });
   }
 
-  if (onlyStage === undefined) return { stages };
-  const last = stageIndex(onlyStage);
-  return { stages: stages.filter((s) => (withDeps ? stageIndex(s.stage) <= last : s.stage === onlyStage)) };
+  if (only === undefined) return { stages };
+  const wanted = new Set(fleet.services.filter((s) => selects(only, s) || (withDeps && precedes(only, s))).map((s) => s.name));
+  return {
+    stages: stages
+      .map((s) => ({ stage: s.stage, batches: s.batches.map((batch) => batch.filter((name) => wanted.has(name))).filter((batch) => batch.length > 0) }))
+      .filter((s) => s.batches.length > 0),
+  };
 }

@@ -60,11 +60,21 @@ describeBuilt('n3xus launch: bad input, before anything is created', () => {
     noStackTrace(run);
   });
 
-  it('lists the stages for an unknown --phase (exit 9)', async () => {
-    const run = await cli(['launch', '--phase', 'federaton', '--project', project]);
-    expect(run.code).toBe(9);
-    expect(run.stderr).toContain('Unknown stage "federaton" (did you mean "federation"?)');
-    noStackTrace(run);
+  it('lists the valid phases and stages for a --phase that is neither (exit 9), and says what is wrong with it', async () => {
+    const cases: [string, string][] = [
+      ['federaton', '--phase "federaton" is not a phase or a stage (did you mean "federation"?)'],
+      ['0', "--phase \"0\" is not a phase or a stage (the seed's phases are 1 to 12)"],
+      ['13', "--phase \"13\" is not a phase or a stage (the seed's phases are 1 to 12)"],
+      ['6-5', '--phase "6-5" is not a phase or a stage (a range goes from the lower phase to the higher: 5-6)'],
+    ];
+    for (const [value, message] of cases) {
+      const run = await cli(['launch', '--phase', value, '--project', project]);
+      expect(run.code, value).toBe(9);
+      const text = run.stderr.replace(/\s+/g, ' ');
+      expect(text, value).toContain(message);
+      expect(text, value).toContain('Valid values: a seed phase 1-12');
+      noStackTrace(run);
+    }
   });
 
   it('refuses a replica count that is not a positive integer, and --replicas off Swarm (exit 22)', async () => {

@@ -12,7 +12,7 @@ import type { DesiredInstance } from '../../src/launch/desired.ts';
 import type { FleetDriver, Instance } from '../../src/drivers/driver.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { checkPrerequisites, launch, PrerequisiteError } from '../../src/launch/launch.ts';
-import { planLaunch } from '../../src/plan/plan.ts';
+import { parsePhase, planLaunch } from '../../src/plan/plan.ts';
 import { freePort } from '../support/local-servers.ts';
 
 /** Instances that are HTTP servers answering /ready; a service named in `crash` exits 1 instead of listening. */
@@ -141,10 +141,12 @@ describe('the launch executor', () => {
     const driver = new ServerDriver();
     drivers.push(driver);
     const earlier = f.services.filter((s) => s.stage === 'core' || s.stage === 'federation');
-    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).rejects.toThrow(PrerequisiteError);
-    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).rejects.toThrow(/3 of their services are not healthy: a \(core: not launched\)/);
-    await launch({ fleet: f, plan: planLaunch(f, { onlyStage: 'federation', withDeps: true }), driver, project: 'p', probeIntervalMs: 20 });
-    await expect(checkPrerequisites(f, 'domain', driver, 'p', earlier)).resolves.toBeUndefined();
+    const domain = parsePhase('domain');
+    await expect(checkPrerequisites(f, domain, driver, 'p', earlier)).rejects.toThrow(PrerequisiteError);
+    await expect(checkPrerequisites(f, domain, driver, 'p', earlier)).rejects.toThrow(/^Stage domain relies on what starts before it, and 3 of those services are not healthy: a \(core: not launched\)/);
+    await expect(checkPrerequisites(f, parsePhase('7-8'), driver, 'p', earlier)).rejects.toMatchObject({ message: expect.stringMatching(/^Phases 7-8 rely on what starts before them, and 3 of those services are not healthy/), suggestions: [expect.stringContaining('n3xus launch --phase 7-8 --with-deps')] });
+    await launch({ fleet: f, plan: planLaunch(f, { only: parsePhase('federation'), withDeps: true }), driver, project: 'p', probeIntervalMs: 20 });
+    await expect(checkPrerequisites(f, domain, driver, 'p', earlier)).resolves.toBeUndefined();
   });
 
   it('judges a service it has just started by a list taken after the start, not by one already in flight', async () => {

@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/fleet/compose.ts';
 import { loadFleet, parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import type { Stage } from '../../src/fleet/stages.ts';
-import { PlanError, UnknownStageError, parseStage, planLaunch, type PlanOptions } from '../../src/plan/plan.ts';
+import { PlanError, UnknownStageError, parsePhase, planLaunch, precedes, selects, type PlanOptions } from '../../src/plan/plan.ts';
 import { renderPlan } from '../../src/plan/render.ts';
 
 const ours = loadFleet('compose/docker-compose.full.yml', { env: {} });
@@ -37,13 +38,13 @@ function planErrorOf(fleet: Fleet, options?: PlanOptions): PlanError {
 }
 
 const INFRA = '[1] infra: postgres, redis';
-const CORE = '[2] core: v-supercore, puabo-api-ai-hf';
-const FEDERATION = '[3] federation: federation-spine, identity-registry, federation-gateway, attestation-service';
+const CORE = '[2] core: v-supercore (phase 3), puabo-api-ai-hf (phase 4)';
+const FEDERATION = '[3] federation: federation-spine (phase 5), identity-registry (phase 5), federation-gateway (phase 6), attestation-service (phase 6)';
 const FIRST_SEVEN = [
   INFRA,
   CORE,
   FEDERATION,
-  '[4] domain: governance-ledger, policy-engine, treasury-service, payment-rails, content-registry, licensing-engine, marketplace-core, order-service, notification-hub, search-index, analytics-core',
+  '[4] domain: governance-ledger (phase 7), policy-engine (phase 7), treasury-service (phase 8), payment-rails (phase 8), content-registry (phase 9), licensing-engine (phase 9), marketplace-core (phase 10), order-service (phase 10), notification-hub (phase 11), search-index (phase 11), analytics-core (phase 12)',
   '[5] compliance: compliance-gateway, audit-trail, data-residency, consent-manager, regulatory-reporting',
   '[6] puabo: puabo-nexus-core, puabo-dsp-platform, puabo-dsp-metadata, puabo-dsp-ingest, puabo-blac-creator-hub, puabo-blac-marketplace, puabo-blac-storefront, puabo-nuki-inventory, puabo-nuki-royalties, puabo-nuki-ledger, puabo-social-feed, puabo-social-community, puabo-social-messaging, puabo-analytics-insights, puabo-analytics-dashboard, puabo-rewards',
   '[7] vsuite: v-creative-studio, v-collab-workspace, v-media-processor, v-transcoder, v-asset-library, v-rights-manager, v-licensing-desk, v-distribution-engine, v-release-scheduler, v-audience-analytics, v-performance-metrics, v-live-broadcast, v-caption-service',
@@ -72,14 +73,71 @@ describe('the plan of our fleet', () => {
     );
   });
 
-  it('with onlyStage plans just that stage, under its own number', () => {
-    expect(rendered(ours, { onlyStage: 'federation' })).toBe(['Launch plan for compose/docker-compose.full.yml: 4 of 100 services, 1 stage, 1 batch', FEDERATION, ''].join('\n'));
+  it('with a stage plans just that stage, under its own number', () => {
+    expect(rendered(ours, { only: parsePhase('federation') })).toBe(['Launch plan for compose/docker-compose.full.yml: 4 of 100 services, 1 stage, 1 batch', FEDERATION, ''].join('\n'));
   });
 
-  it('with onlyStage and withDeps plans every earlier stage too', () => {
-    expect(rendered(ours, { onlyStage: 'federation', withDeps: true })).toBe(
+  it('with a stage and withDeps plans every earlier stage too', () => {
+    expect(rendered(ours, { only: parsePhase('federation'), withDeps: true })).toBe(
       ['Launch plan for compose/docker-compose.full.yml: 8 of 100 services, 3 stages, 3 batches', INFRA, CORE, FEDERATION, ''].join('\n'),
     );
+  });
+
+  it("with a seed phase plans exactly that phase's services, as the catalog numbers them", () => {
+    expect(rendered(ours, { only: parsePhase('5') })).toBe(
+      ['Launch plan for compose/docker-compose.full.yml: 2 of 100 services, 1 stage, 1 batch', '[3] federation: federation-spine (phase 5), identity-registry (phase 5)', ''].join('\n'),
+    );
+    // Every phase 1-12 starts something, and together they are the first four stages, each service once.
+    const byPhase = Array.from({ length: 12 }, (_, i) => planLaunch(ours, { only: parsePhase(String(i + 1)) }).stages.flatMap((s) => s.batches.flat()));
+    expect(byPhase.every((names) => names.length > 0)).toBe(true);
+    expect(byPhase[0]).toEqual(['postgres', 'redis']);
+    expect(byPhase[1]).toEqual(['postgres', 'redis']);
+    expect([...new Set(byPhase.flat())]).toEqual(planLaunch(ours, { only: parsePhase('domain'), withDeps: true }).stages.flatMap((s) => s.batches.flat()));
+    expect(byPhase.slice(2).flat()).toHaveLength(17);
+  });
+
+  it("matches the README's table of phases, row by row", () => {
+    const rows = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .map((line) => /^\| ([\d, ]+) \| ([^|]+?) (?:\(.*\) )?\| \w+ \|$/.exec(line))
+      .filter((m) => m !== null);
+    expect(rows.flatMap((m) => m[1]!.split(', ').map(Number))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const m of rows) {
+      for (const n of m[1]!.split(', ')) {
+        expect(planLaunch(ours, { only: parsePhase(n) }).stages.flatMap((st) => st.batches.flat()).join(', '), `phase ${n}`).toBe(m[2]!.trim());
+      }
+    }
+  });
+
+  it('with a range plans the phases from one to the other, across stages', () => {
+    expect(rendered(ours, { only: parsePhase('4-5') })).toBe(
+      [
+        'Launch plan for compose/docker-compose.full.yml: 3 of 100 services, 2 stages, 2 batches',
+        '[2] core: puabo-api-ai-hf (phase 4)',
+        '[3] federation: federation-spine (phase 5), identity-registry (phase 5)',
+        '',
+      ].join('\n'),
+    );
+    expect(planLaunch(ours, { only: parsePhase('5-6') }).stages).toEqual(planLaunch(ours, { only: parsePhase('federation') }).stages);
+  });
+
+  it('with a phase and withDeps plans the earlier stages and the earlier phases of its own stage', () => {
+    expect(rendered(ours, { only: parsePhase('6'), withDeps: true })).toBe(
+      [
+        'Launch plan for compose/docker-compose.full.yml: 8 of 100 services, 3 stages, 3 batches',
+        INFRA,
+        CORE,
+        FEDERATION,
+        '',
+      ].join('\n'),
+    );
+    const service = (name: string) => ours.services.find((s) => s.name === name)!;
+    const six = parsePhase('6');
+    expect(['postgres', 'v-supercore', 'federation-spine', 'identity-registry'].every((n) => precedes(six, service(n)))).toBe(true);
+    expect(['federation-gateway', 'governance-ledger', 'audit-trail'].some((n) => precedes(six, service(n)))).toBe(false);
+    expect(selects(six, service('federation-gateway'))).toBe(true);
+    expect(precedes(parsePhase('compliance'), service('analytics-core'))).toBe(true);
+    expect(precedes(parsePhase('1'), service('postgres'))).toBe(false);
   });
 });
 
@@ -137,7 +195,7 @@ describe('depends_on is checked against the stages', () => {
   });
 
   it('the whole fleet is checked even when only one stage is planned', () => {
-    expect(planErrorOf(fleetOf(['a', 'core'], ['x', 'extended', ['y']], ['y', 'extended', ['x']]), { onlyStage: 'core' }).message).toBe('cycle found: x -> y -> x');
+    expect(planErrorOf(fleetOf(['a', 'core'], ['x', 'extended', ['y']], ['y', 'extended', ['x']]), { only: parsePhase('core') }).message).toBe('cycle found: x -> y -> x');
   });
 
   it('a batch size that is not an integer from 1 up is refused', () => {
@@ -146,23 +204,26 @@ describe('depends_on is checked against the stages', () => {
   });
 });
 
-describe('parseStage', () => {
+describe('parsePhase', () => {
   it('takes a stage name in any case', () => {
-    expect(['infra', 'Core', ' FEDERATION ', 'extended'].map(parseStage)).toEqual(['infra', 'core', 'federation', 'extended']);
+    expect(['infra', 'Core', ' FEDERATION ', 'extended'].map(parsePhase)).toEqual(['infra', 'core', 'federation', 'extended'].map((stage) => ({ kind: 'stage', stage })));
   });
 
-  it('takes the stage number 1-8 that the plan prints', () => {
-    expect([1, '2', 3, '4', 5, 6, 7, '8'].map(parseStage)).toEqual(['infra', 'core', 'federation', 'domain', 'compliance', 'puabo', 'vsuite', 'extended']);
+  it("takes a seed phase 1-12 as a bare number, phase-N or pN, and a range N-M", () => {
+    for (let n = 1; n <= 12; n++) expect(parsePhase(String(n))).toEqual({ kind: 'phases', from: n, to: n });
+    expect(['phase-3', 'phase5', 'p6', 'Phase 7'].map(parsePhase)).toEqual([3, 5, 6, 7].map((n) => ({ kind: 'phases', from: n, to: n })));
+    expect(['5-6', ' 3 - 12 ', 'phases-7-9', '4-4'].map(parsePhase)).toEqual([
+      { kind: 'phases', from: 5, to: 6 },
+      { kind: 'phases', from: 3, to: 12 },
+      { kind: 'phases', from: 7, to: 9 },
+      { kind: 'phases', from: 4, to: 4 },
+    ]);
   });
 
-  it("takes the seed's phase 3-12 when written as phase-N", () => {
-    expect(['phase-3', 'phase-4', 'phase5', 'p6', 'phase-7', 'phase-12'].map(parseStage)).toEqual(['core', 'core', 'federation', 'federation', 'domain', 'domain']);
-  });
-
-  it('an unknown stage is an error listing the valid stages, with the nearest name', () => {
+  it('an unknown value is one error listing the valid values, with the nearest stage name', () => {
     let error: unknown;
     try {
-      parseStage('fedration');
+      parsePhase('fedration');
     } catch (e) {
       error = e;
     }
@@ -171,12 +232,16 @@ describe('parseStage', () => {
       name: 'UnknownStageError',
       code: 'UNKNOWN_STAGE',
       message:
-        'Unknown stage "fedration" (did you mean "federation"?). Stages, by name or number: 1 infra, 2 core, 3 federation, 4 domain, 5 compliance, 6 puabo, 7 vsuite, 8 extended; or a seed phase as phase-3 to phase-12.',
+        '--phase "fedration" is not a phase or a stage (did you mean "federation"?). Valid values: a seed phase 1-12 (1-2 infra: PostgreSQL and Redis; 3-4 core; 5-6 federation; 7-12 domain), a range of them such as 5-6, or a stage name: infra, core, federation, domain, compliance, puabo, vsuite, extended.',
     });
   });
 
-  it("a number past 8 is an error that points to the seed's phase it may mean", () => {
-    expect(() => parseStage('9')).toThrow('Unknown stage "9" (stage numbers are 1-8; the seed\'s phase 9 is in stage domain, --phase domain or phase-9).');
-    expect(() => parseStage('phase-2')).toThrow('Unknown stage "phase-2" (the seed has phases 3 to 12).');
+  it('a phase outside 1-12 or a range that runs backwards is an error that says why', () => {
+    expect(() => parsePhase('0')).toThrow(/^--phase "0" is not a phase or a stage \(the seed's phases are 1 to 12\)\. Valid values: /);
+    expect(() => parsePhase('13')).toThrow(/^--phase "13" is not a phase or a stage \(the seed's phases are 1 to 12\)/);
+    expect(() => parsePhase('phase-0')).toThrow(UnknownStageError);
+    expect(() => parsePhase('6-5')).toThrow(/^--phase "6-5" is not a phase or a stage \(a range goes from the lower phase to the higher: 5-6\)/);
+    expect(() => parsePhase('5-13')).toThrow(/the seed's phases are 1 to 12/);
+    for (const bad of ['', '-5', '5-', 'x5', '5.5', 'core-6']) expect(() => parsePhase(bad), bad).toThrow(UnknownStageError);
   });
 });
