@@ -97,6 +97,12 @@ export interface DriverLogOptions {
   signal?: AbortSignal;
 }
 
+/** A container that publishes a host port: its name, and its compose project and service when compose made it. */
+export interface PortHolder {
+  container: string;
+  compose?: { project: string; service: string };
+}
+
 export interface FleetDriver {
   readonly kind: DriverKind;
   /** Every instance labelled with the project, running or not, in one call. */
@@ -108,6 +114,11 @@ export interface FleetDriver {
    * Swarm gateway publishes the whole fleet's); others are checked by launch, port by port.
    */
   checkPorts?(project: string): Promise<Error | undefined>;
+  /**
+   * Who holds each of `ports` on 127.0.0.1 among the engine's own containers (a docker compose container, a
+   * container of another project), for a port launch found busy; a port held by anything else is left out. Optional.
+   */
+  portHolders?(ports: readonly number[]): Promise<Map<number, PortHolder>>;
   /** Creates the networks, volumes and credentials that do not exist yet; external ones must exist. */
   prepare(resources: DesiredResources): Promise<void>;
   /** Creates (does not start) the instance; returns its ID. A driver whose engine starts on create (Swarm) starts it. */

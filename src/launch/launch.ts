@@ -10,7 +10,7 @@ import { selectionLabel, selectionText, type LaunchPlan, type PhaseSelection } f
 import { desiredInstances, desiredResources, type DesiredInstance } from './desired.ts';
 import { degradedKinds, instancesByService, type FleetDriver, type Instance } from '../drivers/driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
-import { busyPorts, missingImages, wrongHandshakes } from './prechecks.ts';
+import { busyPorts, missingImages, PortBusyError, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
 
 export interface LaunchOptions {
@@ -320,6 +320,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   // busy for this purpose: it is freed when that container is removed.
   const toStart = reconciliation.steps.filter((s) => s.action !== 'keep' && !(s.action === 'recreate' && observedByService.get(s.service)?.running));
   const busy = driver.checkPorts !== undefined ? await driver.checkPorts(project) : await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
+  if (busy instanceof PortBusyError && driver.portHolders !== undefined) {
+    // Name the containers that hold them (a fleet started by plain docker-compose, most often) and how to proceed.
+    const holders = await driver.portHolders(busy.ports.map((p) => p.port));
+    if (holders.size > 0) throw new PortBusyError(busy.ports.map((p) => ({ ...p, ...(holders.has(p.port) ? { container: holders.get(p.port)! } : {}) })));
+  }
   if (busy) throw busy;
 
   await driver.prepare(desiredResources(fleet, project, planned, options.secretValues));

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { HANDSHAKE_ENV, N3XUS_LAW } from '../../services/_kit/src/law.ts';
+import type { PortHolder } from '../drivers/driver.ts';
 import type { FleetService } from '../fleet/model.ts';
 
 const listNames = (names: readonly string[], max = 5): string =>
@@ -46,22 +47,51 @@ export class ImageMissingError extends Error {
   }
 }
 
+/** A busy host port: the service that wants it, and what holds it when that is known. */
+export interface BusyPort {
+  port: number;
+  service: string;
+  /** A Swarm service publishing it on every interface. */
+  heldBy?: string;
+  /** A container of the engine that publishes it (see FleetDriver.portHolders). */
+  container?: PortHolder;
+}
+
+const holderText = (p: BusyPort): string => {
+  if (p.container?.compose !== undefined) return `held by container ${p.container.container}, service ${p.container.compose.service} of docker compose project "${p.container.compose.project}"`;
+  if (p.container !== undefined) return `held by container ${p.container.container}`;
+  return p.heldBy === undefined ? '' : `held by ${p.heldBy}`;
+};
+
 /** Host ports the fleet publishes are held by something else. */
 export class PortBusyError extends Error {
   override readonly name = 'PortBusyError';
   readonly code = 'PORT_BUSY';
-  readonly ports: readonly { port: number; service: string; heldBy?: string }[];
+  readonly ports: readonly BusyPort[];
   readonly suggestions: readonly string[];
 
-  /** `heldBy` names the holder when it is known (a Swarm service publishing the port). */
-  constructor(ports: readonly { port: number; service: string; heldBy?: string }[]) {
-    const shown = ports.slice(0, 5).map((p) => `127.0.0.1:${p.port} (service "${p.service}"${p.heldBy === undefined ? '' : `, held by ${p.heldBy}`})`).join(', ');
-    super(`${ports.length === 1 ? 'Port' : `${ports.length} ports are in use:`} ${shown}${ports.length > 5 ? ` and ${ports.length - 5} more` : ''}${ports.length === 1 ? ' is in use by another program' : ''}. Nothing was created.`);
+  /** `heldBy` or `container` names the holder when it is known. */
+  constructor(ports: readonly BusyPort[]) {
+    const shown = ports
+      .slice(0, 5)
+      .map((p) => `127.0.0.1:${p.port} (service "${p.service}"${holderText(p) === '' ? '' : `, ${holderText(p)}`})`)
+      .join(', ');
+    const known = ports.every((p) => holderText(p) !== '');
+    super(`${ports.length === 1 ? 'Port' : `${ports.length} ports are in use:`} ${shown}${ports.length > 5 ? ` and ${ports.length - 5} more` : ''}${ports.length === 1 && !known ? ' is in use by another program' : ports.length === 1 ? ' is in use' : ''}. Nothing was created.`);
     this.ports = ports;
     const port = ports[0]!.port;
     const swarm = ports.find((p) => p.heldBy !== undefined);
+    const compose = [...new Set(ports.flatMap((p) => (p.container?.compose === undefined ? [] : [p.container.compose.project])))];
+    const others = [...new Set(ports.flatMap((p) => (p.container !== undefined && p.container.compose === undefined ? [p.container.container] : [])))];
     this.suggestions = [
-      ...(swarm === undefined ? [] : [`Remove that service or its published port (docker service update --publish-rm ${swarm.port} <service>), or publish this fleet's service on another port.`]),`See what holds it: ss -ltnp 'sport = :${port}'; stop that program, or publish the service on another port in the fleet file.`];
+      ...compose.map(
+        (project) =>
+          `The fleet runs under docker compose (project "${project}"). Stop it with docker-compose -p ${project} -f <its compose file> down (its volumes stay unless you add -v), then launch again; or go on with compose and leave launch out: status and verify recognise compose's containers.`,
+      ),
+      ...(others.length === 0 ? [] : [`Stop ${others.length === 1 ? 'that container' : 'those containers'} (docker stop ${others.join(' ')}), or publish this fleet's services on other ports in the fleet file.`]),
+      ...(swarm === undefined ? [] : [`Remove that service or its published port (docker service update --publish-rm ${swarm.port} <service>), or publish this fleet's service on another port.`]),
+      ...(compose.length > 0 || others.length > 0 ? [] : [`See what holds it: ss -ltnp 'sport = :${port}'; stop that program, or publish the service on another port in the fleet file.`]),
+    ];
   }
 }
 

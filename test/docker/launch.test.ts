@@ -223,6 +223,33 @@ await describeWithImage('n3xus/identity-registry:3.0', 'launch on the engine', (
     }
   }, 60_000);
 
+  it('names a docker compose container that holds a port it needs, and says how to proceed', async () => {
+    await down(driver, project, { timeoutS: 1 });
+    // As docker-compose would label it, publishing identity-registry's port on 127.0.0.1.
+    const squatter = await engine.container.create({
+      name: `${project}-compose-squatter`,
+      image: 'n3xus/identity-registry:3.0',
+      entrypoint: ['node', '-e', 'setInterval(() => {}, 1000)'],
+      labels: { ...TEST_LABELS, 'com.docker.compose.project': 'seedfleet', 'com.docker.compose.service': 'identity-registry' },
+      publish: [{ containerPort: 3011, hostPort: ports['identity-registry']!, protocol: 'tcp' }],
+    });
+    try {
+      await engine.container.start(squatter);
+      const error = await run(testFleet()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(PortBusyError);
+      expect((error as PortBusyError).message).toBe(
+        `Port 127.0.0.1:${ports['identity-registry']} (service "identity-registry", held by container ${project}-compose-squatter, service identity-registry of docker compose project "seedfleet") is in use. Nothing was created.`,
+      );
+      expect((error as PortBusyError).suggestions[0]).toContain('docker-compose -p seedfleet -f <its compose file> down');
+      expect((await containers()).size).toBe(0);
+    } finally {
+      await engine.container.remove(squatter);
+    }
+  }, 60_000);
+
   it('down removes every container of the project, later stages first, and its network', async () => {
     await run(testFleet());
     const stages: string[] = [];

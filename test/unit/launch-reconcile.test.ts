@@ -7,7 +7,7 @@ import { checkInternal, NetworkMismatchError } from '../../src/drivers/docker/do
 import { desiredInstances, desiredResources, reachNetworks, type DesiredInstance } from '../../src/launch/desired.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
-import { busyPorts, missingImages, wrongHandshakes } from '../../src/launch/prechecks.ts';
+import { busyPorts, missingImages, PortBusyError, wrongHandshakes } from '../../src/launch/prechecks.ts';
 import { isNoOp, reconcile, renderSteps } from '../../src/launch/reconcile.ts';
 
 const labels = (stage: string, port: number) => ({ 'n3xus.stage': stage, 'n3xus.group': 'g', 'n3xus.category': 'c', 'n3xus.port': String(port) });
@@ -255,5 +255,20 @@ describe('prechecks: bad input stops launch before anything is created', () => {
     expect(error.message).toBe('Port 127.0.0.1:23001 (service "api") is in use by another program. Nothing was created.');
     expect(error.suggestions[0]).toContain("ss -ltnp 'sport = :23001'");
     expect(await busyPorts(fleet.services, async () => true)).toBeUndefined();
+  });
+
+  it('names the container that holds a busy port, and for a docker compose fleet says how to proceed', () => {
+    const compose = new PortBusyError([
+      { port: 25432, service: 'db', container: { container: 'compose_db_1', compose: { project: 'compose', service: 'db' } } },
+      { port: 23001, service: 'api', container: { container: 'compose_api_1', compose: { project: 'compose', service: 'api' } } },
+    ]);
+    expect(compose.message).toBe(
+      '2 ports are in use: 127.0.0.1:25432 (service "db", held by container compose_db_1, service db of docker compose project "compose"), 127.0.0.1:23001 (service "api", held by container compose_api_1, service api of docker compose project "compose"). Nothing was created.',
+    );
+    expect(compose.suggestions).toHaveLength(1);
+    expect(compose.suggestions[0]).toContain('docker-compose -p compose -f <its compose file> down (its volumes stay unless you add -v)');
+    const other = new PortBusyError([{ port: 23001, service: 'api', container: { container: 'squatter' } }]);
+    expect(other.message).toBe('Port 127.0.0.1:23001 (service "api", held by container squatter) is in use. Nothing was created.');
+    expect(other.suggestions).toEqual(["Stop that container (docker stop squatter), or publish this fleet's services on other ports in the fleet file."]);
   });
 });

@@ -2,7 +2,7 @@ import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
 import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
 import { COMPOSE_LABELS, STATE_LABELS } from '../../launch/labels.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
-import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
+import type { DriverLogOptions, FleetDriver, Instance, PortHolder } from '../driver.ts';
 import { containerSpec } from './container-spec.ts';
 
 /** A network or volume the fleet file marks external, missing from the engine. */
@@ -60,6 +60,21 @@ export class DockerDriver implements FleetDriver {
    */
   observeCompose(project: string): Promise<Instance[]> {
     return this.engine.container.list({ labels: { [COMPOSE_LABELS.project]: project } });
+  }
+
+  async portHolders(ports: readonly number[]): Promise<Map<number, PortHolder>> {
+    const wanted = new Set(ports);
+    const holders = new Map<number, PortHolder>();
+    for (const c of await this.engine.container.list({ labels: {} })) {
+      if (!c.running) continue;
+      for (const hostPort of Object.values(c.ports)) {
+        if (!wanted.has(hostPort) || holders.has(hostPort)) continue;
+        const project = c.labels[COMPOSE_LABELS.project];
+        const service = c.labels[COMPOSE_LABELS.service];
+        holders.set(hostPort, { container: c.name, ...(project !== undefined && service !== undefined ? { compose: { project, service } } : {}) });
+      }
+    }
+    return holders;
   }
 
   async resolveImages(images: readonly string[]): Promise<Map<string, string | undefined>> {
