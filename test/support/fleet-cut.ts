@@ -2,9 +2,10 @@
  * Our own compose file cut down to a few services, on host ports of a test's own, as a small real fleet for tests
  * on an engine: the real images, environment, hardening and healthchecks of those services.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { FleetDriver } from '../../src/drivers/driver.ts';
 import type { Fleet } from '../../src/fleet/model.ts';
@@ -18,9 +19,20 @@ export const AIRGAP: Readonly<Record<string, string>> = { N3XUS_NODE_IMAGE: 'n3x
 type Services = Record<string, Record<string, unknown>>;
 const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as { services: Services; secrets: Record<string, { file: string }> };
 
-/** Where a cut fleet's secrets live: one directory per network (each test's own), so its launches agree on them. */
+/** The secrets directories this test file's cuts named, removed after its last test. */
+const secretsDirs = new Set<string>();
+afterAll(() => {
+  for (const dir of secretsDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Where a cut fleet's secrets live: one directory per network (each test's own), so its launches agree on them;
+ * removed once the test file is done.
+ */
 export function cutSecretsDir(network: string): string {
-  return path.join(tmpdir(), `n3xus-test-secrets-${network}`);
+  const dir = path.join(tmpdir(), `n3xus-test-secrets-${network}`);
+  secretsDirs.add(dir);
+  return dir;
 }
 
 /**
