@@ -172,9 +172,9 @@ export default class Verify extends BaseCommand {
     }
     await engine.ping();
     const networks = reachNetworks(loaded.fleet, loaded.project).map((n) => n.name);
-    const network = networks.join(', ');
+    const where = `inside ${networks.length === 1 ? 'network' : 'networks'} ${networks.join(', ')}`;
     const instances = docker === 'off' ? [] : await driver.observe(loaded.project);
-    if (!this.jsonEnabled()) process.stderr.write(`verifying from inside ${networks.length === 1 ? 'network' : 'networks'} ${network} (${driver.kind} driver, image n3xus/cli:3.0)…\n`);
+    if (!this.jsonEnabled()) process.stderr.write(`verifying from ${where} (${driver.kind} driver, image n3xus/cli:3.0)…\n`);
     const args = [
       ...(flags.full ? ['--full'] : []),
       ...(flags.bench ? ['--bench'] : []),
@@ -187,7 +187,7 @@ export default class Verify extends BaseCommand {
       ...(flags.escalate ? ['--escalate'] : []),
       ...(flags.functional ? [] : ['--no-functional']),
     ];
-    return verifyFromInside(engine, networks, { project: loaded.project, where: `inside ${networks.length === 1 ? 'network' : 'networks'} ${network}`, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
+    return verifyFromInside(engine, networks, { project: loaded.project, where, driver: driver.kind, fleet: { file: loaded.fleet.file, project: loaded.project, services: verifyServices(loaded.fleet.services) }, instances }, args);
   }
 
   /**

@@ -197,8 +197,9 @@ export class PrerequisiteError extends Error {
   constructor(selection: PhaseSelection, services: readonly { service: string; stage: Stage; detail: string }[]) {
     const shown = services.slice(0, 5).map((s) => `${s.service} (${s.stage}: ${s.detail})`).join(', ');
     const label = selectionLabel(selection);
+    const several = selection.kind === 'phases' && selection.from !== selection.to;
     super(
-      `${label[0]!.toUpperCase()}${label.slice(1)} ${label.startsWith('phases') ? 'rely' : 'relies'} on what starts before ${label.startsWith('phases') ? 'them' : 'it'}, and ${services.length} of those services ${services.length === 1 ? 'is' : 'are'} not healthy: ${shown}${services.length > 5 ? ` and ${services.length - 5} more` : ''}. Nothing was started.`,
+      `${label[0]!.toUpperCase()}${label.slice(1)} ${several ? 'rely' : 'relies'} on what starts before ${several ? 'them' : 'it'}, and ${services.length} of those services ${services.length === 1 ? 'is' : 'are'} not healthy: ${shown}${services.length > 5 ? ` and ${services.length - 5} more` : ''}. Nothing was started.`,
     );
     this.services = services;
     this.suggestions = [`Bring them up with it: n3xus launch --phase ${selectionText(selection)} --with-deps (or launch the whole fleet: n3xus launch).`];
@@ -266,15 +267,18 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     changes: reconciliation,
     orphans: reconciliation.orphans.map((o) => ({ service: o.service, name: o.name })),
   };
-  const report = (step: Step, outcome: ServiceOutcome, healthyAfterMs?: number): ServiceReport => ({
-    service: step.service,
-    stage: byName.get(step.service)!.stage,
-    ...(byName.get(step.service)!.phase === undefined ? {} : { phase: byName.get(step.service)!.phase! }),
-    action: step.action,
-    cause: step.cause,
-    outcome,
-    ...(healthyAfterMs === undefined ? {} : { healthyAfterMs }),
-  });
+  const report = (step: Step, outcome: ServiceOutcome, healthyAfterMs?: number): ServiceReport => {
+    const { stage, phase } = byName.get(step.service)!;
+    return {
+      service: step.service,
+      stage,
+      ...(phase === undefined ? {} : { phase }),
+      action: step.action,
+      cause: step.cause,
+      outcome,
+      ...(healthyAfterMs === undefined ? {} : { healthyAfterMs }),
+    };
+  };
 
   if (options.dryRun) {
     return {

@@ -54,7 +54,7 @@ export function selectionLabel(selection: PhaseSelection): string {
  */
 function inPhases(service: FleetService, from: number, to: number): boolean {
   if (service.phase !== undefined) return service.phase >= from && service.phase <= to;
-  return service.stage === 'infra' && from <= 2;
+  return service.stage === 'infra' && SEED_PHASES[from] === 'infra';
 }
 
 /** Whether `--phase <selection>` starts `service`. */
@@ -108,9 +108,13 @@ export class PlanError extends Error {
   }
 }
 
-const PHASE_VALUES =
-  `a seed phase ${FIRST_PHASE}-${LAST_PHASE} (1-2 infra: PostgreSQL and Redis; 3-4 core; 5-6 federation; 7-12 domain), ` +
-  `a range of them such as 5-6, or a stage name: ${STAGES.join(', ')}`;
+/** `1-2 infra; 3-4 core; …`: the phases of each stage, read from {@link SEED_PHASES}. */
+const phasesByStage = STAGES.flatMap((stage) => {
+  const numbers = Object.keys(SEED_PHASES).map(Number).filter((n) => SEED_PHASES[n] === stage);
+  return numbers.length === 0 ? [] : [`${numbers[0]}-${numbers.at(-1)} ${stage}${stage === 'infra' ? ': PostgreSQL and Redis' : ''}`];
+}).join('; ');
+
+const PHASE_VALUES = `a seed phase ${FIRST_PHASE}-${LAST_PHASE} (${phasesByStage}), a range of them such as 5-6, or a stage name: ${STAGES.join(', ')}`;
 
 /** A `--phase` value that is neither a seed phase (or a range of them) nor a stage name. */
 export class UnknownStageError extends Error {

@@ -18,8 +18,7 @@ const workflow = parse(readFileSync('.github/workflows/verify.yml', 'utf8')) as 
 /** Each `node .../bin/run.js <command> <args>` in a script, as the command's id and its flags (`--name`). */
 function cliCalls(script: string): { id: string; flags: string[] }[] {
   return [...script.matchAll(/bin\/run\.js"?\s+([^\n]*)/g)].map((m) => {
-    const tokens = m[1]!.split(/\s+/);
-    const words = tokens.slice(0, tokens.findIndex((t) => !/^[a-z]+$/.test(t)) >>> 0);
+    const words = /^[a-z]+(?: [a-z]+)*/.exec(m[1]!)![0].split(' ');
     return { id: words.join(':'), flags: [...m[1]!.matchAll(/--([a-z][\w-]*)/g)].map((f) => f[1]!) };
   });
 }
