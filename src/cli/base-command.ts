@@ -29,6 +29,7 @@ import { Command, type Interfaces } from '@oclif/core';
  * | SWARM_UNAVAILABLE | 24 |
  * | SECRETS_INVALID | 25 |
  * | CREDENTIAL_REJECTED | 26 |
+ * | NOTHING_TO_ADOPT | 27 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -56,6 +57,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   SWARM_UNAVAILABLE: 24,
   SECRETS_INVALID: 25,
   CREDENTIAL_REJECTED: 26,
+  NOTHING_TO_ADOPT: 27,
   INTERRUPTED: 130,
 };
 

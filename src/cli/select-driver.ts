@@ -11,6 +11,7 @@ import { ProcessDriver } from '../drivers/process/process-driver.ts';
 import { projectDir } from '../drivers/process/process-state.ts';
 import type { DriverChoice } from './fleet-flags.ts';
 import { loadCommandFleet } from './load-fleet.ts';
+import { composeProjectOf } from '../fleet/project-name.ts';
 
 /** The process driver has no state for the project: it was never launched from here, or with another --state-dir. */
 export class StateMissingError extends Error {
@@ -91,6 +92,8 @@ async function runsOnSwarm(engine: DockerEngine, project: string): Promise<boole
 export interface FleetContext extends DriverContext {
   fleet: Fleet;
   project: string;
+  /** The project plain docker-compose gives the fleet file (see composeProjectOf): where compose's containers are found. */
+  composeProject: string;
 }
 
 /** Loads the fleet file and picks the driver (see {@link selectDriver}); Docker is pinged only by `auto`. */
@@ -104,5 +107,5 @@ export async function fleetContext(flags: {
 }): Promise<FleetContext> {
   const { fleet, project } = await loadCommandFleet(flags);
   const chosen = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, fleet, ...(flags.requireState ? { requireState: true } : {}) });
-  return { fleet, project, ...chosen };
+  return { fleet, project, composeProject: composeProjectOf(fleet.file, flags.project ?? fleet.project), ...chosen };
 }

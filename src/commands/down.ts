@@ -4,6 +4,8 @@ import { driverFlags, fleetFlags, projectName } from '../cli/fleet-flags.ts';
 import { selectDriver } from '../cli/select-driver.ts';
 import { down, type DownResult } from '../launch/down.ts';
 import { loadCommandFleet } from '../cli/load-fleet.ts';
+import { composeProjectOf } from '../fleet/project-name.ts';
+import type { Fleet } from '../fleet/model.ts';
 
 /** What each driver's instances are called. */
 const UNIT = {
@@ -15,12 +17,13 @@ const UNIT = {
 export default class Down extends BaseCommand {
   static override summary = 'Stop and remove the fleet, in reverse stage order.';
   static override description =
-    'Removes every container labelled with the project (extended first, infra last), then the networks launch created. Volumes (the PostgreSQL data) are kept unless --volumes is given. Nothing without the project label is touched.';
+    'Removes every container labelled with the project (extended first, infra last), then the networks launch created. Volumes (the PostgreSQL data) are kept unless --volumes is given. Nothing without the project label is touched, except the network and volume of a fleet docker compose started and `launch --adopt` took over; containers docker compose made are left alone unless --compose is given.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --volumes', '<%= config.bin %> <%= command.id %> --project staging --json'];
   static override flags = {
     ...fleetFlags,
     ...driverFlags,
     volumes: Flags.boolean({ description: 'Remove the project\'s volumes too (the database is lost).', default: false }),
+    compose: Flags.boolean({ description: 'Also remove the containers docker compose made from the fleet file (its project: --project, else named after the file\'s directory).', default: false }),
     timeout: Flags.integer({ description: 'Seconds each container gets to stop before it is killed.', default: 10, min: 0 }),
   };
 
@@ -28,10 +31,14 @@ export default class Down extends BaseCommand {
     const { flags } = await this.parse(Down);
     // The project name may come from the file; a missing or broken file must not keep anyone from tearing down.
     let project: string;
+    let fleet: Fleet | undefined;
     try {
-      project = flags.project === undefined ? (await loadCommandFleet(flags)).project : projectName(flags.project, undefined);
+      const loaded = await loadCommandFleet(flags);
+      fleet = loaded.fleet;
+      project = flags.project === undefined ? loaded.project : projectName(flags.project, undefined);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'INVALID_ARGUMENT') throw error;
+      if (flags.compose) throw error; // which containers are the fleet's is read from the file
       project = projectName(flags.project, undefined);
     }
     // The process driver stops only what its state lists: the processes it started, by PID and start time.
@@ -41,6 +48,7 @@ export default class Down extends BaseCommand {
     const result = await down(driver, project, {
       volumes: flags.volumes,
       timeoutS: flags.timeout,
+      ...(fleet === undefined ? {} : { compose: { fleet, project: composeProjectOf(fleet.file, flags.project ?? fleet.project), remove: flags.compose } }),
       onStage: (stage, count) => {
         if (!this.jsonEnabled()) this.log(`${stage}: removing ${count} ${count === 1 ? UNIT[driver.kind].one : UNIT[driver.kind].many}`);
       },
@@ -48,6 +56,10 @@ export default class Down extends BaseCommand {
     if (!this.jsonEnabled()) {
       const extra = [...result.networks.map((n) => `network ${n}`), ...result.volumes.map((v) => `volume ${v}`)];
       this.log(`Removed ${result.removed.length} ${result.removed.length === 1 ? UNIT[driver.kind].one : UNIT[driver.kind].many}${extra.length > 0 ? `, ${extra.join(', ')}` : ''} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (project ${project}).`);
+      const left = result.composeLeft;
+      if (left !== undefined) {
+        this.log(`Left alone: ${left.containers.length} ${left.containers.length === 1 ? 'container' : 'containers'} docker compose made (project ${left.project}); n3xus down --compose removes them too, or n3xus launch --adopt takes them over.`);
+      }
     }
     return result;
   }

@@ -25,6 +25,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     '<%= config.bin %> <%= command.id %> --driver swarm --replicas identity-registry=3',
     '<%= config.bin %> <%= command.id %> --phase federation',
     '<%= config.bin %> <%= command.id %> --phase 3 --with-deps --keep-going',
+    '<%= config.bin %> <%= command.id %> --adopt',
     '<%= config.bin %> <%= command.id %> -f other-fleet.yml --project staging --json',
   ];
 
@@ -40,12 +41,13 @@ Launch converges, as compose does: containers carry the project, service and a h
     timeout: Flags.integer({ description: 'Seconds one service may take to become healthy.', default: 120, min: 1 }),
     build: Flags.boolean({ description: 'Build the service images from the fleet file first (needs the base images).', default: false }),
     verbose: Flags.boolean({ char: 'v', description: 'Show build output.', default: false }),
+    adopt: Flags.boolean({ description: 'Take over a fleet docker compose started from the fleet file: each of its containers is replaced by n3xus\'s own, stage by stage; its PostgreSQL volume and network are kept.', default: false }),
     replicas: Flags.string({ description: 'Copies of a stateless service, as service=N (Swarm only); repeat for more services. A service not named runs one.', multiple: true }),
   };
 
   async run(): Promise<LaunchResult> {
     const { flags } = await this.parse(Launch);
-    const { fleet, project, driver, engine } = await fleetContext(flags);
+    const { fleet, project, composeProject, driver, engine } = await fleetContext(flags);
     const only = flags.phase === undefined ? undefined : parsePhase(flags.phase);
     const plan = planLaunch(fleet, { batchSize: flags['batch-size'], ...(only ? { only, withDeps: flags['with-deps'] } : {}) });
     if (only && plan.stages.length === 0) {
@@ -96,6 +98,8 @@ Launch converges, as compose does: containers carry the project, service and a h
           concurrency: flags.concurrency,
           replicas,
           secretValues: secrets.values,
+          composeProject,
+          adopt: flags.adopt,
           ...(secrets.beforeServices === undefined ? {} : { beforeServices: secrets.beforeServices }),
           healthTimeoutMs: flags.timeout * 1000,
           keepGoing: flags['keep-going'],

@@ -103,6 +103,18 @@ export interface PortHolder {
   compose?: { project: string; service: string };
 }
 
+/**
+ * What docker compose made for one compose project, by compose's labels: its containers (the fleet's services, one-off
+ * containers left out), networks and volumes (each with its key in the file), and the names of every network and
+ * volume on the engine, which say whether n3xus's own exist.
+ */
+export interface ComposeState {
+  containers: Instance[];
+  networks: { name: string; key: string }[];
+  volumes: { name: string; key: string }[];
+  existing: { networks: string[]; volumes: string[] };
+}
+
 export interface FleetDriver {
   readonly kind: DriverKind;
   /** Every instance labelled with the project, running or not, in one call. */
@@ -119,6 +131,12 @@ export interface FleetDriver {
    * container of another project), for a port launch found busy; a port held by anything else is left out. Optional.
    */
   portHolders?(ports: readonly number[]): Promise<Map<number, PortHolder>>;
+  /**
+   * What docker compose made for `composeProject` on the engine (see {@link ComposeState}): how status, verify and
+   * launch recognise a fleet started by plain docker-compose from the fleet file, and what `launch --adopt` takes
+   * over. Only the Docker driver has it.
+   */
+  composeState?(composeProject: string): Promise<ComposeState>;
   /** Creates the networks, volumes and credentials that do not exist yet; external ones must exist. */
   prepare(resources: DesiredResources): Promise<void>;
   /** Creates (does not start) the instance; returns its ID. A driver whose engine starts on create (Swarm) starts it. */
@@ -151,6 +169,9 @@ export interface FleetDriver {
    * PostgreSQL). Launch creates the services' roles only in a server it runs. Default: true.
    */
   managesServer?(service: FleetService): boolean;
-  /** Removes the project's networks, credentials (and with `volumes`, its volumes); returns what it removed. */
-  removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }>;
+  /**
+   * Removes the project's networks, credentials (and with `volumes`, its volumes), and the networks and volumes named
+   * in `adopted` (made by docker compose, taken over by the fleet; volumes only with `volumes`); returns what it removed.
+   */
+  removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[] }>;
 }

@@ -83,6 +83,17 @@ export interface DesiredInstance {
   replicas: number;
 }
 
+/**
+ * The networks and volumes docker compose made that the fleet uses in place of its own, by their key in the fleet
+ * file: the engine names launch mounts and joins instead of `<project>_<key>` (see adoptedNames in adopt.ts).
+ */
+export interface AdoptedNames {
+  networks: ReadonlyMap<string, string>;
+  volumes: ReadonlyMap<string, string>;
+}
+
+export const NO_ADOPTED_NAMES: AdoptedNames = { networks: new Map(), volumes: new Map() };
+
 /** Networks, volumes and credentials a launch creates before any instance, by the names the engine knows them. */
 export interface DesiredResources {
   project: string;
@@ -92,9 +103,12 @@ export interface DesiredResources {
   secrets: (DesiredSecret & { labels: Record<string, string> })[];
 }
 
-/** The engine's name of a fleet network: its `name`, else compose's `<project>_<key>`. */
-export function networkName(fleet: Fleet, project: string, key: string): string {
-  return fleet.networks[key]?.name ?? `${project}_${key}`;
+/**
+ * The engine's name of a fleet network: its `name`, else the one docker compose made that the fleet took over (see
+ * adoptedNames in adopt.ts), else compose's `<project>_<key>`.
+ */
+export function networkName(fleet: Fleet, project: string, key: string, adopted: AdoptedNames = NO_ADOPTED_NAMES): string {
+  return fleet.networks[key]?.name ?? adopted.networks.get(key) ?? `${project}_${key}`;
 }
 
 /** The keys of the networks `service` joins: those it names, else compose's `default`. */
@@ -114,14 +128,14 @@ export function reachNetworks(fleet: Fleet, project: string): DesiredResources['
   return keys.map((key) => networkResource(fleet, project, key));
 }
 
-function networkResource(fleet: Fleet, project: string, key: string): DesiredResources['networks'][number] {
+function networkResource(fleet: Fleet, project: string, key: string, adopted?: AdoptedNames): DesiredResources['networks'][number] {
   const n = fleet.networks[key];
-  return { name: networkName(fleet, project, key), external: n?.external ?? false, internal: n?.internal ?? false, labels: { ...(n?.labels ?? {}), [STATE_LABELS.project]: project } };
+  return { name: networkName(fleet, project, key, adopted), external: n?.external ?? false, internal: n?.internal ?? false, labels: { ...(n?.labels ?? {}), [STATE_LABELS.project]: project } };
 }
 
-/** The engine's name of a fleet volume: its `name`, else compose's `<project>_<key>`. */
-export function volumeName(fleet: Fleet, project: string, key: string): string {
-  return fleet.volumes[key]?.name ?? `${project}_${key}`;
+/** The engine's name of a fleet volume: as {@link networkName} names a network. */
+export function volumeName(fleet: Fleet, project: string, key: string, adopted: AdoptedNames = NO_ADOPTED_NAMES): string {
+  return fleet.volumes[key]?.name ?? adopted.volumes.get(key) ?? `${project}_${key}`;
 }
 
 /** How launch probes `service`; see {@link ProbeKind}. */
@@ -190,6 +204,7 @@ export function desiredInstances(
   imageIds: ReadonlyMap<string, string>,
   replicas: ReadonlyMap<string, number> = new Map(),
   secretValues?: ReadonlyMap<string, string>,
+  adopted: AdoptedNames = NO_ADOPTED_NAMES,
 ): DesiredInstance[] {
   return services.map((service) => {
     const count = replicas.get(service.name) ?? 1;
@@ -216,11 +231,11 @@ export function desiredInstances(
       secrets,
       secretsHash: secretHash,
       ports: service.ports.filter((p) => p.protocol !== 'sctp').map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol as 'tcp' | 'udp' })),
-      networks: serviceNetworkKeys(service).map((key) => networkName(fleet, project, key)),
+      networks: serviceNetworkKeys(service).map((key) => networkName(fleet, project, key, adopted)),
       aliases: [service.name],
       mounts: service.volumes.map((m) => ({
         type: m.type,
-        ...(m.source === undefined ? {} : { source: m.type === 'volume' ? volumeName(fleet, project, m.source) : m.source }),
+        ...(m.source === undefined ? {} : { source: m.type === 'volume' ? volumeName(fleet, project, m.source, adopted) : m.source }),
         target: m.target,
         readOnly: m.readOnly,
       })),
@@ -233,7 +248,7 @@ export function desiredInstances(
  * The networks, volumes and credentials the given services use, labelled with the project so down can find them;
  * `secretValues` as for {@link desiredInstances}.
  */
-export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[], secretValues: ReadonlyMap<string, string> = new Map()): DesiredResources {
+export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[], secretValues: ReadonlyMap<string, string> = new Map(), adopted: AdoptedNames = NO_ADOPTED_NAMES): DesiredResources {
   const label = { [STATE_LABELS.project]: project };
   const networkKeys = new Set(services.flatMap(serviceNetworkKeys));
   const volumeKeys = new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
@@ -241,10 +256,10 @@ export function desiredResources(fleet: Fleet, project: string, services: readon
   for (const service of services) for (const s of credentials(fleet, service, project, secretValues).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
     project,
-    networks: [...networkKeys].map((key) => networkResource(fleet, project, key)),
+    networks: [...networkKeys].map((key) => networkResource(fleet, project, key, adopted)),
     volumes: [...volumeKeys].map((key) => {
       const v = fleet.volumes[key];
-      return { name: volumeName(fleet, project, key), external: v?.external ?? false, labels: { ...(v?.labels ?? {}), ...label } };
+      return { name: volumeName(fleet, project, key, adopted), external: v?.external ?? false, labels: { ...(v?.labels ?? {}), ...label } };
     }),
     secrets: [...secrets.values()],
   };

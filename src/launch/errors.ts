@@ -39,3 +39,31 @@ export class InterruptedError extends Error {
     this.result = result;
   }
 }
+
+/** `launch --adopt` found no container docker compose made for the fleet file: there is nothing to take over. */
+export class NothingToAdoptError extends Error {
+  override readonly name = 'NothingToAdoptError';
+  readonly code = 'NOTHING_TO_ADOPT';
+  readonly suggestions: readonly string[];
+
+  constructor(file: string, composeProject: string, what: string, elsewhere: readonly string[]) {
+    super(
+      `--adopt: no container made by docker compose (label com.docker.compose.project=${composeProject}) runs ${what} of ${file}${elsewhere.length > 0 ? ` (compose runs ${names(elsewhere)}, outside it)` : ''}. Nothing was changed.`,
+    );
+    this.suggestions = [
+      `docker compose names the project after the fleet file's directory unless given -p or COMPOSE_PROJECT_NAME: pass the same name with --project (n3xus then uses it for its own containers too).`,
+      'Without --adopt, launch starts the fleet itself: n3xus launch',
+    ];
+  }
+}
+
+/** `--adopt` with a driver that has no docker compose containers to take over. */
+export class AdoptUnsupportedError extends Error {
+  override readonly name = 'AdoptUnsupportedError';
+  readonly code = 'INVALID_ARGUMENT';
+  readonly suggestions = ['Adopt on the Docker engine compose ran on: n3xus launch --adopt --driver docker'];
+
+  constructor(driver: string) {
+    super(`--adopt takes over containers docker compose made on a Docker engine; the ${driver} driver has none. Nothing was changed.`);
+  }
+}

@@ -30,6 +30,10 @@ export const COMPOSE_LABELS = {
   service: 'com.docker.compose.service',
   /** `True` on the one-off containers of `docker-compose run`, which are not the service. */
   oneoff: 'com.docker.compose.oneoff',
+  /** On a network compose made: its key in the file (compose v2) or its name (compose v1 for a network with `name`). */
+  network: 'com.docker.compose.network',
+  /** On a volume compose made: its key in the file. */
+  volume: 'com.docker.compose.volume',
 } as const;
 
 /** The project name used when neither `--project` nor the compose file's `name` gives one. */

@@ -3,11 +3,14 @@
  * then start stage by stage and wait for each service to be healthy. The decisions are made in reconcile.ts,
  * plan.ts and health.ts; this module carries them out and reports.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import type { Stage } from '../fleet/stages.ts';
 import { selectionLabel, selectionText, type LaunchPlan, type PhaseSelection } from '../plan/plan.ts';
-import { desiredInstances, desiredResources, type DesiredInstance } from './desired.ts';
+import { desiredInstances, desiredResources, NO_ADOPTED_NAMES, type DesiredInstance } from './desired.ts';
+import { adoptedNames, adoptSteps, composeContainers } from './adopt.ts';
+import { AdoptUnsupportedError, NothingToAdoptError } from './errors.ts';
 import { degradedKinds, instancesByService, type FleetDriver, type Instance } from '../drivers/driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
 import { busyPorts, missingImages, PortBusyError, wrongHandshakes } from './prechecks.ts';
@@ -44,6 +47,17 @@ export interface LaunchOptions {
    * are created there); an error stops the launch with nothing further started.
    */
   beforeServices?: () => Promise<void>;
+  /**
+   * The project docker compose gives the fleet file (see composeProjectOf in src/fleet/project-name.ts). The
+   * networks and volumes compose made for it are used in place of n3xus's own where those do not exist (see
+   * adoptedNames in adopt.ts), and with `adopt` its containers are taken over.
+   */
+  composeProject?: string;
+  /**
+   * Take over the containers docker compose made for `composeProject`: each planned service compose runs is
+   * replaced, in its stage's turn, by n3xus's own (see adoptSteps). None to take over is a NothingToAdoptError.
+   */
+  adopt?: boolean;
 }
 
 /** Why a service did not come up, and what it holds up. */
@@ -161,13 +175,18 @@ class InstanceWatch {
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts; its abort listener goes with it (a launch sleeps thousands of times). */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Services that need `name`, directly or not, through depends_on or calls. */
@@ -243,6 +262,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const logTailLines = options.logTailLines ?? 20;
   const emit = (event: LaunchEvent): void => options.onEvent?.(event);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`Expected \`concurrency\` to be an integer from 1 up; got ${concurrency}`);
+  // Every service waiting on its health sleeps on the signal at once (100 in a fleet): that is not a leak.
+  if (signal !== undefined) setMaxListeners(Math.max(getMaxListeners(signal), fleet.services.length + 16), signal);
 
   const byName = new Map(fleet.services.map((s) => [s.name, s]));
   const planned = plan.stages.flatMap((s) => s.batches.flat()).map((name) => byName.get(name)!);
@@ -250,12 +271,26 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const handshake = wrongHandshakes(planned);
   if (handshake) throw handshake;
 
-  const [observed, imageIds] = await Promise.all([driver.observe(project), driver.resolveImages(planned.map((s) => s.image))]);
+  if (options.adopt && driver.composeState === undefined) throw new AdoptUnsupportedError(driver.kind);
+  const composeProject = options.composeProject;
+  const [observed, imageIds, compose] = await Promise.all([
+    driver.observe(project),
+    driver.resolveImages(planned.map((s) => s.image)),
+    composeProject === undefined ? undefined : driver.composeState?.(composeProject),
+  ]);
+  // The containers compose runs for the planned services: what --adopt takes over.
+  const composeMade = compose === undefined ? new Map<string, Instance>() : composeContainers(fleet, compose);
+  const adopting = new Map([...composeMade].filter(([service]) => options.adopt && planned.some((s) => s.name === service)));
+  if (options.adopt && adopting.size === 0) {
+    const what = planned.length === fleet.services.length ? 'any service' : `any of the ${planned.length} services planned (${planned.map((p) => p.name).slice(0, 5).join(', ')}${planned.length > 5 ? ', …' : ''})`;
+    throw new NothingToAdoptError(fleet.file, composeProject ?? project, what, [...composeMade.keys()]);
+  }
   const missing = missingImages(planned, imageIds);
   if (missing) throw missing;
-  const desired = desiredInstances(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)), options.replicas, options.secretValues);
+  const adopted = compose === undefined || composeProject === undefined ? NO_ADOPTED_NAMES : adoptedNames(fleet, project, composeProject, compose);
+  const desired = desiredInstances(fleet, project, planned, new Map([...imageIds].filter((e): e is [string, string] => e[1] !== undefined)), options.replicas, options.secretValues, adopted);
   const wantByName = new Map(desired.map((d) => [d.service.name, d]));
-  const reconciliation = reconcile(desired, observed);
+  const reconciliation = adopting.size === 0 ? reconcile(desired, observed) : adoptSteps(reconcile(desired, observed), adopting, composeProject!);
   emit({ type: 'reconciled', reconciliation });
   const stepByName = new Map(reconciliation.steps.map((s) => [s.service, s]));
 
@@ -322,7 +357,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
 
   // Ports are checked for what will be (re)started; a port held by the service's own running container is not
   // busy for this purpose: it is freed when that container is removed.
-  const toStart = reconciliation.steps.filter((s) => s.action !== 'keep' && !(s.action === 'recreate' && observedByService.get(s.service)?.running));
+  const toStart = reconciliation.steps.filter((s) => s.action !== 'keep' && !(s.action === 'recreate' && (observedByService.get(s.service) ?? adopting.get(s.service))?.running));
   const busy = driver.checkPorts !== undefined ? await driver.checkPorts(project) : await busyPorts(toStart.map((s) => byName.get(s.service)!), options.isPortFree);
   if (busy instanceof PortBusyError && driver.portHolders !== undefined) {
     // Name the containers that hold them (a fleet started by plain docker-compose, most often) and how to proceed.
@@ -331,7 +366,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   }
   if (busy) throw busy;
 
-  await driver.prepare(desiredResources(fleet, project, planned, options.secretValues));
+  await driver.prepare(desiredResources(fleet, project, planned, options.secretValues, adopted));
   for (const d of reconciliation.duplicates) await driver.remove(d.containerId);
 
   const limit = pLimit(concurrency);
@@ -375,6 +410,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     }
     // An engine that can change an instance in place (a Swarm service update) does; the others recreate it.
     if (step.action === 'recreate' && driver.update !== undefined) return driver.update(step.containerId!, want);
+    // A container compose made is stopped as compose stops it (PostgreSQL shuts down cleanly), then replaced.
+    if (step.action === 'recreate' && adopting.get(want.service.name)?.id === step.containerId) await driver.stop(step.containerId!, { timeoutS: 10 });
     if (step.action === 'recreate') await driver.remove(step.containerId!);
     const id = await driver.create(want);
     try {

@@ -86,7 +86,7 @@ export class PortBusyError extends Error {
     this.suggestions = [
       ...compose.map(
         (project) =>
-          `The fleet runs under docker compose (project "${project}"). Stop it with docker-compose -p ${project} -f <its compose file> down (its volumes stay unless you add -v), then launch again; or go on with compose and leave launch out: status and verify recognise compose's containers.`,
+          `The fleet runs under docker compose (project "${project}"). Take it over, keeping its data: n3xus launch --adopt (each of its containers is replaced in stage order, the PostgreSQL volume is kept; add --project ${project} when compose was given -p ${project} rather than naming the project after the file's directory). Or stop it with docker-compose -p ${project} -f <its compose file> down (its volumes stay unless you add -v) and launch again; or go on with compose and leave launch out: status and verify recognise compose's containers.`,
       ),
       ...(others.length === 0 ? [] : [`Stop ${others.length === 1 ? 'that container' : 'those containers'} (docker stop ${others.join(' ')}), or publish this fleet's services on other ports in the fleet file.`]),
       ...(swarm === undefined ? [] : [`Remove that service or its published port (docker service update --publish-rm ${swarm.port} <service>), or publish this fleet's service on another port.`]),

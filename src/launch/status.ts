@@ -9,6 +9,7 @@ import { degradedKinds, instancesByService, type FleetDriver } from '../drivers/
 import { probeService } from './health.ts';
 import { launchedReplicas } from './labels.ts';
 import { driftOf } from './reconcile.ts';
+import { composeContainers } from './adopt.ts';
 
 export interface ServiceStatus {
   service: string;
@@ -30,6 +31,8 @@ export interface ServiceStatus {
   /** Seconds since it started, while it runs. */
   uptimeS?: number;
   configChanged: boolean;
+  /** Set when docker compose made its container, not n3xus (`launch --adopt` takes it over). */
+  managedBy?: 'compose';
 }
 
 export interface FleetStatus {
@@ -37,12 +40,26 @@ export interface FleetStatus {
   services: ServiceStatus[];
   healthy: number;
   total: number;
+  /** The compose project whose containers run services n3xus has not launched, and how many. */
+  compose?: { project: string; containers: number };
 }
 
-/** One list call for all instances, then one inspect and one probe per instance, 16 at a time. */
-export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, now: () => number = Date.now): Promise<FleetStatus> {
+/**
+ * One list call for all instances, then one inspect and one probe per instance, 16 at a time. A service without an
+ * instance of n3xus's is looked for among the containers docker compose made for `composeProject` (one more list),
+ * and shown as compose-managed.
+ */
+export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, options: { now?: () => number; composeProject?: string } = {}): Promise<FleetStatus> {
+  const now = options.now ?? Date.now;
   const instances = await driver.observe(project);
   const byService = instancesByService(instances);
+  const composeProject = options.composeProject;
+  const compose =
+    composeProject !== undefined && driver.composeState !== undefined && fleet.services.some((s) => !byService.has(s.name))
+      ? [...composeContainers(fleet, await driver.composeState(composeProject))].filter(([service]) => !byService.has(service))
+      : [];
+  const composeMade = new Set(compose.map(([service]) => service));
+  for (const [service, instance] of compose) byService.set(service, instance);
   // The copies each service was launched with, so that a service launched with several is not taken as changed.
   const replicas = new Map([...byService].map(([service, i]) => [service, launchedReplicas(i.labels)] as const).filter(([, n]) => n > 1));
   const desired = desiredInstances(fleet, project, fleet.services, new Map(), replicas);
@@ -55,6 +72,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
         const listed = byService.get(want.service.name);
         if (listed === undefined) return { ...base, state: 'not launched', healthy: false, detail: 'no container with its label', configChanged: false };
         const instance = await driver.inspect(listed.id).catch(() => listed);
+        const managed = composeMade.has(want.service.name) ? { managedBy: 'compose' as const } : {};
         const probe = await probeService(want, instance, 2_000, false, without);
         const started = instance.startedAt === undefined ? undefined : Date.parse(instance.startedAt);
         return {
@@ -68,12 +86,20 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
           ...(instance.running ? {} : { exitCode: instance.exitCode }),
           ...(instance.running && started !== undefined && !Number.isNaN(started) ? { uptimeS: Math.max(0, Math.round((now() - started) / 1000)) } : {}),
           // The image is not compared: status resolves no image (want.imageId is ''), only the hash.
-          configChanged: driftOf(want, instance) !== undefined,
+          // Compose's containers carry no config hash: they are n3xus's to take over, not changed.
+          configChanged: managed.managedBy === undefined && driftOf(want, instance) !== undefined,
+          ...managed,
         };
       }),
     ),
   );
-  return { project, services, healthy: services.filter((s) => s.healthy).length, total: services.length };
+  return {
+    project,
+    services,
+    healthy: services.filter((s) => s.healthy).length,
+    total: services.length,
+    ...(composeMade.size > 0 ? { compose: { project: composeProject!, containers: composeMade.size } } : {}),
+  };
 }
 
 function uptime(seconds: number | undefined): string {
@@ -89,7 +115,7 @@ export function renderStatus(status: FleetStatus): string {
   const rows = status.services.map((s) => [
     s.service,
     s.stage,
-    s.state + (s.exitCode === undefined ? '' : ` (${s.exitCode})`) + (s.replicas === undefined || (s.replicas.desired === 1 && s.replicas.running === 1) ? '' : ` ${s.replicas.running}/${s.replicas.desired}`),
+    s.state + (s.managedBy === undefined ? '' : ', compose') + (s.exitCode === undefined ? '' : ` (${s.exitCode})`) + (s.replicas === undefined || (s.replicas.desired === 1 && s.replicas.running === 1) ? '' : ` ${s.replicas.running}/${s.replicas.desired}`),
     s.healthy ? 'healthy' : s.state === 'not launched' ? '-' : `no: ${s.detail}`,
     `127.0.0.1:${s.port}`,
     s.restarts === undefined ? '-' : String(s.restarts),
@@ -97,5 +123,11 @@ export function renderStatus(status: FleetStatus): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, 60))));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`].join('\n');
+  const compose =
+    status.compose === undefined
+      ? []
+      : [
+          `${status.compose.containers} of ${status.total} run in containers docker compose made (project ${status.compose.project}), not launched by n3xus: take them over with n3xus launch --adopt (their data is kept).`,
+        ];
+  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`, ...compose].join('\n');
 }

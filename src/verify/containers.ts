@@ -5,9 +5,7 @@
  * by compose's project label, only when the first misses services: a fleet started by plain docker-compose. The
  * Docker module (and dockerode) is imported only when container checks are wanted.
  */
-import path from 'node:path';
 import type { DriverKind, Instance } from '../drivers/driver.ts';
-import { projectFromDir } from '../fleet/project-name.ts';
 import { COMPOSE_LABELS, STATE_LABELS } from '../launch/labels.ts';
 import { compareInstance, madeByCompose, serviceOf, type DriftFinding, type Expected, type ImageLookup } from './drift.ts';
 import { VerifyUnavailableError } from './errors.ts';
@@ -51,14 +49,6 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * The project plain docker-compose gives the fleet file: the one named (`--project`, COMPOSE_PROJECT_NAME, the file's
- * `name`), else, as compose does, its directory's ("compose" for compose/docker-compose.full.yml).
- */
-export function composeProjectOf(fleetFile: string, named: string | undefined): string {
-  return named ?? projectFromDir(path.dirname(fleetFile));
-}
-
 /** Where the instances are listed: the driver that runs the fleet (see src/drivers). */
 export interface InstanceSource {
   kind: DriverKind;
@@ -97,7 +87,7 @@ async function dockerSource(): Promise<InstanceSource> {
  * is a {@link VerifyUnavailableError}. The process driver's state is read, never skipped: a state it cannot read
  * ends verify with its own message. `expected`, the services checked, are compared with what launch would create
  * (see src/verify/drift.ts); a service the project label does not find is looked for among the containers
- * docker compose made for `composeProject` (see {@link composeProjectOf}).
+ * docker compose made for `composeProject` (see composeProjectOf in src/fleet/project-name.ts).
  */
 export async function observeContainers(
   mode: DockerMode,

@@ -50,7 +50,8 @@ export function cutFleet(names: readonly string[], ports: Readonly<Record<string
     services[name] = s;
   }
   patch(services);
-  return stringify({ services, networks: cutNetworks(network), volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) });
+  // As YAML 1.1, which docker-compose reads: a string like "no" (Redis' --appendonly) stays quoted, not a boolean.
+  return stringify({ services, networks: cutNetworks(network), volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) }, { version: '1.1' });
 }
 
 /**

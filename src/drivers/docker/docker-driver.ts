@@ -2,7 +2,7 @@ import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
 import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
 import { COMPOSE_LABELS, STATE_LABELS } from '../../launch/labels.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
-import type { DriverLogOptions, FleetDriver, Instance, PortHolder } from '../driver.ts';
+import type { ComposeState, DriverLogOptions, FleetDriver, Instance, PortHolder } from '../driver.ts';
 import { containerSpec } from './container-spec.ts';
 
 /** A network or volume the fleet file marks external, missing from the engine. */
@@ -60,6 +60,19 @@ export class DockerDriver implements FleetDriver {
    */
   observeCompose(project: string): Promise<Instance[]> {
     return this.engine.container.list({ labels: { [COMPOSE_LABELS.project]: project } });
+  }
+
+  async composeState(composeProject: string): Promise<ComposeState> {
+    // Every network and volume in one list each: compose's are picked by label, and the rest say whether n3xus's exist.
+    const [containers, networks, volumes] = await Promise.all([this.observeCompose(composeProject), this.engine.network.list({ labels: {} }), this.engine.volume.list({ labels: {} })]);
+    const ofProject = <T extends { labels: Record<string, string> }>(list: T[]): T[] => list.filter((o) => o.labels[COMPOSE_LABELS.project] === composeProject);
+    return {
+      // A one-off container of `docker-compose run` is not the service.
+      containers: containers.filter((c) => c.labels[COMPOSE_LABELS.service] !== undefined && c.labels[COMPOSE_LABELS.oneoff] !== 'True'),
+      networks: ofProject(networks).map((n) => ({ name: n.name, key: n.labels[COMPOSE_LABELS.network] ?? '' })),
+      volumes: ofProject(volumes).map((v) => ({ name: v.name, key: v.labels[COMPOSE_LABELS.volume] ?? '' })),
+      existing: { networks: networks.map((n) => n.name), volumes: volumes.map((v) => v.name) },
+    };
   }
 
   async portHolders(ports: readonly number[]): Promise<Map<number, PortHolder>> {
@@ -151,12 +164,17 @@ export class DockerDriver implements FleetDriver {
     return { interrupted };
   }
 
-  async removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
+  async removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[] }> {
     const label = { [STATE_LABELS.project]: project };
-    const networks = await this.engine.network.list({ labels: label });
+    const adoptedNetworks = new Set(options.adopted?.networks ?? []);
+    const adoptedVolumes = new Set(options.volumes ? (options.adopted?.volumes ?? []) : []);
+    const all = adoptedNetworks.size > 0 ? await this.engine.network.list({ labels: {} }) : [];
+    const networks = [...(await this.engine.network.list({ labels: label })), ...all.filter((n) => adoptedNetworks.has(n.name) && n.labels[STATE_LABELS.project] === undefined)];
     for (const n of networks) await this.engine.network.remove(n.id);
-    const volumes = options.volumes ? await this.engine.volume.list({ labels: label }) : [];
-    for (const v of volumes) await this.engine.volume.remove(v.name);
-    return { networks: networks.map((n) => n.name), volumes: volumes.map((v) => v.name) };
+    const volumes = options.volumes ? (await this.engine.volume.list({ labels: label })).map((v) => v.name) : [];
+    const existing = adoptedVolumes.size > 0 ? new Set((await this.engine.volume.list({ labels: {} })).map((v) => v.name)) : new Set<string>();
+    const adopted = [...adoptedVolumes].filter((name) => existing.has(name) && !volumes.includes(name));
+    for (const name of [...volumes, ...adopted]) await this.engine.volume.remove(name);
+    return { networks: networks.map((n) => n.name), volumes: [...volumes, ...adopted] };
   }
 }
