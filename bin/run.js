@@ -16,7 +16,12 @@ if (floor && process.env.OCLIF_DISABLE_ENGINE_WARNING === undefined) {
   const have = process.versions.node.split('.').map(Number);
   const need = floor.slice(1).map(Number);
   const older = have[0] !== need[0] ? have[0] < need[0] : have[1] !== need[1] ? have[1] < need[1] : have[2] < need[2];
-  if (older) process.emitWarning(`Node version must be ${wanted} to use this CLI. Current node version: ${process.versions.node}`);
+  // One line that says what to do, instead of a generic warning and a hint about --trace-warnings.
+  if (older) {
+    process.stderr.write(
+      `n3xus needs Node ${wanted.slice(2)} or newer, and this is Node ${process.versions.node}: install Node 24 beside it with npm install --prefix ~/.n3xus-node node@24 && export PATH=~/.n3xus-node/node_modules/.bin:$PATH\n`,
+    );
+  }
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
 }
 

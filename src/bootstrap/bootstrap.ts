@@ -23,10 +23,12 @@ import {
   checkMemory,
   checkNetworks,
   checkPorts,
+  checkServers,
   checkServiceImages,
   checkSwarm,
   isReady,
   notChecked,
+  notNeeded,
   repairFailed,
   type CheckId,
   type CheckResult,
@@ -48,9 +50,11 @@ import {
   gatherNetworks,
   gatherPorts,
   gatherResources,
+  gatherServers,
   resolveProject,
 } from './gather.ts';
 import { performRepair } from './repairs.ts';
+import type { InstallConsent } from './install-servers.ts';
 import { secretsState } from '../secrets/secrets-file.ts';
 
 /** How the checklist is shown: a live tree, plain lines, or nothing (for `--json`). */
@@ -84,6 +88,15 @@ export interface BootstrapOptions {
   projectDir?: string;
   /** The fleet is for Swarm: the engine must be a swarm manager (`fix` makes a one-node swarm), its networks overlays. */
   swarm?: boolean;
+  /**
+   * What runs the fleet; default `docker`. For `process`, the Docker checks are not needed and PostgreSQL and Redis
+   * must be installed (`fix` installs them); for the others, the reverse.
+   */
+  driver?: 'docker' | 'process' | 'swarm';
+  /** With `fix`: install missing system packages without asking. */
+  yes?: boolean;
+  /** With `fix` and without `yes`: asks the user (in a terminal) and resolves with the answer; without it, nothing is installed. */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 /** The checklist's outcome; also what `--json` prints. */
@@ -97,7 +110,10 @@ export interface BootstrapResult {
 export const CHECK_ORDER: readonly CheckId[] = Object.keys(CHECK_TITLES) as CheckId[];
 
 /** The order repairs run in: base images before the service images built on them. */
-const REPAIR_ORDER: readonly CheckId[] = ['swarm', 'networks', 'secrets', 'base-images', 'service-images'];
+const REPAIR_ORDER: readonly CheckId[] = ['swarm', 'networks', 'secrets', 'servers', 'base-images', 'service-images'];
+
+/** The checks of the Docker engine and what launch makes on it: not needed by a fleet of local processes. */
+const DOCKER_CHECKS: ReadonlySet<CheckId> = new Set(['engine', 'swarm', 'networks', 'base-images', 'service-images']);
 
 /** The n3xus fleet's size, assumed for the resource checks when the compose file cannot be read. */
 const DEFAULT_CONTAINERS = 100;
@@ -153,6 +169,9 @@ class Session {
   }
 
   async #evaluate(id: CheckId): Promise<Evaluation> {
+    const processes = this.#options.driver === 'process';
+    if (processes && DOCKER_CHECKS.has(id)) return notNeeded(id, 'the fleet runs as local processes (--driver process)');
+    if (id === 'servers') return processes ? checkServers(await gatherServers(this.#env)) : notNeeded(id, 'they run in containers');
     switch (id) {
       case 'engine': {
         const { facts, host } = await gatherEngine(this.#engine);
@@ -215,6 +234,7 @@ function repairTitle(repair: Repair): string {
   if (repair.kind === 'create-networks') return `Creating ${repair.overlay ? 'overlay ' : ''}${repair.networks.length === 1 ? 'network' : 'networks'} ${repair.networks.map((n) => n.name).join(', ')}`;
   if (repair.kind === 'write-secrets') return repair.create ? 'Creating the secrets file and the secret files' : 'Writing the secret files';
   if (repair.kind === 'build-base-images') return `Building base images (${repair.tags.join(', ')} missing)`;
+  if (repair.kind === 'install-servers') return repair.plan.kind === 'run' ? `Installing ${repair.plan.packages.join(' and ')} (${repair.plan.command})` : 'Installing PostgreSQL and Redis';
   return `Building ${repair.services.length} service ${repair.services.length === 1 ? 'image' : 'images'}`;
 }
 
@@ -228,6 +248,15 @@ async function runList(tasks: ListrTask[], renderer: BootstrapRenderer): Promise
     rendererOptions: { collapseErrors: false },
   });
   await list.run();
+}
+
+/** Whether the user agrees to install system packages, asked once before the repairs run (a prompt cannot share a live list). */
+async function installConsent(repair: Repair | undefined, wanted: boolean, options: BootstrapOptions): Promise<InstallConsent> {
+  if (!wanted || repair?.kind !== 'install-servers' || repair.plan.kind !== 'run') return { allowed: false, why: 'declined' };
+  if (options.yes) return { allowed: true };
+  if (options.ask === undefined) return { allowed: false, why: 'no-terminal' };
+  const yes = await options.ask(`Install ${repair.plan.packages.join(' and ')} with ${repair.plan.command}? No system service is started. [y/N] `);
+  return yes ? { allowed: true } : { allowed: false, why: 'declined' };
 }
 
 /**
@@ -259,6 +288,7 @@ export async function runBootstrap(options: BootstrapOptions = {}): Promise<Boot
   );
 
   const toRepair = options.fix ? REPAIR_ORDER.filter((id) => repairs.has(id)) : [];
+  const install = await installConsent(repairs.get('servers'), toRepair.includes('servers'), options);
   if (toRepair.length > 0) {
     let baseBuildFailed = false;
     await runList(
@@ -279,6 +309,7 @@ export async function runBootstrap(options: BootstrapOptions = {}): Promise<Boot
                   project: session.project,
                   labels: options.labels ?? {},
                   ...(session.fleet === undefined ? {} : { fleet: session.fleet }),
+                  install,
                   onLine: (line) => {
                     task.output = line;
                   },

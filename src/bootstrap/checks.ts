@@ -5,11 +5,12 @@
  */
 import type { Fleet } from '../fleet/model.ts';
 import { BASE_IMAGE_TAGS } from '../images/bases.ts';
+import type { InstallPlan, ServerKind } from './packages.ts';
 
 /** `fixed`: the check failed or warned, `--fix` repaired it, and the re-check passed. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'fixed';
 
-export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'secrets' | 'base-images' | 'service-images' | 'swarm' | 'networks';
+export type CheckId = 'engine' | 'compose-file' | 'cpu' | 'memory' | 'disk' | 'ports' | 'handshake' | 'secrets' | 'servers' | 'base-images' | 'service-images' | 'swarm' | 'networks';
 
 /** One line of the checklist; also one entry of `--json`'s `checks`. */
 export interface CheckResult {
@@ -28,7 +29,8 @@ export type Repair =
   | { kind: 'swarm-init'; advertiseAddr: string }
   | { kind: 'build-base-images'; tags: string[] }
   | { kind: 'build-service-images'; services: string[] }
-  | { kind: 'write-secrets'; create: boolean };
+  | { kind: 'write-secrets'; create: boolean }
+  | { kind: 'install-servers'; plan: InstallPlan };
 
 /** A check's verdict, and the repair `--fix` would make. */
 export interface Evaluation {
@@ -46,6 +48,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   ports: 'Ports on 127.0.0.1',
   handshake: 'Handshake',
   secrets: 'Secrets',
+  servers: 'PostgreSQL and Redis',
   'base-images': 'Base images',
   'service-images': 'Service images',
   swarm: 'Docker Swarm',
@@ -61,6 +64,11 @@ function result(id: CheckId, status: CheckStatus, detail: string, fix?: string):
 /** A check that could not run because another one failed; a warning, so the failure it depends on is the one shown. */
 export function notChecked(id: CheckId, reason: string): Evaluation {
   return { result: result(id, 'warn', `not checked: ${reason}`) };
+}
+
+/** A check that does not apply to the driver the fleet runs on: passed, saying why it was not needed. */
+export function notNeeded(id: CheckId, reason: string): Evaluation {
+  return { result: result(id, 'ok', `not needed: ${reason}`) };
 }
 
 /** A check whose fact gathering failed unexpectedly: the error's message, without a stack. */
@@ -663,4 +671,78 @@ export function checkSecrets(facts: SecretsFacts): Evaluation {
     };
   }
   return { result: result('secrets', 'ok', `${facts.secretsFile} (owner-only), ${facts.files} secret files up to date`) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The process driver's servers
+
+/**
+ * The PostgreSQL and Redis the process driver would run: the installed ones it found, the embedded PostgreSQL,
+ * what the environment chose (`N3XUS_POSTGRES=embedded`, `N3XUS_REDIS=none`), and how to install what is missing.
+ */
+export interface ServerFacts {
+  postgres?: { binDir: string; version: string };
+  /** Whether the embedded PostgreSQL (PGlite, an optional dependency) is installed. */
+  embeddedPostgres: boolean;
+  /** redis-server's path. */
+  redis?: string;
+  /** `embedded` when N3XUS_POSTGRES=embedded asks for PGlite whatever is installed. */
+  postgresMode?: 'embedded';
+  /** `none` when N3XUS_REDIS=none runs the fleet without Redis on purpose. */
+  redisMode?: 'none';
+  /** How to install the servers that are missing (see installPlan in packages.ts), when some are. */
+  plan?: InstallPlan;
+}
+
+/** The servers a fleet on the process driver lacks and that installing would give it (not those turned off on purpose). */
+export function serversToInstall(facts: Omit<ServerFacts, 'plan'>): ServerKind[] {
+  return [
+    ...(facts.postgres === undefined && facts.postgresMode !== 'embedded' ? (['postgres'] as const) : []),
+    ...(facts.redis === undefined && facts.redisMode !== 'none' ? (['redis'] as const) : []),
+  ];
+}
+
+/**
+ * For the process driver, PostgreSQL and Redis must be installed: without redis-server the fleet runs degraded and
+ * `verify` fails (a failure); without PostgreSQL the embedded PGlite stands in, slower (a warning), or nothing does
+ * (a failure). What the environment turned off on purpose is a warning that says what it costs. `--fix` installs
+ * the missing ones (see installPlan).
+ */
+export function checkServers(facts: ServerFacts): Evaluation {
+  const lines: string[] = [];
+  let status: CheckStatus = 'ok';
+  const worst = (s: CheckStatus): void => {
+    if (s === 'fail' || (s === 'warn' && status === 'ok')) status = s;
+  };
+  if (facts.postgresMode === 'embedded') {
+    lines.push(facts.embeddedPostgres ? 'PostgreSQL: the embedded PGlite, as N3XUS_POSTGRES=embedded asks (one WebAssembly session shared by every service, slower than a server)' : 'N3XUS_POSTGRES=embedded, but the embedded PGlite is not installed (npm ci without --omit=optional)');
+    worst(facts.embeddedPostgres ? 'warn' : 'fail');
+  } else if (facts.postgres !== undefined) {
+    lines.push(`PostgreSQL ${facts.postgres.version} (${facts.postgres.binDir})`);
+  } else if (facts.embeddedPostgres) {
+    lines.push('PostgreSQL is not installed: the embedded PGlite stands in (one WebAssembly session shared by every service, slower than a server)');
+    worst('warn');
+  } else {
+    lines.push('PostgreSQL is not installed, nor the embedded PGlite: launch --driver process cannot start the fleet');
+    worst('fail');
+  }
+  if (facts.redisMode === 'none') {
+    lines.push('Redis: off, as N3XUS_REDIS=none asks: the services run degraded (no shared cache or rate limits) and verify fails');
+    worst('warn');
+  } else if (facts.redis !== undefined) {
+    lines.push(`redis-server (${facts.redis})`);
+  } else {
+    lines.push('redis-server is not installed: the fleet would run without Redis (degraded), and verify fails');
+    worst('fail');
+  }
+  const plan = facts.plan;
+  if (plan === undefined) {
+    const fix = status === 'ok' ? undefined : 'Unset N3XUS_POSTGRES / N3XUS_REDIS to run the installed servers.';
+    return { result: result('servers', status, lines.join('\n'), fix) };
+  }
+  const fix =
+    plan.kind === 'run'
+      ? `${FIX_COMMAND} --yes installs ${plan.packages.join(' and ')} (${plan.command}); no system service is started: the process driver runs its own servers`
+      : `${plan.reason}: ${plan.command}`;
+  return { result: result('servers', status, lines.join('\n'), fix), repair: { kind: 'install-servers', plan } };
 }

@@ -32,6 +32,9 @@ import type {
 } from './checks.ts';
 import { blocksLoopbackPort, parseProcNet, type SocketEntry } from './proc-net.ts';
 import { displayPath } from '../util/display-path.ts';
+import { findEmbeddedPostgres, findPostgres, findRedis } from '../drivers/process/local-servers.ts';
+import { installPlan } from './packages.ts';
+import { serversToInstall, type ServerFacts } from './checks.ts';
 
 /** The bases every n3xus fleet is built on, checked whatever the compose file says. */
 export const REQUIRED_BASE_IMAGES: readonly string[] = [BASE_IMAGE_TAGS.node, BASE_IMAGE_TAGS.postgres, BASE_IMAGE_TAGS.redis];
@@ -324,4 +327,44 @@ export function neededNetworks(fleet: Fleet, project: string): NetworkFacts['nee
 export async function gatherNetworks(engine: DockerEngine, fleet: Fleet, project: string): Promise<NetworkFacts> {
   const present = await engine.network.list({ labels: {} });
   return { project, needed: neededNetworks(fleet, project), present: present.map((n) => ({ name: n.name, labels: n.labels, driver: n.driver, scope: n.scope, internal: n.internal })) };
+}
+
+/** Whether `name` is an executable file in a directory of `PATH`. */
+async function onPath(name: string, env: Env): Promise<boolean> {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    try {
+      await access(path.join(dir, name), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/** The servers the process driver would run (see checkServers), and how to install the missing ones on this host. */
+export async function gatherServers(env: Env): Promise<ServerFacts> {
+  const processEnv = env as NodeJS.ProcessEnv;
+  const postgres = findPostgres(processEnv);
+  const redis = findRedis(processEnv);
+  const facts: Omit<ServerFacts, 'plan'> = {
+    ...(postgres === undefined ? {} : { postgres }),
+    embeddedPostgres: findEmbeddedPostgres() !== undefined,
+    ...(redis === undefined ? {} : { redis }),
+    ...(env.N3XUS_POSTGRES === 'embedded' ? { postgresMode: 'embedded' as const } : {}),
+    ...(env.N3XUS_REDIS === 'none' ? { redisMode: 'none' as const } : {}),
+  };
+  const missing = serversToInstall(facts);
+  if (missing.length === 0) return facts;
+  const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => undefined);
+  const uid = process.getuid?.();
+  const plan = installPlan(missing, {
+    platform: process.platform,
+    ...(osRelease === undefined ? {} : { osRelease }),
+    ...(uid === undefined ? {} : { uid }),
+    sudo: await onPath('sudo', env),
+    tty: process.stdin.isTTY === true,
+  });
+  return { ...facts, plan };
 }

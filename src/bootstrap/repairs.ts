@@ -10,6 +10,7 @@ import { STATE_LABELS } from '../launch/labels.ts';
 import type { Repair } from './checks.ts';
 import type { Fleet } from '../fleet/model.ts';
 import { ensureSecrets } from '../secrets/secrets-file.ts';
+import { installServers, type InstallConsent } from './install-servers.ts';
 
 export interface RepairContext {
   engine: DockerEngine;
@@ -20,6 +21,8 @@ export interface RepairContext {
   onLine: (line: string) => void;
   /** The fleet, for the repairs that write its files (the secrets). */
   fleet?: Fleet;
+  /** Whether the user agreed to install system packages (`--yes` or the prompt); default not. */
+  install?: InstallConsent;
 }
 
 function describeBaseEvent(event: BaseImageEvent): string {
@@ -32,6 +35,7 @@ function describeBaseEvent(event: BaseImageEvent): string {
 /** Performs one repair and returns what was done, e.g. `created nexus-net`; rejects with the error that stopped it. */
 export async function performRepair(repair: Repair, context: RepairContext): Promise<string> {
   const { engine, onLine } = context;
+  if (repair.kind === 'install-servers') return installServers(repair.plan, context.install ?? { allowed: false, why: 'no-terminal' }, onLine);
   if (repair.kind === 'write-secrets') {
     if (context.fleet === undefined) throw new TypeError('write-secrets needs the fleet');
     const ensured = ensureSecrets(context.fleet, context.fleet.services, { create: repair.create });

@@ -130,6 +130,8 @@ export function readSecretsFile(file: string): InstallSecrets {
 
 /** Writes `text` to `file` whole or not at all (a temporary file, fsynced, renamed over it), with `mode`. */
 export function writeFileAtomic(file: string, text: string, mode: number): void {
+  // Only the file's own directory is private: the ones above it (.n3xus) hold the process driver's state too.
+  mkdirSync(path.dirname(path.dirname(file)), { recursive: true });
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w', mode);
@@ -256,6 +258,7 @@ function presentFiles(fleet: Fleet): (name: string) => string | undefined {
 export function writeSecretFiles(fleet: Fleet, secrets: InstallSecrets): { written: string[]; values: Map<string, string> } {
   const managed = managedSecrets(fleet);
   if (managed === undefined) return { written: [], values: new Map() };
+  mkdirSync(path.dirname(managed.dir), { recursive: true });
   mkdirSync(managed.dir, { recursive: true, mode: 0o700 });
   chmodSync(managed.dir, 0o700);
   const written: string[] = [];

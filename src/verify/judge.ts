@@ -346,6 +346,8 @@ export function judgeContainer(container: Instance | undefined, service: string,
     state: container.status,
     health: container.health ?? 'none',
     ...(container.restartCount === undefined ? {} : { restartCount: container.restartCount }),
+    // The driver runs the fleet without it on purpose (the process driver without redis-server): why, in one sentence.
+    ...(container.degraded === undefined ? {} : { degraded: container.degraded }),
   };
   const restarted = restarts > 0 ? `, restarted ${restarts} time${restarts === 1 ? '' : 's'}` : '';
   const replicas = container.replicas;

@@ -85,6 +85,14 @@ export function renderSummary(report: VerifyReport, paint: Paint = PLAIN): strin
   if (causes.length > 0) {
     lines.push('', paint.bold('root causes:'));
     for (const { cause, affected } of causes) {
+      const target = report.services.find((s) => s.name === cause);
+      const degraded = target?.checks.find((c) => c.name === 'container')?.details?.degraded;
+      if (typeof degraded === 'string' && (target?.kind === 'redis' || target?.kind === 'postgres')) {
+        // Absent by design (degraded mode): one line, and the one command that makes it green.
+        const server = target.kind === 'redis' ? 'Redis' : 'PostgreSQL';
+        lines.push(`  ${paint.fail(`${server} is not running (degraded mode)`)}: ${affected.length} ${affected.length === 1 ? 'service' : 'services'} not ready because of it; run n3xus bootstrap --fix`);
+        continue;
+      }
       const shown = affected.length <= 5 ? affected.join(', ') : `${affected.slice(0, 5).join(', ')} and ${affected.length - 5} more`;
       lines.push(`  ${paint.fail(cause)} failed: ${affected.length} ${affected.length === 1 ? 'service fails' : 'services fail'} because of it (${shown})`);
     }

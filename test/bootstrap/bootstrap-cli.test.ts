@@ -55,7 +55,7 @@ describeBuilt('n3xus bootstrap, the CLI, without an engine', () => {
   it('exits 15 with one message naming each failed check and how to fix it, and no stack trace', async () => {
     const run = await cli(['-f', file], { ...unreachable, CI: 'true' });
     expect(run.code).toBe(15);
-    expect(run.stderr).toContain('BootstrapFailedError: 2 of 12 checks failed:');
+    expect(run.stderr).toContain('BootstrapFailedError: 2 of 13 checks failed:');
     expect(run.stderr).toContain('✖ Docker engine: Docker engine not reachable at /nonexistent/n3xus-test/docker.sock');
     expect(run.stderr).toContain(`port ${busy.port}/tcp (service web): held by process`);
     expect(run.stderr).toContain('Code: BOOTSTRAP_FAILED');
@@ -86,6 +86,7 @@ describeBuilt('n3xus bootstrap, the CLI, without an engine', () => {
       'ports:fail',
       'handshake:ok',
       'secrets:ok',
+      'servers:ok',
       'base-images:warn',
       'service-images:warn',
       'swarm:warn',
@@ -93,6 +94,20 @@ describeBuilt('n3xus bootstrap, the CLI, without an engine', () => {
     ]);
     for (const check of result.checks) expect(Object.keys(check).sort()).toEqual(expect.arrayContaining(['detail', 'id', 'status', 'title']));
     expect(result.checks.find((c) => c.id === 'ports')?.fix).toMatch(/^Free the port/);
+  });
+
+  it('--fix for the process driver, without --yes and no terminal: exit 15, installs nothing, names --yes', async () => {
+    const run = await cli(['-f', file, '--fix', '--driver', 'process'], { N3XUS_HANDSHAKE: N3XUS_LAW, N3XUS_REDIS_SERVER: '/nonexistent/n3xus-test/redis-server', CI: 'true' });
+    expect(run.code).toBe(15);
+    expect(run.stderr).toContain('Code: BOOTSTRAP_FAILED');
+    if (process.getuid?.() === 0) expect(run.stdout + run.stderr).toContain('Run again with --yes to install redis-server');
+    expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  });
+
+  it('--yes without --fix is refused as bad usage', async () => {
+    const run = await cli(['-f', file, '--yes'], { ...unreachable, CI: 'true' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--fix');
   });
 
   it('exits 15 naming the file and the problem for an invalid compose file', async () => {

@@ -31,7 +31,7 @@ describe('bootstrap without a Docker engine', () => {
   });
 
   it('returns every check, in checklist order, and is not ok', () => {
-    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'secrets', 'base-images', 'service-images', 'swarm', 'networks']);
+    expect(result.checks.map((c) => c.id)).toEqual(['engine', 'compose-file', 'cpu', 'memory', 'disk', 'ports', 'handshake', 'secrets', 'servers', 'base-images', 'service-images', 'swarm', 'networks']);
     expect(result.ok).toBe(false);
   });
 
@@ -119,5 +119,53 @@ describe('bootstrap reads the compose file as launch does', () => {
     expect(byId(result, 'compose-file').detail).toMatch(/\(variables from .*airgap\.env\): 1 service/);
     // The env file gave the service the law's handshake; the shell did not set one, so the default applies: a warning.
     expect(byId(result, 'handshake').status).toBe('warn');
+  });
+});
+
+describe('bootstrap for the process driver (a fleet of local processes)', () => {
+  let file: string;
+  /** redis-server pointed at a file that does not exist: missing, as on a fresh machine. */
+  const env = { PATH: process.env.PATH, N3XUS_HANDSHAKE: '55-45-17', N3XUS_REDIS_SERVER: '/nonexistent/n3xus-test/redis-server' };
+
+  beforeAll(async () => {
+    file = await writeTestFleet({ name: 'processes', network: 'n3xus-test-processes', services: { web: { hostPort: await freePort() } } });
+  });
+
+  afterAll(async () => {
+    await rm(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it('needs no Docker engine, and fails on a missing redis-server with the command that installs it', async () => {
+    const result = await runBootstrap({ file, engine: noEngine(), renderer: 'silent', env, driver: 'process' });
+    for (const id of ['engine', 'swarm', 'networks', 'base-images', 'service-images'] as const) {
+      expect(byId(result, id)).toMatchObject({ status: 'ok', detail: 'not needed: the fleet runs as local processes (--driver process)' });
+    }
+    const servers = byId(result, 'servers');
+    expect(servers.status).toBe('fail');
+    expect(servers.detail).toContain('redis-server is not installed');
+    expect(servers.fix).toMatch(process.getuid?.() === 0 ? /^n3xus bootstrap --fix --yes installs redis-server \(apt-get update && apt-get install -y redis-server\)/ : /redis-server/);
+    expect(result.ok).toBe(false);
+  });
+
+  it('--fix without --yes and without a terminal installs nothing and names the flag', async () => {
+    const result = await runBootstrap({ file, engine: noEngine(), renderer: 'silent', env, driver: 'process', fix: true });
+    const servers = byId(result, 'servers');
+    expect(servers.status).toBe('fail');
+    if (process.getuid?.() === 0) expect(servers.detail).toContain('--fix failed: not installed: bootstrap installs system packages only when told to, and there is no terminal to ask in. Run again with --yes');
+    expect(result.ok).toBe(false);
+  });
+
+  it('asks in a terminal, and a "no" installs nothing', async () => {
+    const questions: string[] = [];
+    const result = await runBootstrap({ file, engine: noEngine(), renderer: 'silent', env, driver: 'process', fix: true, ask: async (q) => (questions.push(q), false) });
+    if (process.getuid?.() === 0) {
+      expect(questions).toEqual(['Install redis-server with apt-get update && apt-get install -y redis-server? No system service is started. [y/N] ']);
+      expect(byId(result, 'servers').detail).toContain('--fix failed: not installed: you answered no.');
+    }
+  });
+
+  it('with the Docker driver, the servers are not needed: they run in containers', async () => {
+    const result = await runBootstrap({ file, engine: noEngine(), renderer: 'silent', env });
+    expect(byId(result, 'servers')).toMatchObject({ status: 'ok', detail: 'not needed: they run in containers' });
   });
 });

@@ -137,7 +137,7 @@ describeBuilt('the README', () => {
   it('starts with the set-up, run and test commands', async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    expect(block).toContain('npm ci && npm run build');
+    expect(block).toContain('npm ci && npm run build && node bin/run.js bootstrap --fix --yes');
     expect(block).toContain('node bin/run.js launch');
     expect(block).toContain('npm test');
   });

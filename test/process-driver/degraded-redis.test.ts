@@ -18,6 +18,7 @@ import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { verifyFleet } from '../../src/verify/verify.ts';
+import { renderSummary } from '../../src/verify/summary.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const ROOT = projectRoot();
@@ -89,5 +90,10 @@ describe.skipIf(missing.length > 0)(`the fleet without Redis${missing.length > 0
     expect(redis.operational).toBe(false);
     expect(redis.checks.some((c) => c.status === 'pass')).toBe(false);
     expect(redis.checks.find((c) => c.name === 'container')?.message).toContain('redis-server is not installed');
+    // One root cause, in one line, with the one command that makes it green.
+    const summary = renderSummary(report).split('\n');
+    expect(summary).toContain('  Redis is not running (degraded mode): 1 service not ready because of it; run n3xus bootstrap --fix');
+    expect(summary.filter((l) => l.includes('because of it'))).toHaveLength(1);
+    expect(report.operationalPercent).toBeLessThan(100);
   }, 60_000);
 });

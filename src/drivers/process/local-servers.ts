@@ -4,7 +4,7 @@
  * 127.0.0.1 at the port the fleet file publishes.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FleetService } from '../../fleet/model.ts';
@@ -117,6 +117,51 @@ export const UNPRIVILEGED = { uid: 65534, gid: 65534 };
 function asUnprivileged(argv: readonly string[]): string[] {
   if (process.getuid?.() !== 0) return [...argv];
   return ['setpriv', `--reuid=${UNPRIVILEGED.uid}`, `--regid=${UNPRIVILEGED.gid}`, '--clear-groups', ...argv];
+}
+
+/** Where the servers' data goes when this runs as root and {@link UNPRIVILEGED} cannot reach the state directory. */
+export const ROOT_DATA_DIR = '/var/lib/n3xus';
+
+/** Whether {@link UNPRIVILEGED} can reach `dir`: every directory from / down to it executable by others (or its own). */
+export function reachableByUnprivileged(dir: string): boolean {
+  let current = path.resolve(dir);
+  for (;;) {
+    try {
+      const st = statSync(current);
+      if ((st.mode & 0o001) === 0 && st.uid !== UNPRIVILEGED.uid) return false;
+    } catch {
+      return false;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+/**
+ * Where a project's servers keep their data: `<project dir>/data`. As root, PostgreSQL runs as {@link UNPRIVILEGED}
+ * (it refuses root), which must reach it: the state directories, n3xus's own, are made traversable by others (never
+ * listable: the secrets have a directory of their own, 0700), and where a directory above them is not (a checkout
+ * under /root), the data goes to {@link ROOT_DATA_DIR}/<hash of the project directory> instead. Creates it.
+ */
+export function serverDataRoot(projectDirectory: string): string {
+  const own = path.join(projectDirectory, 'data');
+  mkdirSync(own, { recursive: true });
+  if (process.getuid?.() !== 0) return own;
+  for (const dir of [path.dirname(projectDirectory), projectDirectory, own]) {
+    const mode = statSync(dir).mode & 0o777;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+  }
+  if (reachableByUnprivileged(own)) return own;
+  const fallback = rootDataDir(projectDirectory);
+  mkdirSync(ROOT_DATA_DIR, { recursive: true, mode: 0o711 });
+  mkdirSync(fallback, { recursive: true, mode: 0o711 });
+  return fallback;
+}
+
+/** {@link serverDataRoot}'s place for a project whose state directory UID 65534 cannot reach. */
+export function rootDataDir(projectDirectory: string): string {
+  return path.join(ROOT_DATA_DIR, createHash('sha256').update(path.resolve(projectDirectory)).digest('hex').slice(0, 16));
 }
 
 /**

@@ -29,6 +29,8 @@ import {
   LocalServerMissingError,
   postgresArgv,
   redisArgv,
+  rootDataDir,
+  serverDataRoot,
   type EmbeddedPostgres,
   type PostgresInstall,
 } from './local-servers.ts';
@@ -292,7 +294,7 @@ export class ProcessDriver implements FleetDriver {
     let argv: string[];
     let env: Record<string, string>;
     if (runnable.kind === 'postgres') {
-      const dataDir = path.join(dir, 'data', service.name);
+      const dataDir = path.join(serverDataRoot(dir), service.name);
       await initPostgres(runnable.install, dataDir, service, secretValues);
       argv = postgresArgv(runnable.install, dataDir, service, port);
       env = base;
@@ -446,9 +448,11 @@ export class ProcessDriver implements FleetDriver {
   }
 
   async removeResources(project: string, options: { volumes: boolean }): Promise<{ networks: string[]; volumes: string[] }> {
-    const data = path.join(projectDir(this.stateDir, project), 'data');
-    if (!options.volumes || !existsSync(data)) return { networks: [], volumes: [] };
-    rmSync(data, { recursive: true, force: true });
-    return { networks: [], volumes: [data] };
+    const dir = projectDir(this.stateDir, project);
+    // The data under the state directory, and where root's PostgreSQL kept it when UID 65534 could not reach that.
+    const data = [path.join(dir, 'data'), rootDataDir(dir)].filter((d) => existsSync(d));
+    if (!options.volumes) return { networks: [], volumes: [] };
+    for (const d of data) rmSync(d, { recursive: true, force: true });
+    return { networks: [], volumes: data };
   }
 }
