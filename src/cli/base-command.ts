@@ -30,6 +30,7 @@ import { Command, type Interfaces } from '@oclif/core';
  * | SECRETS_INVALID | 25 |
  * | CREDENTIAL_REJECTED | 26 |
  * | NOTHING_TO_ADOPT | 27 |
+ * | STALE_NETWORK | 28 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -58,6 +59,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   SECRETS_INVALID: 25,
   CREDENTIAL_REJECTED: 26,
   NOTHING_TO_ADOPT: 27,
+  STALE_NETWORK: 28,
   INTERRUPTED: 130,
 };
 

@@ -6,6 +6,7 @@ import { down, type DownResult } from '../launch/down.ts';
 import { loadCommandFleet } from '../cli/load-fleet.ts';
 import { composeProjectOf } from '../fleet/project-name.ts';
 import type { Fleet } from '../fleet/model.ts';
+import { StaleNetworkError } from '../launch/errors.ts';
 
 /** What each driver's instances are called. */
 const UNIT = {
@@ -61,6 +62,7 @@ export default class Down extends BaseCommand {
         this.log(`Left alone: ${left.containers.length} ${left.containers.length === 1 ? 'container' : 'containers'} docker compose made (project ${left.project}); n3xus down --compose removes them too, or n3xus launch --adopt takes them over.`);
       }
     }
+    if (result.staleNetworks !== undefined) throw new StaleNetworkError(result.staleNetworks);
     return result;
   }
 }

@@ -623,6 +623,11 @@ class DockerNetworkClient implements NetworkClient {
       if (!isNotFound(error)) throw error;
     }
   }
+
+  async attached(idOrName: string): Promise<string[]> {
+    const info = (await this.#api.call(`inspect network ${idOrName}`, (docker) => docker.getNetwork(idOrName).inspect())) as { Containers?: Record<string, { Name?: string }> | null };
+    return Object.values(info.Containers ?? {}).map((c) => c.Name ?? '');
+  }
 }
 
 /** The part of `GET /services/{id}` that {@link summarizeService} reads. */

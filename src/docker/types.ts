@@ -248,6 +248,8 @@ export interface NetworkClient {
   list(filter: { labels: Record<string, string | undefined> }): Promise<{ id: string; name: string; labels: Record<string, string>; driver: string; scope: string; internal: boolean }[]>;
   /** Removes a network; resolves when it does not exist. */
   remove(idOrName: string): Promise<void>;
+  /** The names of the containers attached to a network, as its inspect lists them. */
+  attached(idOrName: string): Promise<string[]>;
 }
 
 /** This engine's place in a swarm (`GET /info`'s Swarm part). */

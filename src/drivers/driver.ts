@@ -171,7 +171,9 @@ export interface FleetDriver {
   managesServer?(service: FleetService): boolean;
   /**
    * Removes the project's networks, credentials (and with `volumes`, its volumes), and the networks and volumes named
-   * in `adopted` (made by docker compose, taken over by the fleet; volumes only with `volumes`); returns what it removed.
+   * in `adopted` (made by docker compose, taken over by the fleet; volumes only with `volumes`); returns what it removed,
+   * and in `stale` the networks the engine would not remove though no container is attached to them (see
+   * StaleNetworkError in src/launch/errors.ts).
    */
-  removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[] }>;
+  removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[]; stale?: string[] }>;
 }

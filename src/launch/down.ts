@@ -11,6 +11,8 @@ export interface DownResult {
   removed: { service: string; name: string; stage: string }[];
   networks: string[];
   volumes: string[];
+  /** Networks the engine would not remove though no container is attached to them (see StaleNetworkError). */
+  staleNetworks?: string[];
   /** Containers docker compose made for the fleet file that were left alone (without `compose.remove`), and their project. */
   composeLeft?: { project: string; containers: string[] };
 }
@@ -56,7 +58,13 @@ export async function down(driver: FleetDriver, project: string, options: DownOp
   }
   // Asked again now that the containers are gone: what compose made is the fleet's once none of compose's runs it.
   const adopted = composeOf === undefined ? undefined : adoptedResources(composeOf.fleet, project, composeOf.project, await composeOf.state(composeOf.project));
-  const resources = await driver.removeResources(project, { volumes: options.volumes ?? false, ...(adopted === undefined ? {} : { adopted }) });
+  const { stale, ...resources } = await driver.removeResources(project, { volumes: options.volumes ?? false, ...(adopted === undefined ? {} : { adopted }) });
   const left = composeOf === undefined || composeOf.remove ? [] : composeMade.map((c) => c.name);
-  return { project, removed, ...resources, ...(left.length > 0 ? { composeLeft: { project: composeOf!.project, containers: left } } : {}) };
+  return {
+    project,
+    removed,
+    ...resources,
+    ...(stale === undefined ? {} : { staleNetworks: stale }),
+    ...(left.length > 0 ? { composeLeft: { project: composeOf!.project, containers: left } } : {}),
+  };
 }

@@ -67,3 +67,22 @@ export class AdoptUnsupportedError extends Error {
     super(`--adopt takes over containers docker compose made on a Docker engine; the ${driver} driver has none. Nothing was changed.`);
   }
 }
+
+/**
+ * down removed everything but networks the engine refuses to remove though no container is attached to them: Docker
+ * 20.10 keeps counting an endpoint of a container long gone (moby/moby#42119, #43286), until the engine restarts.
+ */
+export class StaleNetworkError extends Error {
+  override readonly name = 'StaleNetworkError';
+  readonly code = 'STALE_NETWORK';
+  readonly suggestions: readonly string[];
+
+  constructor(networks: readonly string[]) {
+    const which = networks.length === 1 ? `The network ${networks[0]} was` : `The networks ${networks.join(', ')} were`;
+    super(`${which} not removed: the Docker engine counts an endpoint on ${networks.length === 1 ? 'it' : 'them'} that no container holds (a known engine bug, moby/moby#42119). Everything else was removed.`);
+    this.suggestions = [
+      'Restart the engine (systemctl restart docker, or stop and start dockerd) and run n3xus down again; a restart clears the count.',
+      `Or leave ${networks.length === 1 ? 'it' : 'them'}: the next launch uses ${networks.length === 1 ? 'it' : 'them'} as ${networks.length === 1 ? 'it is' : 'they are'}.`,
+    ];
+  }
+}

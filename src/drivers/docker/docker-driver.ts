@@ -164,17 +164,30 @@ export class DockerDriver implements FleetDriver {
     return { interrupted };
   }
 
-  async removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[] }> {
+  async removeResources(project: string, options: { volumes: boolean; adopted?: { networks: string[]; volumes: string[] } }): Promise<{ networks: string[]; volumes: string[]; stale?: string[] }> {
     const label = { [STATE_LABELS.project]: project };
     const adoptedNetworks = new Set(options.adopted?.networks ?? []);
     const adoptedVolumes = new Set(options.volumes ? (options.adopted?.volumes ?? []) : []);
     const all = adoptedNetworks.size > 0 ? await this.engine.network.list({ labels: {} }) : [];
     const networks = [...(await this.engine.network.list({ labels: label })), ...all.filter((n) => adoptedNetworks.has(n.name) && n.labels[STATE_LABELS.project] === undefined)];
-    for (const n of networks) await this.engine.network.remove(n.id);
+    const removed: string[] = [];
+    const stale: string[] = [];
+    for (const n of networks) {
+      try {
+        await this.engine.network.remove(n.id);
+        removed.push(n.name);
+      } catch (error) {
+        // Docker 20.10 can keep counting an endpoint of a container long gone (moby/moby#42119): the network cannot
+        // be removed until the engine restarts. The rest of the teardown goes on, and down says so.
+        const endpoints = error instanceof DockerApiError && error.statusCode === 403 && /active endpoints/.test(error.message);
+        if (endpoints && (await this.engine.network.attached(n.id).catch(() => ['unknown'])).length === 0) stale.push(n.name);
+        else throw error;
+      }
+    }
     const volumes = options.volumes ? (await this.engine.volume.list({ labels: label })).map((v) => v.name) : [];
     const existing = adoptedVolumes.size > 0 ? new Set((await this.engine.volume.list({ labels: {} })).map((v) => v.name)) : new Set<string>();
     const adopted = [...adoptedVolumes].filter((name) => existing.has(name) && !volumes.includes(name));
     for (const name of [...volumes, ...adopted]) await this.engine.volume.remove(name);
-    return { networks: networks.map((n) => n.name), volumes: [...volumes, ...adopted] };
+    return { networks: removed, volumes: [...volumes, ...adopted], ...(stale.length > 0 ? { stale } : {}) };
   }
 }
