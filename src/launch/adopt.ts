@@ -7,7 +7,7 @@ import type { Fleet } from '../fleet/model.ts';
 import type { ComposeState, Instance } from '../drivers/driver.ts';
 import { COMPOSE_LABELS } from './labels.ts';
 import type { Reconciliation } from './reconcile.ts';
-import { serviceNetworkKeys, type AdoptedNames } from './desired.ts';
+import { serviceNetworkKeys, volumeKeys, type AdoptedNames } from './desired.ts';
 
 /** Compose's container of each service of the fleet file (the running one when it has several). */
 export function composeContainers(fleet: Fleet, state: Pick<ComposeState, 'containers'>): Map<string, Instance> {
@@ -40,7 +40,7 @@ export function adoptedNames(fleet: Fleet, project: string, composeProject: stri
     if (name !== undefined) networks.set(key, name);
   }
   const volumes = new Map<string, string>();
-  for (const key of new Set(fleet.services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)))) {
+  for (const key of volumeKeys(fleet.services)) {
     const v = fleet.volumes[key];
     if (v?.name !== undefined || v?.external === true) continue;
     const name = pick(key, state.existing.volumes, state.volumes);

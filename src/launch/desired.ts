@@ -111,6 +111,11 @@ export function networkName(fleet: Fleet, project: string, key: string, adopted:
   return fleet.networks[key]?.name ?? adopted.networks.get(key) ?? `${project}_${key}`;
 }
 
+/** The keys of the named volumes `services` mount (bind mounts and tmpfs left out), each once. */
+export function volumeKeys(services: readonly FleetService[]): Set<string> {
+  return new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
+}
+
 /** The keys of the networks `service` joins: those it names, else compose's `default`. */
 export function serviceNetworkKeys(service: FleetService): string[] {
   return service.networks.length > 0 ? [...service.networks] : ['default'];
@@ -251,13 +256,12 @@ export function desiredInstances(
 export function desiredResources(fleet: Fleet, project: string, services: readonly FleetService[], secretValues: ReadonlyMap<string, string> = new Map(), adopted: AdoptedNames = NO_ADOPTED_NAMES): DesiredResources {
   const label = { [STATE_LABELS.project]: project };
   const networkKeys = new Set(services.flatMap(serviceNetworkKeys));
-  const volumeKeys = new Set(services.flatMap((s) => s.volumes.filter((m) => m.type === 'volume' && m.source !== undefined).map((m) => m.source!)));
   const secrets = new Map<string, DesiredResources['secrets'][number]>();
   for (const service of services) for (const s of credentials(fleet, service, project, secretValues).secrets) secrets.set(s.name, { ...s, labels: label });
   return {
     project,
     networks: [...networkKeys].map((key) => networkResource(fleet, project, key, adopted)),
-    volumes: [...volumeKeys].map((key) => {
+    volumes: [...volumeKeys(services)].map((key) => {
       const v = fleet.volumes[key];
       return { name: volumeName(fleet, project, key, adopted), external: v?.external ?? false, labels: { ...(v?.labels ?? {}), ...label } };
     }),
