@@ -124,8 +124,19 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /**
+ * Whether the process `pid` has exited and waits to be reaped (state Z in /proc). A detached instance's parent is
+ * PID 1, which reaps when it gets to it: 1.2-1.5 s later on this project's machines, during which kill(2) still
+ * finds the group.
+ */
+export function isZombie(pid: number): boolean {
+  return statFields(pid)?.[0] === 'Z';
+}
+
+/**
  * Stops the group `pgid`: `signal`, then up to `timeoutMs` for it to end, then SIGKILL. Resolves with whether it
- * had to be killed.
+ * had to be killed. The group has ended once its leader (the instance's wrapper, which waits for the service) has
+ * exited, reaped or not; anything of the group still running then is killed, which cannot reach another group: the
+ * zombie keeps its PID, and so the group's ID, from being reused.
  */
 export async function stopGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<{ killed: boolean }> {
   if (!groupAlive(pgid)) return { killed: false };
@@ -133,6 +144,10 @@ export async function stopGroup(pgid: number, signal: NodeJS.Signals, timeoutMs:
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!groupAlive(pgid)) return { killed: false };
+    if (isZombie(pgid)) {
+      signalGroup(pgid, 'SIGKILL');
+      return { killed: false };
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   signalGroup(pgid, 'SIGKILL');

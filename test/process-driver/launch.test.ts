@@ -21,6 +21,7 @@ import { planLaunch } from '../../src/plan/plan.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { eventually } from '../support/docker.ts';
 import { freePort } from '../support/local-servers.ts';
+import { isZombie, pidAlive } from '../../src/process/detached.ts';
 
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 const project = `pd-${process.pid}`;
@@ -65,13 +66,9 @@ async function pids(): Promise<Map<string, number>> {
   return map;
 }
 
+/** Whether `pid` runs: a zombie (exited, waiting for PID 1 to reap it) does not. */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return pidAlive(pid) && !isZombie(pid);
 }
 
 describe.skipIf(missing.length > 0)(`launch with the process driver${missing.length > 0 ? ` (skipped: needs ${missing.join(', ')})` : ''}`, () => {
