@@ -298,6 +298,8 @@ export class SwarmDriver implements FleetDriver {
     for (const gateway of await this.engine.container.list({ labels: { ...label, [GATEWAY_LABELS.role]: GATEWAY_ROLE } })) await this.engine.container.remove(gateway.id);
     // Removed services leave their tasks' containers behind for a moment, and a network in use cannot be removed.
     const deadline = Date.now() + NETWORK_RELEASE_TIMEOUT_MS;
+    // down is done when none of them is left (a test met one still listed after down returned).
+    while (Date.now() < deadline && (await this.engine.container.list({ labels: label })).length > 0) await sleep(250);
     const networks = await this.engine.network.list({ labels: label });
     for (const n of networks) {
       for (;;) {
