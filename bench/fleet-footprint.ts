@@ -17,6 +17,7 @@ import { loadCatalog } from '../src/fleet/catalog.ts';
 import { HEALTHCHECK, INFRA_HEALTHCHECK, imageTag } from '../src/fleet/service-files.ts';
 import { httpRequest } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
+import { containersCpuSeconds } from './lib/cgroup.ts';
 
 const engine = new DockerEngine();
 const catalog = loadCatalog();
@@ -76,20 +77,6 @@ function engineCpuSeconds(): number {
     ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   }
   return ticks / CLOCK_TICKS_PER_S;
-}
-
-/** CPU seconds of the given containers' cgroups (cgroup v1 cpuacct, or v2 cpu.stat). */
-function containersCpuSeconds(ids: readonly string[]): number {
-  let total = 0;
-  for (const id of ids) {
-    try {
-      total += Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8')) / 1e9;
-    } catch {
-      const stat = readFileSync(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8');
-      total += Number(/usage_usec (\d+)/.exec(stat)?.[1]) / 1e6;
-    }
-  }
-  return total;
 }
 
 /** Resolves once GET /health on 127.0.0.1:`port` answers 200, polling every 500 ms until `deadline`. */

@@ -12,11 +12,15 @@
  *    on its published port. Twice: on the default bridge (the floor of ../shared/docker-here.md, which measured
  *    29-34 s there), and with what the fleet's containers must carry (a user-defined bridge like nexus-net, a
  *    read-only root with a tmpfs, all capabilities dropped, no-new-privileges, a memory limit, a restart policy).
+ * 5. The fleet's own floor, in the same run: the 100 containers launch would make (the same images, commands, secret
+ *    files, network, volume and hardening, from desiredInstances), created and started through the same driver all at
+ *    once (16 at a time, as launch's batches), in no stage order and with no wait between stages, timed until all 100
+ *    pass launch's probes. What the engine and the services themselves cost to start, without the orchestration.
  * Each run starts from nothing (no containers, no volume) and is torn down after. Prints the times and the ratios.
  */
 import { DockerEngine } from '../src/docker/engine.ts';
 import { loadFleetImages } from '../src/images/archive.ts';
-import { desiredInstances } from '../src/launch/desired.ts';
+import { desiredInstances, desiredResources } from '../src/launch/desired.ts';
 import { DockerDriver } from '../src/drivers/docker/docker-driver.ts';
 import { down } from '../src/launch/down.ts';
 import { probeService } from '../src/launch/health.ts';
@@ -120,6 +124,27 @@ async function floor(hardened: boolean): Promise<number> {
   return ms;
 }
 
+/** Item 5 above: the fleet's own containers, all at once, in no order, until all pass launch's probes. */
+async function fleetFloor(project: string): Promise<number> {
+  await clean(project);
+  const desired = desiredInstances(fleet, project, fleet.services, new Map());
+  const limit = pLimit(16);
+  const startedAt = performance.now();
+  await driver.prepare(desiredResources(fleet, project, fleet.services));
+  await Promise.all(
+    desired.map((d) =>
+      limit(async () => {
+        const id = await driver.create(d);
+        await driver.start(id);
+      }),
+    ),
+  );
+  await allHealthy(project, 'n3xus.project', 600_000);
+  const ms = performance.now() - startedAt;
+  await clean(project);
+  return ms;
+}
+
 const ours = 'n3xus-bench';
 const theirs = 'n3xus-compose-bench';
 await clean(ours);
@@ -141,6 +166,8 @@ await run('docker-compose', [...compose, 'down', '-v', '--timeout', '2'], { time
 console.log('the floor: 100 bare node servers, default bridge, then with what the fleet carries…');
 const floorMs = await floor(false);
 const hardenedFloorMs = await floor(true);
+console.log("the fleet's own floor: its 100 containers all at once, in no order…");
+const fleetFloorMs = await fleetFloor(ours);
 
 console.log(`n3xus launch, all 100 healthy:                   ${seconds(launchMs)}`);
 console.log(`n3xus launch again, no-op on the healthy fleet:   ${seconds(noOpMs)}`);
@@ -151,3 +178,5 @@ console.log(`floor: 100 bare servers answering, default bridge: ${seconds(floorM
 console.log(`floor with the fleet's network and hardening:     ${seconds(hardenedFloorMs)}`);
 console.log(`n3xus launch / floor (default bridge):            ${(launchMs / floorMs).toFixed(2)}x`);
 console.log(`n3xus launch / floor (network and hardening):     ${(launchMs / hardenedFloorMs).toFixed(2)}x`);
+console.log(`the fleet's own 100 containers, no order, healthy: ${seconds(fleetFloorMs)}`);
+console.log(`n3xus launch / the fleet's own floor:             ${(launchMs / fleetFloorMs).toFixed(2)}x`);

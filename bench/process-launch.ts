@@ -18,14 +18,14 @@
  * backends, Redis). RSS counts the node binary's shared pages in every service; PSS is the memory the fleet really
  * takes.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { run } from '../src/process/run.ts';
 import { readState } from '../src/drivers/process/process-state.ts';
 import { projectRoot } from '../src/util/project-root.ts';
+import { freePort, groupMembers } from './lib/util.ts';
 
 const ROOT = projectRoot();
 const defaultPorts = process.argv.includes('--default-ports');
@@ -33,14 +33,6 @@ const project = 'bench-process';
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-bench-process-'));
 chmodSync(stateDir, 0o755); // as root, PostgreSQL runs as nobody and must reach its data directory
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The full compose file, or a copy of it whose published ports are free ones (the fleet on its own ports may be up). */
 async function fleetFile(): Promise<string> {
@@ -51,9 +43,7 @@ async function fleetFile(): Promise<string> {
   for (const service of Object.values(doc.services)) {
     service.ports = await Promise.all(
       (service.ports ?? []).map(async (p) => {
-        let port = await freePort();
-        while (taken.has(port)) port = await freePort();
-        taken.add(port);
+        const port = await freePort(taken);
         return p.replace(/^127\.0\.0\.1:\d+:/, `127.0.0.1:${port}:`);
       }),
     );
@@ -68,22 +58,6 @@ async function cli(args: string[]): Promise<number> {
   const startedAt = performance.now();
   await run(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], { cwd: stateDir, timeoutMs: 900_000, env: { CI: 'true' } });
   return performance.now() - startedAt;
-}
-
-/** Every process whose process group is one of `groups`. */
-function groupMembers(groups: ReadonlySet<number>): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (groups.has(pgrp)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 function kib(file: string, field: string): number {

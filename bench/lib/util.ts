@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+
+/** `12.3 s` */
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The value after `name` on the command line, if given. */
+export function option(name: string, argv: readonly string[] = process.argv.slice(2)): string | undefined {
+  const at = argv.indexOf(name);
+  return at === -1 ? undefined : argv[at + 1];
+}
+
+/** A whole-number option of at least 1 (`fallback` when absent); a bad value ends the bench with a message. */
+export function countOption(name: string, fallback: number): number {
+  const given = option(name);
+  const value = Number(given ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a whole number of at least 1, got ${given}`);
+  return value;
+}
+
+/** A TCP port free on 127.0.0.1 now, and not one of `taken` (to which it is added). */
+export async function freePort(taken: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    if (!taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+/** Every process whose process group is one of `groups` (with `live`, zombies left out). */
+export function groupMembers(groups: ReadonlySet<number>, options: { live?: boolean } = {}): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (options.live && fields[0] === 'Z') continue;
+      if (groups.has(Number(fields[2]))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
