@@ -5,7 +5,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { buildTimeLawCheckScript } from '../../services/_kit/src/law.ts';
 import { loadCatalog, type Catalog } from './catalog.ts';
 import { REPO_ROOT } from './generate.ts';
-import { renderHealthScript, renderStartScript } from './service-files.ts';
+import { renderCompileCacheScript, renderHealthScript, renderStartScript } from './service-files.ts';
 
 /** Where `npm run build` puts the fleet's build context: `runtime/` (the shared layer) and `services/<name>/`. */
 export const FLEET_DIST = join(REPO_ROOT, 'dist', 'fleet');
@@ -62,6 +62,7 @@ export async function buildFleet(catalog: Catalog = loadCatalog(), out = FLEET_D
     ['law-check.sh', buildTimeLawCheckScript()],
     ['health.sh', renderHealthScript()],
     ['start.mjs', renderStartScript()],
+    ['compile-cache.mjs', renderCompileCacheScript()],
   ];
   for (const [file, content] of scripts) {
     writeFileSync(join(bin, file), content);

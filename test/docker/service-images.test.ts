@@ -91,6 +91,25 @@ await describeWithImage(BASE_IMAGE_TAGS.postgres, 'service images on a real engi
     expect(JSON.parse(out.stdout)).toMatchObject({ event: 'n3xus_law_violation', reason: 'wrong', exitCode: 45 });
   });
 
+  it('starts without compiling the kit bundle: the compile cache filled at build time is accepted, on a read-only root as launched', async () => {
+    const kit = String.raw`V8 code cache for ESM file:///opt/n3xus/node_modules/@n3xus/kit/index.mjs`;
+    const run = (env: Record<string, string>) =>
+      runToCompletion(engine, {
+        image: imageTag(catalog, 'feature-flags'),
+        // A wrong handshake: the kit is imported (and compiled, or not), then its runtime law check ends the process.
+        env: { N3XUS_HANDSHAKE: '55-45-18', NODE_DEBUG_NATIVE: 'COMPILE_CACHE', ...env },
+        readOnlyRootfs: true,
+        tmpfs: { '/tmp': '' },
+      });
+    const cached = await run({});
+    expect(cached.exitCode).toBe(LAW_EXIT_CODE);
+    expect(cached.stderr).toContain(`${kit} was accepted`);
+    // The control: with the cache turned off, Node says nothing of the kit's cache, so the line above is the cache's doing.
+    const uncached = await run({ NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(uncached.exitCode).toBe(LAW_EXIT_CODE);
+    expect(uncached.stderr).not.toContain(kit);
+  });
+
   it.each([
     ['wrong', { N3XUS_HANDSHAKE: '55-45-18' }, /N3XUS_HANDSHAKE is wrong/],
     ['missing', {}, /N3XUS_HANDSHAKE is missing/],
