@@ -24,11 +24,10 @@ import { DockerEngine } from '../src/docker/engine.ts';
 import { DockerDriver } from '../src/drivers/docker/docker-driver.ts';
 import { readState } from '../src/drivers/process/process-state.ts';
 import { loadFleetImages } from '../src/images/archive.ts';
-import { down } from '../src/launch/down.ts';
 import { STATE_LABELS } from '../src/launch/labels.ts';
 import { run } from '../src/process/run.ts';
 import { projectRoot } from '../src/util/project-root.ts';
-import { countOption, freePort, groupMembers, median, seconds } from './lib/util.ts';
+import { countOption, downProject, freePort, groupMembers, median, seconds } from './lib/util.ts';
 
 const ROOT = projectRoot();
 const argv = process.argv.slice(2);
@@ -93,8 +92,7 @@ async function composeDown(): Promise<number> {
 }
 
 async function cleanDocker(): Promise<void> {
-  const { staleNetworks } = await down(driver, project, { volumes: true, timeoutS: 2 });
-  if (staleNetworks !== undefined) throw new Error(`the engine would not remove network ${staleNetworks.join(', ')} (a stale endpoint, moby/moby#42119): restart dockerd`);
+  await downProject(driver, project);
   await run('docker-compose', [...compose, 'down', '-v', '--timeout', '2'], { timeoutMs: 300_000 });
 }
 

@@ -22,11 +22,11 @@ import { DockerEngine } from '../src/docker/engine.ts';
 import { loadFleetImages } from '../src/images/archive.ts';
 import { desiredInstances, desiredResources } from '../src/launch/desired.ts';
 import { DockerDriver } from '../src/drivers/docker/docker-driver.ts';
-import { down } from '../src/launch/down.ts';
 import { probeService } from '../src/launch/health.ts';
 import pLimit from 'p-limit';
 import { httpRequest, HttpError } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
+import { downProject } from './lib/util.ts';
 
 const { fleet } = await loadFleetImages();
 const engine = new DockerEngine();
@@ -66,7 +66,7 @@ async function allHealthy(project: string, label: string, deadlineMs: number): P
 }
 
 async function clean(project: string): Promise<void> {
-  await down(driver, project, { volumes: true, timeoutS: 2 });
+  await downProject(driver, project);
 }
 
 const FLOOR_LABEL = 'n3xus.bench-floor';

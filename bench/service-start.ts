@@ -24,12 +24,11 @@ import { loadFleetImages } from '../src/images/archive.ts';
 import { NODE_FLAGS } from '../src/fleet/service-files.ts';
 import { httpRequest } from '../src/http/client.ts';
 import { desiredInstances } from '../src/launch/desired.ts';
-import { down } from '../src/launch/down.ts';
 import { STATE_LABELS } from '../src/launch/labels.ts';
 import { run } from '../src/process/run.ts';
 import { projectRoot } from '../src/util/project-root.ts';
 import { containersCpuSeconds } from './lib/cgroup.ts';
-import { countOption, freePort, median } from './lib/util.ts';
+import { countOption, downProject, freePort, median } from './lib/util.ts';
 
 const argv = process.argv.slice(2);
 const runs = countOption('--runs', 5);
@@ -71,7 +70,7 @@ async function startToAnswer(id: string, url: string): Promise<{ cpuS: number; m
 
 type Sample = { cpuS: number; ms: number };
 const results = new Map(wanted.map((n) => [n, { service: [] as Sample[], noCache: [] as Sample[], floor: [] as Sample[] }]));
-await down(driver, project, { volumes: true, timeoutS: 2 });
+await downProject(driver, project);
 await cleanFloor();
 try {
   console.log(`launching the fleet (project ${project})…`);
@@ -132,7 +131,7 @@ try {
   }
 } finally {
   await cleanFloor();
-  await down(driver, project, { volumes: true, timeoutS: 2 });
+  await downProject(driver, project);
 }
 
 console.log(`\nstart to the first 200 on /ready, medians of ${runs} run(s), ${os.cpus().length} cores (load average ${os.loadavg()[0]!.toFixed(1)}):`);

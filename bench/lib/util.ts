@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import type { FleetDriver } from '../../src/drivers/driver.ts';
+import { down } from '../../src/launch/down.ts';
 
 /** `12.3 s` */
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -52,4 +54,13 @@ export function groupMembers(groups: ReadonlySet<number>, options: { live?: bool
     }
   }
   return pids;
+}
+
+/**
+ * Takes a bench's project down (volumes too) and fails, saying so, when the engine keeps its network: Docker 20.10's
+ * stale endpoint count (moby/moby#42119), which only an engine restart clears; a later launch would find it in the way.
+ */
+export async function downProject(driver: FleetDriver, project: string): Promise<void> {
+  const { staleNetworks } = await down(driver, project, { volumes: true, timeoutS: 2 });
+  if (staleNetworks !== undefined) throw new Error(`the engine would not remove network ${staleNetworks.join(', ')} of project ${project} (a stale endpoint, moby/moby#42119): restart dockerd, then run the bench again`);
 }
