@@ -311,7 +311,7 @@ export type ProtocolAnswer = { reply: string; durationMs: number } | HttpFailure
 
 /**
  * PostgreSQL must answer an SSLRequest with `S` or `N` (its first protocol exchange, no credentials needed); Redis
- * must answer `PING` with `+PONG` (or `-NOAUTH`: alive, but password-protected); any other TCP target must accept
+ * must answer `PING` with `+PONG` (or `-NOAUTH`: alive, and password-protected as the fleet's ACL makes it); any other TCP target must accept
  * a connection.
  */
 export function judgeProtocol(kind: 'postgres' | 'redis' | 'tcp', answer: ProtocolAnswer): CheckResult {
@@ -326,7 +326,9 @@ export function judgeProtocol(kind: 'postgres' | 'redis' | 'tcp', answer: Protoc
     return failed('protocol', took, 'malformed', `PostgreSQL: the port answered ${preview(answer.reply)} to an SSLRequest; expected "S" or "N" (is it PostgreSQL?)`);
   }
   if (answer.reply.startsWith('+PONG')) return pass(`Redis answered PING in ${ms(took)}`);
-  if (/^-NOAUTH/.test(answer.reply)) return pass(`Redis answered in ${ms(took)} (it requires a password)`, ['Redis requires a password: PING was refused with NOAUTH']);
+  // The fleet's Redis takes its users from an ACL file with the default user off: NOAUTH to an anonymous PING is
+  // how it answers when it is well, not a warning.
+  if (/^-NOAUTH/.test(answer.reply)) return pass(`Redis answered PING in ${ms(took)} with NOAUTH: no one gets in without a password`);
   if (/^-LOADING/.test(answer.reply)) return failed('protocol', took, 'not-ready', 'Redis is loading its dataset into memory');
   return failed('protocol', took, 'malformed', `Redis: the port answered ${preview(answer.reply)} to PING; expected +PONG (is it Redis?)`);
 }

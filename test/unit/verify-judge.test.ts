@@ -241,9 +241,11 @@ describe('judgeProtocol', () => {
     expect(judgeProtocol('postgres', { reply: 'H', durationMs: 1 })).toMatchObject({ code: 'malformed', message: expect.stringContaining('is it PostgreSQL?') });
   });
 
-  it('passes Redis answering PONG, and a password-protected Redis with a warning', () => {
+  it('passes Redis answering PONG, and a password-protected Redis (NOAUTH, as the fleet ACL makes it) without a warning', () => {
     expect(judgeProtocol('redis', { reply: '+PONG', durationMs: 1 }).status).toBe('pass');
-    expect(judgeProtocol('redis', { reply: '-NOAUTH Authentication required.', durationMs: 1 })).toMatchObject({ status: 'pass', warnings: [expect.stringContaining('password')] });
+    const locked = judgeProtocol('redis', { reply: '-NOAUTH Authentication required.', durationMs: 1 });
+    expect(locked).toMatchObject({ status: 'pass', message: expect.stringContaining('NOAUTH') });
+    expect(locked.warnings).toBeUndefined();
   });
 
   it('fails Redis still loading, and a non-Redis reply', () => {
