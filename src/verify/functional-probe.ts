@@ -72,10 +72,14 @@ async function resourceRoundTrip(steps: Steps, resources: readonly DescribedReso
   if (picked === undefined) return undefined;
   const { resource } = picked;
   const path = resource.path;
-  // Newest first: a run interrupted within the last hundred writes is found; nothing but verify's own is deleted.
-  const listed = asRecord(json(await steps.send('list', 'GET', `${path}?limit=100`, [200])));
+  // Newest first: a run interrupted within the last hundred writes is found; nothing but verify's own is deleted, and
+  // not a record of a run that may still be going (see LEFTOVER_MIN_AGE_MS).
+  const list = await steps.send('list', 'GET', `${path}?limit=100`, [200]);
+  const listed = asRecord(json(list));
   if (!Array.isArray(listed?.items)) steps.fail('list', `GET ${path}?limit=100 answered 200 without an items list`);
-  const leftovers = listed.items.filter((item) => isLeftover(item, resource.schema, marker)).map((item) => String(asRecord(item)!.id));
+  // Ages are taken on the service's clock (its Date header), which also stamped createdAt.
+  const now = Date.parse(header(list.headers, 'date') ?? '') || Date.now();
+  const leftovers = listed.items.filter((item) => isLeftover(item, resource.schema, marker, now)).map((item) => String(asRecord(item)!.id));
   for (const id of leftovers) await steps.send('sweep', 'DELETE', `${path}/${encodeURIComponent(id)}`, [204, 404]);
 
   const sent = buildRecord(resource.schema, marker)!;

@@ -191,15 +191,25 @@ export function firstDifference(sent: Readonly<Record<string, unknown>>, got: un
 }
 
 /**
- * True when `record` is one that a run of verify wrote and did not remove (interrupted): its marker field holds
- * exactly a marker and every other field is exactly what verify writes for that marker. A user's record that merely
- * mentions n3xus-verify, or carries a marker with other content, is not verify's and is never touched.
+ * How old another run's record must be before it counts as left behind. A run keeps its record for well under a
+ * second (write, read, read again, delete); a younger one may belong to a verify running at the same time, whose
+ * read would then fail on a healthy service.
  */
-export function isLeftover(record: unknown, schema: JsonSchema, ownMarker: string): boolean {
+export const LEFTOVER_MIN_AGE_MS = 10 * 60_000;
+
+/**
+ * True when `record` is one that a run of verify wrote and did not remove (interrupted): its marker field holds
+ * exactly a marker and every other field is exactly what verify writes for that marker, and it was created at least
+ * {@link LEFTOVER_MIN_AGE_MS} before `now` (the service's own clock, so that no clock skew counts). A user's record
+ * that merely mentions n3xus-verify, or carries a marker with other content, is not verify's and is never touched.
+ */
+export function isLeftover(record: unknown, schema: JsonSchema, ownMarker: string, now: number): boolean {
   const field = markerField(schema);
   if (field === undefined || !isRecord(record)) return false;
   const marker = record[field];
   if (typeof marker !== 'string' || !MARKER.test(marker) || marker === ownMarker) return false;
+  const createdAt = typeof record.createdAt === 'string' ? Date.parse(record.createdAt) : NaN;
+  if (!(now - createdAt >= LEFTOVER_MIN_AGE_MS)) return false;
   const expected = buildRecord(schema, marker);
   return expected !== undefined && firstDifference(expected, record) === undefined && Object.keys(record).every((k) => k in expected || k === 'id' || k === 'createdAt' || k === 'updatedAt');
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { f } from '../../services/_kit/src/fields.ts';
 import { describeResources } from '../../services/_kit/src/resources.ts';
 import type { ServiceDefinition } from '../../services/_kit/src/service.ts';
-import { buildRecord, describeAnswer, firstDifference, isLeftover, markerField, markerOf, pickResource, type JsonSchema } from '../../src/verify/functional.ts';
+import { buildRecord, describeAnswer, firstDifference, isLeftover, LEFTOVER_MIN_AGE_MS, markerField, markerOf, pickResource, type JsonSchema } from '../../src/verify/functional.ts';
 
 const MARKER = markerOf('0123456789abcdef');
 const schemaOf = (shape: z.ZodRawShape): JsonSchema => describeResources({ r: shape })[0]!.schema;
@@ -101,20 +101,29 @@ describe('comparing what was read with what was written', () => {
 
 describe("an interrupted run's leftovers", () => {
   const schema = schemaOf({ title: f.text(), count: f.count(), note: f.longText().optional() });
-  const leftover = { ...buildRecord(schema, markerOf('fedcba9876543210'))!, id: 'a', createdAt: 't', updatedAt: 't' };
+  const created = '2026-12-04T20:00:00.000Z';
+  const leftover = { ...buildRecord(schema, markerOf('fedcba9876543210'))!, id: 'a', createdAt: created, updatedAt: created };
+  const NOW = Date.parse(created) + LEFTOVER_MIN_AGE_MS;
 
   it("are exactly verify's record of another run", () => {
-    expect(isLeftover(leftover, schema, MARKER)).toBe(true);
+    expect(isLeftover(leftover, schema, MARKER, NOW)).toBe(true);
+  });
+
+  it('spare a record younger than the minimum age, which a verify running at the same time may still be using', () => {
+    expect(isLeftover(leftover, schema, MARKER, NOW - 1)).toBe(false);
+    expect(isLeftover(leftover, schema, MARKER, Date.parse(created))).toBe(false);
+    expect(isLeftover({ ...leftover, createdAt: 'not a time' }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, createdAt: undefined }, schema, MARKER, NOW)).toBe(false);
   });
 
   it("never include this run's own record, nor a user's record that resembles one", () => {
-    expect(isLeftover({ ...buildRecord(schema, MARKER)!, id: 'b' }, schema, MARKER)).toBe(false);
-    expect(isLeftover({ ...leftover, count: 8 }, schema, MARKER)).toBe(false);
-    expect(isLeftover({ ...leftover, note: 'my own note' }, schema, MARKER)).toBe(false);
-    expect(isLeftover({ ...leftover, title: 'n3xus-verify:fedcba9876543210 and more' }, schema, MARKER)).toBe(false);
-    expect(isLeftover({ ...leftover, title: 'n3xus-verify:not-a-run-id' }, schema, MARKER)).toBe(false);
-    expect(isLeftover({ ...leftover, extra: 1 }, schema, MARKER)).toBe(false);
-    expect(isLeftover('n3xus-verify:fedcba9876543210', schema, MARKER)).toBe(false);
+    expect(isLeftover({ ...buildRecord(schema, MARKER)!, id: 'b' }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, count: 8 }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, note: 'my own note' }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, title: 'n3xus-verify:fedcba9876543210 and more' }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, title: 'n3xus-verify:not-a-run-id' }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover({ ...leftover, extra: 1 }, schema, MARKER, NOW)).toBe(false);
+    expect(isLeftover('n3xus-verify:fedcba9876543210', schema, MARKER, NOW)).toBe(false);
   });
 });
 

@@ -19,7 +19,7 @@ import transcoder from '../../services/v-transcoder/app.ts';
 import supercore from '../../services/v-supercore/app.ts';
 import webhookDispatcher from '../../services/webhook-dispatcher/app.ts';
 import { describeResources, schemaName } from '../../services/_kit/src/index.ts';
-import { buildRecord, markerOf } from '../../src/verify/functional.ts';
+import { buildRecord, LEFTOVER_MIN_AGE_MS, markerOf } from '../../src/verify/functional.ts';
 import { renderSummary } from '../../src/verify/summary.ts';
 import { verifyFleet as verifyWithOptions, type VerifyOptions } from '../../src/verify/verify.ts';
 import type { CheckResult, VerifyReport } from '../../src/verify/types.ts';
@@ -164,22 +164,32 @@ describe.skipIf(missingServers !== '')(`the functional check against real server
       expect(await rowCounts()).toEqual(counts);
     });
 
-    it("removes a record an interrupted run left, and touches no user's record that resembles one", async () => {
+    it("removes a record an interrupted run left, and touches no user's record that resembles one, nor a running verify's", async () => {
       const flags = `${svc['feature-flags']!.url}/v1/flags`;
       const schema = describeResources(featureFlags.resources!)[0]!.schema;
       const leftover = buildRecord(schema, markerOf('00000000deadbeef'))!;
       const post = async (body: unknown) => ((await (await fetch(flags, { method: 'POST', headers: json, body: JSON.stringify(body) })).json()) as { id: string }).id;
       const leftoverId = await post(leftover);
+      // Another verify's record, written a moment ago: that run may still be reading it back.
+      const inFlightId = await post(buildRecord(schema, markerOf('00000000cafef00d'))!);
       const users = [await post({ ...leftover, rolloutPercent: 8 }), await post({ ...leftover, key: 'n3xus-verify: my note' }), await post({ ...leftover, description: 'mine' })];
+      // The interrupted run's record (and the look-alikes) were written longer ago than any run keeps its record.
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`UPDATE feature_flags.flags SET created_at = now() - make_interval(secs => $2) WHERE id = ANY($1)`, [[leftoverId, ...users], LEFTOVER_MIN_AGE_MS / 1000 + 60]);
+      } finally {
+        await client.end();
+      }
       try {
         const report = await verifyFleet({ fleetFile: healthyFile, mode: 'sample', sampleSize: HEALTHY.length });
         const check = functional(report, 'feature-flags');
         expect(check).toMatchObject({ status: 'pass', details: { removedLeftovers: 1 } });
         expect(check.message).toContain('removed 1 left by an interrupted run');
         expect((await fetch(`${flags}/${leftoverId}`, { headers: lawful })).status).toBe(404);
-        for (const id of users) expect((await fetch(`${flags}/${id}`, { headers: lawful })).status).toBe(200);
+        for (const id of [inFlightId, ...users]) expect((await fetch(`${flags}/${id}`, { headers: lawful })).status).toBe(200);
       } finally {
-        for (const id of [leftoverId, ...users]) await fetch(`${flags}/${id}`, { method: 'DELETE', headers: lawful });
+        for (const id of [leftoverId, inFlightId, ...users]) await fetch(`${flags}/${id}`, { method: 'DELETE', headers: lawful });
       }
     });
 
