@@ -15,11 +15,10 @@
  *      (a zombie counts as gone), then the state cleared by down.
  * Medians over N runs (default 2), interleaved; the ratios are against the floors. Needs `npm run build`.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../src/docker/engine.ts';
 import { DockerDriver } from '../src/drivers/docker/docker-driver.ts';
 import { readState } from '../src/drivers/process/process-state.ts';
@@ -27,7 +26,7 @@ import { loadFleetImages } from '../src/images/archive.ts';
 import { STATE_LABELS } from '../src/launch/labels.ts';
 import { run } from '../src/process/run.ts';
 import { projectRoot } from '../src/util/project-root.ts';
-import { countOption, downProject, freePort, groupMembers, median, seconds } from './lib/util.ts';
+import { countOption, downProject, fleetFileOnFreePorts, groupMembers, median, seconds } from './lib/util.ts';
 
 const ROOT = projectRoot();
 const argv = process.argv.slice(2);
@@ -98,23 +97,6 @@ async function cleanDocker(): Promise<void> {
 
 // ---------------------------------------------------------------- processes
 
-/** A copy of the fleet file whose published ports are free ones, in `dir`. */
-async function processFleetFile(dir: string): Promise<string> {
-  const doc = parse(readFileSync(path.join(ROOT, 'compose', 'docker-compose.full.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { ports?: string[]; build?: { context: string } }>;
-  };
-  const taken = new Set<number>();
-  for (const service of Object.values(doc.services)) {
-    const ports: string[] = [];
-    for (const p of service.ports ?? []) ports.push(p.replace(/^127\.0\.0\.1:\d+:/, `127.0.0.1:${await freePort(taken)}:`));
-    service.ports = ports;
-    if (service.build) service.build.context = path.join(ROOT, 'dist', 'fleet');
-  }
-  const file = path.join(dir, 'fleet.yml');
-  writeFileSync(file, stringify(doc));
-  return file;
-}
-
 /** e: SIGTERM to every group at once, until none is left (SIGKILL after 10 s, as down's grace). */
 async function processFloor(stateDir: string, name: string): Promise<number> {
   const groups = new Set(readState(stateDir, name).records.flatMap((r) => (r.pid === undefined ? [] : [r.pid])));
@@ -167,7 +149,7 @@ if (withProcess) {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-bench-down-'));
   chmodSync(stateDir, 0o755); // as root, PostgreSQL runs as nobody and must reach its data directory
   const name = 'bench-down-process';
-  const file = await processFleetFile(stateDir);
+  const file = await fleetFileOnFreePorts(stateDir);
   const common = ['-f', file, '--project', name, '--driver', 'process', '--state-dir', stateDir];
   try {
     for (let i = 1; i <= runs; i++) {

@@ -58,7 +58,7 @@ async function floor(): Promise<number> {
     );
     return performance.now() - startedAt;
   } finally {
-    await run('sh', ['-c', 'docker images -q "n3xus-bench-floor/*" | sort -u | xargs -r docker rmi -f >/dev/null'], { timeoutMs: 300_000 });
+    for (const s of catalog.services) await engine.image.remove(`n3xus-bench-floor/${s.name}:1`, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

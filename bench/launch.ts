@@ -65,10 +65,6 @@ async function allHealthy(project: string, label: string, deadlineMs: number): P
   }
 }
 
-async function clean(project: string): Promise<void> {
-  await downProject(driver, project);
-}
-
 const FLOOR_LABEL = 'n3xus.bench-floor';
 const FLOOR_NETWORK = 'n3xus-bench-floor';
 
@@ -126,7 +122,7 @@ async function floor(hardened: boolean): Promise<number> {
 
 /** Item 5 above: the fleet's own containers, all at once, in no order, until all pass launch's probes. */
 async function fleetFloor(project: string): Promise<number> {
-  await clean(project);
+  await downProject(driver, project);
   const desired = desiredInstances(fleet, project, fleet.services, new Map());
   const limit = pLimit(16);
   const startedAt = performance.now();
@@ -141,20 +137,20 @@ async function fleetFloor(project: string): Promise<number> {
   );
   await allHealthy(project, 'n3xus.project', 600_000);
   const ms = performance.now() - startedAt;
-  await clean(project);
+  await downProject(driver, project);
   return ms;
 }
 
 const ours = 'n3xus-bench';
 const theirs = 'n3xus-compose-bench';
-await clean(ours);
+await downProject(driver, ours);
 const compose = ['--env-file', 'compose/airgap.env', '-f', 'compose/docker-compose.full.yml', '-p', theirs];
 await run('docker-compose', [...compose, 'down', '-v', '--timeout', '2'], { timeoutMs: 300_000 });
 
 console.log(`n3xus launch of ${fleet.services.length} containers…`);
 const launchMs = await timed('n3xus launch', process.execPath, ['bin/run.js', 'launch', '--project', ours]);
 const noOpMs = await timed('n3xus launch (no-op)', process.execPath, ['bin/run.js', 'launch', '--project', ours]);
-await clean(ours);
+await downProject(driver, ours);
 
 console.log('docker-compose up -d, then waiting until all are healthy…');
 const composeStartedAt = performance.now();

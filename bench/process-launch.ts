@@ -18,14 +18,13 @@
  * backends, Redis). RSS counts the node binary's shared pages in every service; PSS is the memory the fleet really
  * takes.
  */
-import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { run } from '../src/process/run.ts';
 import { readState } from '../src/drivers/process/process-state.ts';
 import { projectRoot } from '../src/util/project-root.ts';
-import { freePort, groupMembers } from './lib/util.ts';
+import { fleetFileOnFreePorts, groupMembers } from './lib/util.ts';
 
 const ROOT = projectRoot();
 const defaultPorts = process.argv.includes('--default-ports');
@@ -36,22 +35,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** The full compose file, or a copy of it whose published ports are free ones (the fleet on its own ports may be up). */
 async function fleetFile(): Promise<string> {
-  const original = path.join(ROOT, 'compose', 'docker-compose.full.yml');
-  if (defaultPorts) return original;
-  const doc = parse(readFileSync(original, 'utf8'), { merge: true }) as { services: Record<string, { ports?: string[]; build?: { context: string } }> };
-  const taken = new Set<number>();
-  for (const service of Object.values(doc.services)) {
-    service.ports = await Promise.all(
-      (service.ports ?? []).map(async (p) => {
-        const port = await freePort(taken);
-        return p.replace(/^127\.0\.0\.1:\d+:/, `127.0.0.1:${port}:`);
-      }),
-    );
-    if (service.build) service.build.context = path.join(ROOT, 'dist', 'fleet');
-  }
-  const file = path.join(stateDir, 'fleet.yml');
-  writeFileSync(file, stringify(doc));
-  return file;
+  return defaultPorts ? path.join(ROOT, 'compose', 'docker-compose.full.yml') : fleetFileOnFreePorts(stateDir);
 }
 
 async function cli(args: string[]): Promise<number> {

@@ -1,7 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import type { FleetDriver } from '../../src/drivers/driver.ts';
 import { down } from '../../src/launch/down.ts';
+import { projectRoot } from '../../src/util/project-root.ts';
 
 /** `12.3 s` */
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -37,6 +40,27 @@ export async function freePort(taken: Set<number> = new Set()): Promise<number> 
       return port;
     }
   }
+}
+
+/**
+ * A copy of the fleet file in `dir` whose published ports are free ones (the fleet may be up on its own), its build
+ * context pointed at this checkout's dist/fleet; returns its path.
+ */
+export async function fleetFileOnFreePorts(dir: string): Promise<string> {
+  const root = projectRoot();
+  const doc = parse(readFileSync(path.join(root, 'compose', 'docker-compose.full.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { ports?: string[]; build?: { context: string } }>;
+  };
+  const taken = new Set<number>();
+  for (const service of Object.values(doc.services)) {
+    const ports: string[] = [];
+    for (const p of service.ports ?? []) ports.push(p.replace(/^127\.0\.0\.1:\d+:/, `127.0.0.1:${await freePort(taken)}:`));
+    service.ports = ports;
+    if (service.build) service.build.context = path.join(root, 'dist', 'fleet');
+  }
+  const file = path.join(dir, 'fleet.yml');
+  writeFileSync(file, stringify(doc));
+  return file;
 }
 
 /** Every process whose process group is one of `groups` (with `live`, zombies left out). */

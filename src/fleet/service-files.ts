@@ -47,6 +47,17 @@ export function healthProbe(port: number): string[] {
  */
 export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
 
+/** Where the service images keep Node's compile cache of the kit (see renderCompileCacheScript). */
+export const COMPILE_CACHE_DIR = `${RUNTIME_DIR}/compile-cache`;
+
+/** The user the services run as (the Dockerfile's USER); Node's compile cache is keyed by it. */
+export const SERVICE_UID = 1000;
+
+/** A Dockerfile instruction's exec form: `["node", "--flag", "file"]`. */
+function execForm(args: readonly string[]): string {
+  return JSON.stringify(args).replace(/","/g, '", "');
+}
+
 /**
  * The Dockerfile of one service (generated; the catalog and this template are its source). Everything up to the
  * service's own COPY is the same in all 98, so the engine builds and stores those layers once; only the last
@@ -54,7 +65,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96']
  */
 export function renderDockerfile(entry: CatalogEntry): string {
   const dir = `${RUNTIME_DIR}/services/${entry.name}`;
-  const cmd = JSON.stringify(['node', ...NODE_FLAGS, `${RUNTIME_DIR}/bin/start.mjs`]).replace(/","/g, '", "');
+  const cmd = execForm(['node', ...NODE_FLAGS, `${RUNTIME_DIR}/bin/start.mjs`]);
   return `# ${entry.name}: ${entry.description}.
 # Generated from services/catalog.yaml by \`npm run gen\` (template: src/fleet/service-files.ts); do not edit.
 # Build context: dist/fleet (made by \`npm run build\`).
@@ -65,12 +76,12 @@ FROM \${BASE_IMAGE}
 COPY runtime/ ${RUNTIME_DIR}/
 # Node's compile cache of the kit, filled here with the services' Node flags and user (Node keys the cache by both):
 # a service starts without compiling the 2 MB kit bundle. The same layer in all 98, built once.
-RUN ${JSON.stringify(['node', ...NODE_FLAGS, `${RUNTIME_DIR}/bin/compile-cache.mjs`]).replace(/","/g, '", "')}
+RUN ${execForm(['node', ...NODE_FLAGS, `${RUNTIME_DIR}/bin/compile-cache.mjs`])}
 ENV NODE_COMPILE_CACHE=${COMPILE_CACHE_DIR}
 # N3XUS LAW 55-45-17, build-time layer: the build stops here unless N3XUS_HANDSHAKE is right.
 ARG N3XUS_HANDSHAKE
 RUN ["/bin/sh", "${RUNTIME_DIR}/bin/law-check.sh"]
-USER 1000:1000
+USER ${SERVICE_UID}:${SERVICE_UID}
 HEALTHCHECK --interval=${HEALTHCHECK.intervalSeconds}s --timeout=${HEALTHCHECK.timeoutSeconds}s --start-period=${HEALTHCHECK.startPeriodSeconds}s --retries=${HEALTHCHECK.retries} CMD ["/bin/sh", "${RUNTIME_DIR}/bin/health.sh"]
 CMD ${cmd}
 COPY services/${entry.name}/ ${dir}/
@@ -78,12 +89,6 @@ ENV N3XUS_SERVICE=${entry.name} PORT=${entry.port}
 EXPOSE ${entry.port}
 `;
 }
-
-/** Where the service images keep Node's compile cache of the kit (see renderCompileCacheScript). */
-export const COMPILE_CACHE_DIR = `${RUNTIME_DIR}/compile-cache`;
-
-/** The user the services run as (the Dockerfile's USER); Node's compile cache is keyed by it. */
-export const SERVICE_UID = 1000;
 
 /**
  * Fills Node's compile cache of the kit at image build time, as root: makes the cache directory, becomes the
