@@ -12,6 +12,9 @@
  *                              # the after run without the functional check, to see the rest of the change alone)
  *   node --import tsx bench/verify.ts --functional 7    # then --full without and with the functional check
  *                                                       # (issue 18), in this process, interleaved, 7 rounds each
+ *   node --import tsx bench/verify.ts --same-requests 7 # then the whole `verify --full` against curl --parallel
+ *                              # sending the very requests a verify run sent (recorded, see bench/lib/replay.ts),
+ *                              # interleaved, 7 rounds: issue 16's row, on the same requests
  * The floors: what the services' own checks (five requests per service, 490 for the fleet) cost on this machine
  * when nothing else is done, each a process of its own, process start included:
  *   - curl --parallel: the 490 requests from one curl process (C, no runtime to start), 64 at a time;
@@ -42,6 +45,7 @@ import { loadVerifyFleet } from '../src/verify/fleet-source.ts';
 import { internalUrl, selectTargets } from '../src/verify/targets.ts';
 import { probeProtocol } from '../src/verify/tcp-probe.ts';
 import type { VerifyReport } from '../src/verify/types.ts';
+import { recordRequests, replayWithCurl } from './lib/replay.ts';
 
 const STUB_SERVICES = 98;
 const root = projectRoot();
@@ -366,6 +370,35 @@ verify --full without and with the functional check, ${rounds} rounds each, inte
   console.log(`  median step latency over the fleet: ${[...steps].map(([step, xs]) => `${step} ${median(xs).toFixed(1)} ms`).join(', ')}`);
 }
 
+/**
+ * The whole `verify --full` (spawned, process start included) against curl --parallel sending the very requests one
+ * verify run sent: recorded in this process, then replayed wave by wave (bench/lib/replay.ts), interleaved; medians.
+ */
+async function sameRequests(rounds: number, fleetFile: string | undefined, docker: 'auto' | 'off', verifyArgs: string[]): Promise<void> {
+  const { result: report, requests } = await recordRequests(() => verifyFleet({ fleetFile, mode: 'full', docker }));
+  if (!report.passed) throw new Error('verify --full did not pass while its requests were recorded: fix the fleet first');
+  const runs: Record<'verify' | 'curl' | 'node', number[]> = { verify: [], curl: [], node: [] };
+  let replay: Awaited<ReturnType<typeof replayWithCurl>> | undefined;
+  for (let round = 0; round < rounds; round++) {
+    const verify = timed(process.execPath, verifyArgs);
+    if (verify.status !== 0) throw new Error(`verify --full failed in round ${round + 1} (exit ${verify.status})`);
+    runs.verify.push(verify.ms);
+    replay = await replayWithCurl(requests);
+    if (replay.answered < replay.sent) throw new Error(`the replay got ${replay.answered} answers to ${replay.sent} requests in round ${round + 1}`);
+    runs.curl.push(replay.ms);
+    runs.node.push(timed(process.execPath, ['-e', '0']).ms);
+  }
+  const byMethod = new Map<string, number>();
+  for (const r of requests) byMethod.set(r.method, (byMethod.get(r.method) ?? 0) + 1);
+  const range = (xs: number[]) => `median ${secs(median(xs))} (${secs(Math.min(...xs))}–${secs(Math.max(...xs))})`;
+  console.log(`
+the whole verify --full against curl --parallel on the same ${requests.length} requests (${[...byMethod].map(([m, n]) => `${n} ${m}`).join(', ')}), ${rounds} rounds, interleaved:`);
+  console.log(`  n3xus verify --full, spawned (it also reads the engine's containers and speaks PostgreSQL and Redis): ${range(runs.verify)}`);
+  console.log(`  floor: curl --parallel 64, the same requests in ${replay!.waves} waves, one curl each: ${range(runs.curl)}`);
+  console.log(`  node -e 0: ${range(runs.node)}`);
+  console.log(`  verify / curl on the same requests = ${(median(runs.verify) / median(runs.curl)).toFixed(2)}x (the bar: 1.25x)`);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--serve-stub')) return serveStubs();
   if (!existsSync(path.join(root, 'dist/src/commands/verify.js'))) throw new Error('The CLI is not built: run npm run build first.');
@@ -420,6 +453,12 @@ async function main(): Promise<void> {
       const rounds = Number(process.argv[functionalAt + 1] ?? 5);
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--functional takes a whole number from 1 to 50; got ${process.argv[functionalAt + 1]}`);
       await functionalCost(rounds, stub?.file, stub ? 'off' : 'auto');
+    }
+    const sameAt = process.argv.indexOf('--same-requests');
+    if (sameAt > 0) {
+      const rounds = Number(process.argv[sameAt + 1] ?? 5);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--same-requests takes a whole number from 1 to 50; got ${process.argv[sameAt + 1]}`);
+      await sameRequests(rounds, stub?.file, stub ? 'off' : 'auto', args.filter((a) => a !== '--json'));
     }
     const runsAt = process.argv.indexOf('--runs');
     if (runsAt > 0) {
