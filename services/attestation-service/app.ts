@@ -4,7 +4,7 @@
  * the payload (JCS, RFC 8785: keys sorted, no whitespace), stored verbatim next to its signature.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { bodyOf, canonicalJson, defineService, HttpError, type ServiceContext, z } from '@n3xus/kit';
+import { bodyOf, boundedInt, canonicalJson, defineService, HttpError, type ServiceContext, z } from '@n3xus/kit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -127,6 +127,24 @@ export default defineService({
         [id, key.keyId, body.subject, canonical, signature],
       );
       res.status(201).location(`${req.baseUrl}/attestations/${id}`).json(toAttestation(rows[0]!));
+    });
+
+    // The attestations about one subject, newest first (the subject's index): a subject is named, never all listed.
+    router.get('/attestations', async (req, res) => {
+      const subject = typeof req.query.subject === 'string' ? req.query.subject.trim() : '';
+      if (subject === '' || subject.length > 512) throw new HttpError(400, 'INVALID_SUBJECT', 'Name the subject whose attestations to list: ?subject=…');
+      const limit = boundedInt(req.query.limit, 20, 1, 100, 'limit');
+      const offset = boundedInt(req.query.offset, 0, 0, 1_000_000, 'offset');
+      const { rows } = await db.query<AttestationRow>('SELECT * FROM attestations WHERE subject = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3', [subject, limit, offset]);
+      res.json({ items: rows.map((r) => ({ ...toAttestation(r), createdAt: r.created_at.toISOString() })), limit, offset });
+    });
+
+    // Withdraws an attestation: it is gone, and verifying it by id answers 404.
+    router.delete('/attestations/:id', async (req, res) => {
+      const { id } = req.params;
+      const { rowCount } = UUID.test(id) ? await db.query('DELETE FROM attestations WHERE id = $1', [id]) : { rowCount: 0 };
+      if (!rowCount) throw new HttpError(404, 'NOT_FOUND', `No attestation with id ${JSON.stringify(id)}.`);
+      res.status(204).end();
     });
 
     router.get('/attestations/:id', async (req, res) => {

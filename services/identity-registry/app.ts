@@ -1,11 +1,12 @@
 /**
  * identity-registry: sovereign identifiers of the federation. It mints `did:n3xus:<id>` DIDs, stores a W3C
- * DID Core shaped document for each in its own schema, and resolves them. Resolutions are read far more often
- * than DIDs are created, so they are cached in Redis; a document never changes after creation here, so the TTL
- * only bounds how long a cache entry occupies memory.
+ * DID Core shaped document for each in its own schema, resolves them, lists those of a controller, and removes
+ * one. Resolutions are read far more often than DIDs are created, so they are cached in Redis; a document never
+ * changes after creation here, so the TTL only bounds how long a cache entry occupies memory, and a removal evicts
+ * it at once.
  */
 import { randomBytes } from 'node:crypto';
-import { HttpError, bodyOf, defineService, z } from '@n3xus/kit';
+import { HttpError, bodyOf, boundedInt, defineService, z } from '@n3xus/kit';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const N3XUS_DID = /^did:n3xus:[1-9A-HJ-NP-Za-km-z]{16,44}$/;
@@ -62,6 +63,11 @@ export default defineService({
         updated_at timestamptz NOT NULL DEFAULT now()
       );`,
     },
+    {
+      // The DIDs of one controller, newest first (GET /v1/dids?controller=…).
+      id: '002-dids-controller',
+      sql: `CREATE INDEX dids_controller ON dids ((document->>'controller'), created_at DESC);`,
+    },
   ],
 
   routes(router, { db, cache }) {
@@ -82,6 +88,28 @@ export default defineService({
       };
       const { rows } = await db.query<DidRow>('INSERT INTO dids (did, document) VALUES ($1, $2) RETURNING *', [did, document]);
       res.status(201).location(`${req.baseUrl}/dids/${encodeURIComponent(did)}`).json(resolution(rows[0]!));
+    });
+
+    // The DIDs one controller registered, newest first: a controller is named, never the whole registry listed.
+    router.get('/dids', async (req, res) => {
+      const controller = typeof req.query.controller === 'string' ? req.query.controller : '';
+      if (!ANY_DID.test(controller)) throw new HttpError(400, 'INVALID_CONTROLLER', 'Name the controller whose DIDs to list: ?controller=did:…');
+      const limit = boundedInt(req.query.limit, 20, 1, 100, 'limit');
+      const offset = boundedInt(req.query.offset, 0, 0, 1_000_000, 'offset');
+      const { rows } = await db.query<DidRow>(
+        `SELECT * FROM dids WHERE document->>'controller' = $1 ORDER BY created_at DESC, did DESC LIMIT $2 OFFSET $3`,
+        [controller, limit, offset],
+      );
+      res.json({ items: rows.map(resolution), limit, offset });
+    });
+
+    // Removes a DID: it no longer resolves (404), here or from the cache.
+    router.delete('/dids/:did', async (req, res) => {
+      const did = checkDid(req.params.did);
+      const { rowCount } = await db.query('DELETE FROM dids WHERE did = $1', [did]);
+      if (!rowCount) throw new HttpError(404, 'NOT_FOUND', `No DID ${did} is registered here.`);
+      await cache.delete(`did:${did}`);
+      res.status(204).end();
     });
 
     router.get('/dids/:did', async (req, res) => {

@@ -208,10 +208,46 @@ export function isLeftover(record: unknown, schema: JsonSchema, ownMarker: strin
   if (field === undefined || !isRecord(record)) return false;
   const marker = record[field];
   if (typeof marker !== 'string' || !MARKER.test(marker) || marker === ownMarker) return false;
-  const createdAt = typeof record.createdAt === 'string' ? Date.parse(record.createdAt) : NaN;
-  if (!(now - createdAt >= LEFTOVER_MIN_AGE_MS)) return false;
+  if (!oldEnough(record.createdAt, now)) return false;
   const expected = buildRecord(schema, marker);
   return expected !== undefined && firstDifference(expected, record) === undefined && Object.keys(record).every((k) => k in expected || k === 'id' || k === 'createdAt' || k === 'updatedAt');
+}
+
+/** Created at least {@link LEFTOVER_MIN_AGE_MS} before `now`, by a timestamp the service wrote. */
+const oldEnough = (created: unknown, now: number) => typeof created === 'string' && now - Date.parse(created) >= LEFTOVER_MIN_AGE_MS;
+
+/**
+ * The controller of every DID verify registers on identity-registry: a did:web under `.invalid`, a name no real
+ * site can hold (RFC 2606), so that no user's DID has it by accident.
+ */
+export const VERIFY_DID_CONTROLLER = 'did:web:n3xus-verify.invalid';
+
+/**
+ * True when a listed DID resolution is one that a run of verify registered and did not remove: controlled by
+ * {@link VERIFY_DID_CONTROLLER}, with no key (verify registers none), created long enough ago (see isLeftover).
+ */
+export function isLeftoverDid(resolution: unknown, now: number): boolean {
+  if (!isRecord(resolution) || !isRecord(resolution.didDocument) || !isRecord(resolution.didDocumentMetadata)) return false;
+  const { controller, verificationMethod } = resolution.didDocument;
+  return controller === VERIFY_DID_CONTROLLER && Array.isArray(verificationMethod) && verificationMethod.length === 0 && oldEnough(resolution.didDocumentMetadata.created, now);
+}
+
+/** The subject of every attestation verify has signed on attestation-service. */
+export const VERIFY_SUBJECT = 'n3xus-verify';
+
+/** The claim of the attestation verify has signed in run `marker`. */
+export const verifyClaim = (marker: string) => ({ verify: marker });
+
+/**
+ * True when a listed attestation is one that a run of verify had signed and did not withdraw: its subject is
+ * {@link VERIFY_SUBJECT}, its claim exactly {@link verifyClaim} of another run's marker, created long enough ago.
+ */
+export function isLeftoverAttestation(attestation: unknown, ownMarker: string, now: number): boolean {
+  if (!isRecord(attestation) || !isRecord(attestation.payload)) return false;
+  const { subject, claim } = attestation.payload;
+  if (subject !== VERIFY_SUBJECT || !isRecord(claim) || Object.keys(claim).length !== 1) return false;
+  const marker = claim.verify;
+  return typeof marker === 'string' && MARKER.test(marker) && marker !== ownMarker && oldEnough(attestation.createdAt, now);
 }
 
 /** The `{error: {code, message}}` of a kit error body, when the answer has one. */

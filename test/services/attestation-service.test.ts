@@ -61,6 +61,31 @@ describe.skipIf(missingServers !== '')('attestation-service', () => {
     expect((await call(svc.url, 'POST', '/v1/verify', { attestationId: att.id })).body.valid).toBe(false);
   });
 
+  it('lists the attestations about one subject, newest first, and refuses a list without one', async () => {
+    const subject = `list-${Date.now()}`;
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await call(svc.url, 'POST', '/v1/attestations', { subject, claim: { i } })).body.id as string);
+    await call(svc.url, 'POST', '/v1/attestations', { subject: `${subject}-other`, claim: {} });
+    const listed = await call(svc.url, 'GET', `/v1/attestations?subject=${encodeURIComponent(subject)}&limit=2`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((a: { id: string }) => a.id)).toEqual([made[2], made[1]]);
+    expect(listed.body.items[0]).toMatchObject({ payload: { subject, claim: { i: 2 } }, createdAt: expect.stringMatching(/^\d{4}-/) });
+    for (const query of ['', '?subject=', '?limit=5']) {
+      const refused = await call(svc.url, 'GET', `/v1/attestations${query}`);
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.error.code).toBe('INVALID_SUBJECT');
+    }
+  });
+
+  it('withdraws an attestation: it is gone, and verifying it by id answers 404', async () => {
+    const { body: att } = await call(svc.url, 'POST', '/v1/attestations', { subject: 'withdrawn', claim: {} });
+    expect((await call(svc.url, 'DELETE', `/v1/attestations/${att.id}`)).status).toBe(204);
+    expect((await call(svc.url, 'GET', `/v1/attestations/${att.id}`)).status).toBe(404);
+    expect((await call(svc.url, 'POST', '/v1/verify', { attestationId: att.id })).status).toBe(404);
+    expect((await call(svc.url, 'DELETE', `/v1/attestations/${att.id}`)).status).toBe(404);
+    expect((await call(svc.url, 'DELETE', '/v1/attestations/not-an-id')).status).toBe(404);
+  });
+
   it('answers unknown ids with 404 and bad input with 400', async () => {
     expect((await call(svc.url, 'GET', '/v1/attestations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await call(svc.url, 'GET', '/v1/attestations/nope')).status).toBe(404);

@@ -66,6 +66,38 @@ describe.skipIf(missingServers !== '')('identity-registry', () => {
     expect((await call(svc.url, 'GET', '/v1/dids/did:n3xus:0OIl')).status).toBe(400);
   });
 
+  it('lists the DIDs of one controller, newest first, and refuses a list without one', async () => {
+    const controller = `did:web:list-${Date.now()}.example`;
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await call(svc.url, 'POST', '/v1/dids', { controller })).body.didDocument.id as string);
+    await call(svc.url, 'POST', '/v1/dids', { controller: 'did:web:someone-else.example' });
+    const listed = await call(svc.url, 'GET', `/v1/dids?controller=${encodeURIComponent(controller)}&limit=2`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((r: { didDocument: { id: string } }) => r.didDocument.id)).toEqual([made[2], made[1]]);
+    expect(listed.body.items[0].didDocumentMetadata.created).toMatch(/^\d{4}-/);
+    const rest = await call(svc.url, 'GET', `/v1/dids?controller=${encodeURIComponent(controller)}&limit=2&offset=2`);
+    expect(rest.body.items.map((r: { didDocument: { id: string } }) => r.didDocument.id)).toEqual([made[0]]);
+    for (const query of ['', '?controller=alice', '?limit=5']) {
+      const refused = await call(svc.url, 'GET', `/v1/dids${query}`);
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.error.code).toBe('INVALID_CONTROLLER');
+    }
+  });
+
+  it('removes a DID: it no longer resolves, from PostgreSQL or from the cache', async () => {
+    const did = (await call(svc.url, 'POST', '/v1/dids')).body.didDocument.id as string;
+    await call(svc.url, 'GET', `/v1/dids/${did}`);
+    expect((await call(svc.url, 'GET', `/v1/dids/${did}`)).headers.get('x-cache')).toBe('hit');
+    const removed = await call(svc.url, 'DELETE', `/v1/dids/${encodeURIComponent(did)}`);
+    expect(removed.status).toBe(204);
+    expect(await svc.ctx.cache.client!.exists(`did:${did}`)).toBe(0);
+    expect((await call(svc.url, 'GET', `/v1/dids/${did}`)).status).toBe(404);
+    const again = await call(svc.url, 'DELETE', `/v1/dids/${did}`);
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('NOT_FOUND');
+    expect((await call(svc.url, 'DELETE', '/v1/dids/hello')).status).toBe(400);
+  });
+
   it('answers bad input with 4xx JSON errors', async () => {
     const cases: unknown[] = ['{nope', { publicKeyMultibase: 'abc' }, { publicKeyMultibase: 42 }, { controller: 'alice' }, { extra: true }, [], 'null'];
     for (const body of cases) {

@@ -5,7 +5,22 @@ import { z } from 'zod';
 import { f } from '../../services/_kit/src/fields.ts';
 import { describeResources } from '../../services/_kit/src/resources.ts';
 import type { ServiceDefinition } from '../../services/_kit/src/service.ts';
-import { buildRecord, describeAnswer, firstDifference, isLeftover, LEFTOVER_MIN_AGE_MS, markerField, markerOf, pickResource, type JsonSchema } from '../../src/verify/functional.ts';
+import {
+  buildRecord,
+  describeAnswer,
+  firstDifference,
+  isLeftover,
+  isLeftoverAttestation,
+  isLeftoverDid,
+  LEFTOVER_MIN_AGE_MS,
+  markerField,
+  markerOf,
+  pickResource,
+  verifyClaim,
+  VERIFY_DID_CONTROLLER,
+  VERIFY_SUBJECT,
+  type JsonSchema,
+} from '../../src/verify/functional.ts';
 
 const MARKER = markerOf('0123456789abcdef');
 const schemaOf = (shape: z.ZodRawShape): JsonSchema => describeResources({ r: shape })[0]!.schema;
@@ -124,6 +139,38 @@ describe("an interrupted run's leftovers", () => {
     expect(isLeftover({ ...leftover, title: 'n3xus-verify:not-a-run-id' }, schema, MARKER, NOW)).toBe(false);
     expect(isLeftover({ ...leftover, extra: 1 }, schema, MARKER, NOW)).toBe(false);
     expect(isLeftover('n3xus-verify:fedcba9876543210', schema, MARKER, NOW)).toBe(false);
+  });
+});
+
+describe("an interrupted run's DIDs and attestations", () => {
+  const created = '2026-12-04T20:00:00.000Z';
+  const NOW = Date.parse(created) + LEFTOVER_MIN_AGE_MS;
+  const did = { didDocument: { id: 'did:n3xus:abc', controller: VERIFY_DID_CONTROLLER, verificationMethod: [] }, didDocumentMetadata: { created } };
+  const other = markerOf('fedcba9876543210');
+  const attestation = { id: 'a', payload: { subject: VERIFY_SUBJECT, claim: verifyClaim(other) }, createdAt: created };
+
+  it("are verify's own, old enough", () => {
+    expect(isLeftoverDid(did, NOW)).toBe(true);
+    expect(isLeftoverAttestation(attestation, MARKER, NOW)).toBe(true);
+  });
+
+  it('spare what is younger than the minimum age, or has no readable time', () => {
+    expect(isLeftoverDid(did, NOW - 1)).toBe(false);
+    expect(isLeftoverDid({ ...did, didDocumentMetadata: {} }, NOW)).toBe(false);
+    expect(isLeftoverAttestation(attestation, MARKER, NOW - 1)).toBe(false);
+    expect(isLeftoverAttestation({ ...attestation, createdAt: 'soon' }, MARKER, NOW)).toBe(false);
+  });
+
+  it("spare this run's own, and what a user made that resembles verify's", () => {
+    expect(isLeftoverDid({ ...did, didDocument: { ...did.didDocument, controller: 'did:web:example.com' } }, NOW)).toBe(false);
+    expect(isLeftoverDid({ ...did, didDocument: { ...did.didDocument, verificationMethod: [{ id: 'k' }] } }, NOW)).toBe(false);
+    expect(isLeftoverDid({ didDocument: did.didDocument }, NOW)).toBe(false);
+    expect(isLeftoverDid('did:n3xus:abc', NOW)).toBe(false);
+    expect(isLeftoverAttestation({ ...attestation, payload: { subject: VERIFY_SUBJECT, claim: verifyClaim(MARKER) } }, MARKER, NOW)).toBe(false);
+    expect(isLeftoverAttestation({ ...attestation, payload: { subject: 'tx-1', claim: verifyClaim(other) } }, MARKER, NOW)).toBe(false);
+    expect(isLeftoverAttestation({ ...attestation, payload: { subject: VERIFY_SUBJECT, claim: { ...verifyClaim(other), mine: true } } }, MARKER, NOW)).toBe(false);
+    expect(isLeftoverAttestation({ ...attestation, payload: { subject: VERIFY_SUBJECT, claim: { verify: 'n3xus-verify:not-a-run' } } }, MARKER, NOW)).toBe(false);
+    expect(isLeftoverAttestation({ id: 'a', createdAt: created }, MARKER, NOW)).toBe(false);
   });
 });
 

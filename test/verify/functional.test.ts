@@ -19,7 +19,7 @@ import transcoder from '../../services/v-transcoder/app.ts';
 import supercore from '../../services/v-supercore/app.ts';
 import webhookDispatcher from '../../services/webhook-dispatcher/app.ts';
 import { describeResources, schemaName } from '../../services/_kit/src/index.ts';
-import { buildRecord, LEFTOVER_MIN_AGE_MS, markerOf } from '../../src/verify/functional.ts';
+import { buildRecord, LEFTOVER_MIN_AGE_MS, markerOf, verifyClaim, VERIFY_DID_CONTROLLER, VERIFY_SUBJECT } from '../../src/verify/functional.ts';
 import { renderSummary } from '../../src/verify/summary.ts';
 import { verifyFleet as verifyWithOptions, type VerifyOptions } from '../../src/verify/verify.ts';
 import type { CheckResult, VerifyReport } from '../../src/verify/types.ts';
@@ -140,9 +140,19 @@ describe.skipIf(missingServers !== '')(`the functional check against real server
       expect(functional(full, 'v-transcoder').details).toMatchObject({ resource: '/v1/profiles' });
     });
 
-    it("probes each service without resources by its own operation, read-only, since what it is given it cannot take back", () => {
-      expect(functional(full, 'identity-registry').message).toMatch(/^read-only \(a DID cannot be removed\): resolving an unregistered DID answered 404 NOT_FOUND/);
-      expect(functional(full, 'attestation-service').message).toMatch(/a forged signature does not verify/);
+    it('registers a DID and resolves it twice (cache hit), then removes it and sees it gone', () => {
+      const check = functional(full, 'identity-registry');
+      expect(check.message).toMatch(/^registered a DID, resolved it twice \(cache hit\), removed it and saw it gone in \d+ ms$/);
+      expect(Object.keys(check.details!.steps as object)).toEqual(['describe', 'list', 'write', 'read', 'cache-read', 'delete', 'gone']);
+    });
+
+    it('signs an attestation, reads it back, verifies it (and not a tampered copy), then withdraws it', () => {
+      const check = functional(full, 'attestation-service');
+      expect(check.message).toMatch(/^signed an attestation, read it back, verified its signature \(a tampered copy did not verify\), withdrew it and saw it gone in \d+ ms$/);
+      expect(Object.keys(check.details!.steps as object)).toEqual(['describe', 'list', 'write', 'read', 'compare', 'delete', 'gone']);
+    });
+
+    it('probes each other service without resources by its own operation, read-only, since what it is given it cannot take back', () => {
       expect(functional(full, 'audit-trail').message).toMatch(/^read-only \(its hash chain is append-only\): the chain of \d+ records verifies/);
       expect(functional(full, 'v-supercore').message).toMatch(/its constitution has \d+ rules/);
       expect(functional(full, 'event-bus').details).toMatchObject({ readOnly: true });
@@ -190,6 +200,43 @@ describe.skipIf(missingServers !== '')(`the functional check against real server
         for (const id of [inFlightId, ...users]) expect((await fetch(`${flags}/${id}`, { headers: lawful })).status).toBe(200);
       } finally {
         for (const id of [leftoverId, inFlightId, ...users]) await fetch(`${flags}/${id}`, { method: 'DELETE', headers: lawful });
+      }
+    });
+
+    it("removes a DID and an attestation an interrupted run left, and no user's nor a running verify's", async () => {
+      const identity = svc['identity-registry']!.url;
+      const attest = svc['attestation-service']!.url;
+      const post = async (url: string, body: unknown) => (await (await fetch(url, { method: 'POST', headers: json, body: JSON.stringify(body) })).json()) as { id?: string; didDocument?: { id: string } };
+      const did = async (body: unknown) => (await post(`${identity}/v1/dids`, body)).didDocument!.id;
+      const attestation = async (body: unknown) => (await post(`${attest}/v1/attestations`, body)).id!;
+      const leftoverDid = await did({ controller: VERIFY_DID_CONTROLLER });
+      const inFlightDid = await did({ controller: VERIFY_DID_CONTROLLER });
+      const userDids = [await did({ controller: 'did:web:example.com' }), await did({ controller: VERIFY_DID_CONTROLLER, publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK' })];
+      const leftoverAttestation = await attestation({ subject: VERIFY_SUBJECT, claim: verifyClaim(markerOf('00000000deadbeef')) });
+      const inFlightAttestation = await attestation({ subject: VERIFY_SUBJECT, claim: verifyClaim(markerOf('00000000cafef00d')) });
+      const userAttestations = [await attestation({ subject: VERIFY_SUBJECT, claim: { ...verifyClaim(markerOf('00000000deadbeef')), mine: true } }), await attestation({ subject: 'tx-1', claim: verifyClaim(markerOf('00000000deadbeef')) })];
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const age = LEFTOVER_MIN_AGE_MS / 1000 + 60;
+        await client.query(`UPDATE identity_registry.dids SET created_at = now() - make_interval(secs => $2) WHERE did = ANY($1)`, [[leftoverDid, ...userDids], age]);
+        await client.query(`UPDATE attestation_service.attestations SET created_at = now() - make_interval(secs => $2) WHERE id = ANY($1)`, [[leftoverAttestation, ...userAttestations], age]);
+      } finally {
+        await client.end();
+      }
+      try {
+        const report = await verifyFleet({ fleetFile: healthyFile, mode: 'sample', sampleSize: HEALTHY.length });
+        for (const service of ['identity-registry', 'attestation-service']) {
+          expect(functional(report, service), service).toMatchObject({ status: 'pass', details: { removedLeftovers: 1 } });
+        }
+        const status = async (url: string) => (await fetch(url, { headers: lawful })).status;
+        expect(await status(`${identity}/v1/dids/${leftoverDid}`)).toBe(404);
+        for (const id of [inFlightDid, ...userDids]) expect(await status(`${identity}/v1/dids/${id}`), id).toBe(200);
+        expect(await status(`${attest}/v1/attestations/${leftoverAttestation}`)).toBe(404);
+        for (const id of [inFlightAttestation, ...userAttestations]) expect(await status(`${attest}/v1/attestations/${id}`), id).toBe(200);
+      } finally {
+        for (const id of [leftoverDid, inFlightDid, ...userDids]) await fetch(`${identity}/v1/dids/${id}`, { method: 'DELETE', headers: lawful });
+        for (const id of [leftoverAttestation, inFlightAttestation, ...userAttestations]) await fetch(`${attest}/v1/attestations/${id}`, { method: 'DELETE', headers: lawful });
       }
     });
 
