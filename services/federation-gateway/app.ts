@@ -4,9 +4,11 @@
  * 451 with its Link and Cache-Control headers).
  * The caller must satisfy the law at the gateway like anywhere else; the kit's peer client then presents the
  * handshake on the routed call, because the peer trusts the gateway no more than anyone else (zero trust).
- * Only the peers this service is configured with (N3XUS_PEERS) are reachable: it is not an open proxy.
+ * Only the peers this service is configured with (N3XUS_PEERS) are reachable: it is not an open proxy. Each routed
+ * call is signed as forwarded for the original caller (anonymous when unidentified), so that the peer's rate limit
+ * spends that caller's budget, not the gateway's.
  */
-import { HttpError, defineService } from '@n3xus/kit';
+import { HttpError, defineService, forwardedFor, type CallerCheck } from '@n3xus/kit';
 
 const ROUTED_BY = 'federation-gateway';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -30,7 +32,9 @@ export default defineService({
       const path = '/' + segments.map(encodeURIComponent).join('/') + query;
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined;
       // A peer that cannot be reached raises PeerUnavailableError, which the kit answers with 502.
-      const answer = await peers.call(peer, path, { method: req.method, body: hasBody ? req.body : undefined, requestId: String(res.locals.requestId) });
+      // Signed for the original caller, so that the peer limits the caller and not the gateway (see caller.ts).
+      const onBehalfOf = forwardedFor(res.locals.caller as CallerCheck | undefined);
+      const answer = await peers.call(peer, path, { method: req.method, body: hasBody ? req.body : undefined, requestId: String(res.locals.requestId), onBehalfOf });
 
       res.status(answer.status);
       const location = answer.headers.get('location');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { callerKeyFromSeed, DEFAULT_RELAYS, parseCallerKeys, type CallerKey, type CallerKeys } from './caller.ts';
 import { HANDSHAKE_ENV } from './law.ts';
 
 /** Everything a service reads from its environment, parsed once at start. */
@@ -28,6 +29,16 @@ export interface KitConfig {
    * other services ignore it.
    */
   webhookAllowedHosts: HostEntry[];
+  /**
+   * This service's own caller key (`N3XUS_CALLER_KEY`, or `_FILE`: a 32-byte Ed25519 seed, base64url): its calls to
+   * peers are signed with it (see caller.ts). Without one they go unsigned.
+   */
+  caller?: CallerKey;
+  /**
+   * The callers' public keys (`N3XUS_CALLER_KEYS`, or `_FILE`: `name=key,…`) and the relays whose `for=` is believed
+   * (`N3XUS_CALLER_RELAYS`, default federation-gateway). Without keys every request is anonymous.
+   */
+  callers?: CallerKeys;
 }
 
 /** One entry of a host list: a host name or IP address (as a URL writes it), and a port when one was given. */
@@ -143,5 +154,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KitConfig {
     shutdownGraceMs: int(env, 'N3XUS_SHUTDOWN_GRACE_MS', 5000, 0, 120_000),
     logLevel,
     webhookAllowedHosts: parseHostList(env.N3XUS_WEBHOOK_ALLOWED_HOSTS, 'N3XUS_WEBHOOK_ALLOWED_HOSTS'),
+    ...callerConfig(env, service),
   };
+}
+
+/** The caller key and the callers' keys of the environment (see KitConfig.caller and .callers). */
+function callerConfig(env: NodeJS.ProcessEnv, service: string): Pick<KitConfig, 'caller' | 'callers'> {
+  const seed = fromEnvOrFile(env, 'N3XUS_CALLER_KEY');
+  let caller: CallerKey | undefined;
+  let keys: CallerKeys['keys'];
+  try {
+    caller = seed === undefined ? undefined : callerKeyFromSeed(service, seed);
+  } catch (error) {
+    throw new ConfigError(`N3XUS_CALLER_KEY is not valid: ${(error as Error).message}`);
+  }
+  try {
+    keys = parseCallerKeys(fromEnvOrFile(env, 'N3XUS_CALLER_KEYS'), 'N3XUS_CALLER_KEYS');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const relays = (env.N3XUS_CALLER_RELAYS ?? DEFAULT_RELAYS.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
+  return { ...(caller ? { caller } : {}), ...(keys.size > 0 ? { callers: { keys, relays: new Set(relays) } } : {}) };
 }

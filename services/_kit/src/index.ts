@@ -4,6 +4,23 @@ export { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 export type { PoolClient } from 'pg';
 export { canonicalJson } from './canonical-json.ts';
 export { Cache, type RateDecision } from './cache.ts';
+export {
+  ANONYMOUS,
+  bucketOf,
+  CALLER_HEADER,
+  callerKeyFromSeed,
+  callerPublicKey,
+  checkCaller,
+  DEFAULT_RELAYS,
+  forwardedFor,
+  MAX_SKEW_MS,
+  OPERATOR_CALLER,
+  parseCallerKeys,
+  signCall,
+  type CallerCheck,
+  type CallerKey,
+  type CallerKeys,
+} from './caller.ts';
 export { PING_DEADLINE_MS, PING_TIMEOUT_MS, type CallReport, type CallsReport } from './calls.ts';
 export { CALLS_PATH, KIT_PATH, PING_PATH } from './kit-routes.ts';
 export { ConfigError, parseHostList, parsePeers, readConfig, type HostEntry, type KitConfig, type LogLevel } from './config.ts';

@@ -9,6 +9,10 @@ export class Metrics {
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly duration: Histogram<'method' | 'route'>;
   readonly lawRefusals: Counter<'reason'>;
+  /** Requests answered 429, by the kind of bucket that ran out (caller, address, anonymous-via). */
+  readonly rateLimited: Counter<'bucket'>;
+  /** Requests refused 401 for a caller signature that does not check. */
+  readonly callerRefusals: Counter;
   readonly dependencyUp: Gauge<'dependency'>;
 
   constructor(service: string) {
@@ -22,6 +26,8 @@ export class Metrics {
       registers: [this.registry],
     });
     this.lawRefusals = new Counter({ name: 'n3xus_law_refusals_total', help: 'Requests refused with HTTP 451 under the N3XUS LAW', labelNames: ['reason'], registers: [this.registry] });
+    this.rateLimited = new Counter({ name: 'n3xus_rate_limited_total', help: 'Requests answered 429, by kind of bucket', labelNames: ['bucket'], registers: [this.registry] });
+    this.callerRefusals = new Counter({ name: 'n3xus_caller_refusals_total', help: 'Requests refused with 401: a caller signature that does not check', registers: [this.registry] });
     this.dependencyUp = new Gauge({ name: 'n3xus_dependency_up', help: '1 when the dependency answered its last check', labelNames: ['dependency'], registers: [this.registry] });
     new Gauge({
       name: 'process_resident_memory_bytes',

@@ -1,3 +1,4 @@
+import { CALLER_HEADER, signCall, type CallerKey } from './caller.ts';
 import { HANDSHAKE_HEADER } from './law.ts';
 import type { Logger } from './log.ts';
 import { isCircuitOpen, resilience, type Resilience, type ResilienceOptions } from './resilience.ts';
@@ -21,6 +22,8 @@ export interface PeerRequest {
   timeoutMs?: number;
   /** Deadline of the whole call in ms, retries and their backoff included (default: none). */
   deadlineMs?: number;
+  /** A relay's original caller (a name, or `anonymous`), signed into the call as `for=` (see caller.ts). */
+  onBehalfOf?: string;
 }
 
 /** A peer's answer: status, headers and the body as parsed JSON (or text when it is not JSON). */
@@ -43,6 +46,8 @@ export class Peers {
     private readonly handshake: string,
     private readonly log: Logger,
     private readonly options: ResilienceOptions = {},
+    /** This service's caller key: each attempt is signed with it, so the peer knows who calls. */
+    private readonly caller?: CallerKey,
   ) {}
 
   /** Names of the peers this service may call. */
@@ -74,7 +79,10 @@ export class Peers {
       return await policy.execute(async () => {
         const attempt = AbortSignal.timeout(request.timeoutMs ?? 3000);
         const signal = deadline === undefined ? attempt : AbortSignal.any([attempt, deadline]);
-        const res = await fetch(base + path, { method, headers, body: payload, signal });
+        // Signed per attempt (a retry after backoff carries a fresh time), over the path as fetch sends it.
+        const url = new URL(base + path);
+        if (this.caller) headers[CALLER_HEADER] = signCall(this.caller, method, url.pathname + url.search, request.onBehalfOf === undefined ? {} : { onBehalfOf: request.onBehalfOf });
+        const res = await fetch(url, { method, headers, body: payload, signal });
         const text = await res.text();
         const out: PeerResponse = { status: res.status, headers: res.headers, body: parseBody(text, res.headers.get('content-type')) };
         if (res.status >= 500) throw new PeerServerError(out);

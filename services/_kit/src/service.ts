@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Cache } from './cache.ts';
+import { bucketOf, CALLER_HEADER, checkCaller, type CallerKeys } from './caller.ts';
 import { kitRouter } from './calls.ts';
 import { KIT_PATH } from './kit-routes.ts';
 import { readConfig, type KitConfig } from './config.ts';
@@ -100,7 +101,7 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   const metrics = new Metrics(config.service);
   const db = new Database(config.databaseUrl, config.service, log);
   const cache = new Cache(config.redisUrl, config.service, log, config.rateLimitPerMinute);
-  const peers = new Peers(config.peers, handshake, log);
+  const peers = new Peers(config.peers, handshake, log, {}, config.caller);
   const ctx: ServiceContext = { config, log, db, cache, peers, metrics };
   const startedAt = Date.now();
 
@@ -157,7 +158,7 @@ export async function startService(definition: ServiceDefinition, config: KitCon
   });
 
   app.use(lawGuard(metrics));
-  app.use(rateLimit(cache));
+  app.use(rateLimit(cache, metrics, config.callers));
   app.use(express.json({ limit: '64kb', strict: true }));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -291,12 +292,27 @@ function lawGuard(metrics: Metrics): RequestHandler {
   };
 }
 
-/** Per-client rate limit, answered with 429 and Retry-After. */
-function rateLimit(cache: Cache): RequestHandler {
+/**
+ * Per-caller rate limit, answered with 429 and Retry-After: each caller that signs its requests (caller.ts) spends
+ * its own bucket, unidentified clients their address's. A signature that does not check is refused with 401, and
+ * the refusal is counted against the address it came from.
+ */
+function rateLimit(cache: Cache, metrics: Metrics, callers: CallerKeys | undefined): RequestHandler {
+  const none: CallerKeys = { keys: new Map(), relays: new Set() };
   return async (req, res, next) => {
-    const decision = await cache.consume(req.socket.remoteAddress ?? 'unknown');
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const caller = checkCaller(req.headers[CALLER_HEADER], req.method, req.originalUrl, callers ?? none);
+    const bucket = caller.kind === 'refused' ? bucketOf({ kind: 'anonymous' }, address) : bucketOf(caller, address);
+    const decision = await cache.consume(bucket);
+    if (caller.kind === 'refused') {
+      metrics.callerRefusals.inc();
+      res.status(401).json(errorBody('CALLER_REFUSED', `The ${CALLER_HEADER} header does not check: ${caller.reason}.`));
+      return;
+    }
+    res.locals.caller = caller;
     if (decision.allowed) return next();
-    res.status(429).set('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000))).json(errorBody('RATE_LIMITED', 'Too many requests; slow down.'));
+    metrics.rateLimited.inc({ bucket: bucket.slice(0, bucket.indexOf(':')) });
+    res.status(429).set('Retry-After', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)))).json(errorBody('RATE_LIMITED', 'Too many requests; slow down.'));
   };
 }
 
