@@ -44,6 +44,9 @@ const handshake = `\${N3XUS_HANDSHAKE:-${N3XUS_LAW}}`;
  */
 export const SECRETS_DIR = '../.n3xus/secrets';
 const DATABASE_URL_TARGET = 'database-url';
+/** Where a service reads its caller key and every caller's public key (services/_kit/src/caller.ts). */
+const CALLER_KEY_TARGET = 'caller-key';
+const CALLER_KEYS_TARGET = 'caller-keys';
 const REDIS_URL_TARGET = 'redis-url';
 
 /**
@@ -162,6 +165,8 @@ export function serviceEnvironment(catalog: Catalog, entry: CatalogEntry): Recor
     N3XUS_HANDSHAKE: handshake,
     DATABASE_URL_FILE: `${SECRETS_MOUNT}/${DATABASE_URL_TARGET}`,
     REDIS_URL_FILE: `${SECRETS_MOUNT}/${REDIS_URL_TARGET}`,
+    N3XUS_CALLER_KEY_FILE: `${SECRETS_MOUNT}/${CALLER_KEY_TARGET}`,
+    N3XUS_CALLER_KEYS_FILE: `${SECRETS_MOUNT}/${CALLER_KEYS_TARGET}`,
     N3XUS_PEERS: peers,
     // Hosts beyond the fleet that webhooks may be delivered to (host or host:port, comma-separated): the operator's.
     ...(entry.name === 'webhook-dispatcher' ? { N3XUS_WEBHOOK_ALLOWED_HOSTS: '${N3XUS_WEBHOOK_ALLOWED_HOSTS:-}' } : {}),
@@ -180,6 +185,8 @@ function microservice(catalog: Catalog, entry: CatalogEntry, options: ComposeOpt
     secrets: [
       { source: `${entry.name}-database-url`, target: DATABASE_URL_TARGET },
       { source: `${entry.name}-redis-url`, target: REDIS_URL_TARGET },
+      { source: `${entry.name}-caller-key`, target: CALLER_KEY_TARGET },
+      { source: 'caller-keys', target: CALLER_KEYS_TARGET },
     ],
     ports: [`127.0.0.1:${entry.hostPort}:${entry.port}`],
     depends_on: { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } },
@@ -203,7 +210,7 @@ export function composeDocument(catalog: Catalog, options: ComposeOptions = {}):
   for (const entry of catalog.infra) services[entry.name] = infraService(entry, options);
   for (const entry of catalog.services) services[entry.name] = microservice(catalog, entry, options);
   const secrets: Record<string, { file: string }> = {};
-  for (const name of ['postgres-password', 'postgres-roles', 'redis-acl', ...catalog.services.flatMap((s) => [`${s.name}-database-url`, `${s.name}-redis-url`])]) {
+  for (const name of ['postgres-password', 'postgres-roles', 'redis-acl', 'caller-keys', ...catalog.services.flatMap((s) => [`${s.name}-database-url`, `${s.name}-redis-url`, `${s.name}-caller-key`])]) {
     secrets[name] = { file: `${SECRETS_DIR}/${name}` };
   }
   return {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Fleet, FleetService } from '../fleet/model.ts';
 import { postgresInitScript, roleName } from './postgres-roles.ts';
 import { redisAclFile, redisUser } from './redis-acl.ts';
+import { callerKeyFromSeed, callerPublicKey, OPERATOR_CALLER, type CallerKey } from '../../services/_kit/src/caller.ts';
 
 /** The name of the secrets file, beside the fleet's secret files. */
 export const SECRETS_FILE_NAME = 'n3xus.env';
@@ -22,6 +23,10 @@ export const POSTGRES_PASSWORD_SECRET = 'postgres-password';
 export const POSTGRES_ROLES_SECRET = 'postgres-roles';
 export const REDIS_ACL_SECRET = 'redis-acl';
 export const databaseUrlSecret = (service: string): string => `${service}-database-url`;
+/** A service's caller key: the seed of the Ed25519 key it signs its calls with (services/_kit/src/caller.ts). */
+export const callerKeySecret = (service: string): string => `${service}-caller-key`;
+/** Every caller's public key, `name=key,…`: the services', and n3xus's own (OPERATOR_CALLER). Not secret, shipped as one. */
+export const CALLER_KEYS_SECRET = 'caller-keys';
 export const redisUrlSecret = (service: string): string => `${service}-redis-url`;
 
 /** The Redis user n3xus itself administers the server as (ACL changes on rotation). */
@@ -65,6 +70,23 @@ export function generateSecrets(): InstallSecrets {
 /** A service's own password for `server`, derived from the service key: stable until the key is rotated. */
 export function servicePassword(secrets: InstallSecrets, server: 'postgres' | 'redis', service: string): string {
   return createHmac('sha256', secrets.serviceKey).update(`${server}\0${service}`).digest('base64url');
+}
+
+/**
+ * The seed of `name`'s caller key, derived from the service key like the passwords: stable until the key is
+ * rotated. n3xus's own tooling derives {@link OPERATOR_CALLER}'s from the secrets file, which only the operator has.
+ */
+export function callerSeed(secrets: InstallSecrets, name: string): string {
+  return createHmac('sha256', secrets.serviceKey).update(`caller\0${name}`).digest('base64url');
+}
+
+/** n3xus's own caller key (verify signs with it), from the secrets file at `file`; undefined when it cannot be read. */
+export function operatorCallerKey(file: string): CallerKey | undefined {
+  try {
+    return callerKeyFromSeed(OPERATOR_CALLER, callerSeed(readSecretsFile(file), OPERATOR_CALLER));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The text of the secrets file. */
@@ -192,18 +214,19 @@ export function postgresAdmin(fleet: Fleet): { user: string; database: string } 
 }
 
 /** The services that get a PostgreSQL role and a Redis user: those mounting their URL secrets. */
-export function credentialedServices(fleet: Fleet): { postgres: string[]; redis: string[] } {
+export function credentialedServices(fleet: Fleet): { postgres: string[]; redis: string[]; callers: string[] } {
   const mounts = (s: FleetService, name: string): boolean => s.secrets.some((r) => r.source === name);
   return {
     postgres: fleet.services.filter((s) => mounts(s, databaseUrlSecret(s.name))).map((s) => s.name),
     redis: fleet.services.filter((s) => mounts(s, redisUrlSecret(s.name))).map((s) => s.name),
+    callers: fleet.services.filter((s) => mounts(s, callerKeySecret(s.name))).map((s) => s.name),
   };
 }
 
 /**
  * The value of every secret of the fleet n3xus writes, by secret name: the PostgreSQL superuser's password, the
- * Redis ACL file (passwords as SHA-256 hashes only), and each service's database and Redis URLs with its own role
- * and password. Pure; `current` gives a file's present text, so that PostgreSQL's roles script, whose 98 SCRAM
+ * Redis ACL file (passwords as SHA-256 hashes only), each service's database and Redis URLs with its own role
+ * and password, each service's caller key, and every caller's public key. Pure; `current` gives a file's present text, so that PostgreSQL's roles script, whose 98 SCRAM
  * verifiers take ~60 ms to derive, is derived again only when what it is made from changed (its first line says).
  */
 export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets, current: (name: string) => string | undefined = () => undefined): Map<string, string> {
@@ -234,6 +257,11 @@ export function managedSecretValues(fleet: Fleet, secrets: InstallSecrets, curre
   for (const service of users.redis) {
     if (redis === undefined || fleet.secrets[redisUrlSecret(service)] === undefined) continue;
     out.set(redisUrlSecret(service), `redis://${encodeURIComponent(redisUser(service))}:${servicePassword(secrets, 'redis', service)}@${redis.name}:${redis.port}`);
+  }
+  const callers = users.callers.filter((service) => fleet.secrets[callerKeySecret(service)] !== undefined);
+  for (const service of callers) out.set(callerKeySecret(service), callerSeed(secrets, service));
+  if (fleet.secrets[CALLER_KEYS_SECRET] !== undefined) {
+    out.set(CALLER_KEYS_SECRET, [...callers, OPERATOR_CALLER].map((name) => `${name}=${callerPublicKey(callerSeed(secrets, name))}`).join(','));
   }
   return out;
 }

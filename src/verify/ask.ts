@@ -8,6 +8,18 @@
 import pLimit from 'p-limit';
 import { createHttpAgent, HttpError, httpRequest, type HttpRequestOptions } from '../http/client.ts';
 import type { Answer } from './judge.ts';
+import { CALLER_HEADER, signCall, type CallerKey } from '../../services/_kit/src/caller.ts';
+
+/** `headers` (an object, or header lines in order as the near misses send them) with one more header. */
+function withHeader(headers: HttpRequestOptions['headers'], name: string, value: string): HttpRequestOptions['headers'] {
+  return Array.isArray(headers) ? [...(headers as ReadonlyArray<readonly [string, string]>), [name, value] as const] : { ...(headers as Record<string, string> | undefined), [name]: value };
+}
+
+/** The path and query of a URL, as the request line carries them (what a caller signature covers). */
+const pathOf = (url: string): string => {
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.search;
+};
 
 /** Sends one request and returns what came back, or why nothing did. */
 export type Ask = (url: string, options?: Pick<HttpRequestOptions, 'method' | 'headers' | 'body'>) => Promise<Answer>;
@@ -25,14 +37,17 @@ const MAX_BODY_BYTES = 512 * 1024;
  * An {@link Ask} with at most `concurrency` requests in flight and a `timeoutMs` deadline on each, and the
  * `close` that releases its connections.
  */
-export function createAsk(concurrency: number, timeoutMs: number): { ask: Ask; close: () => Promise<void> } {
+export function createAsk(concurrency: number, timeoutMs: number, caller?: CallerKey): { ask: Ask; close: () => Promise<void> } {
   const limit = pLimit(concurrency);
   const agent = createHttpAgent({ connectionsPerOrigin: 1, pipelining: PIPELINED_PER_SERVICE });
   const once = (url: string, options: Parameters<Ask>[1] = {}, deadlineMs = timeoutMs) =>
     limit(async (): Promise<Answer> => {
       const startedAt = performance.now();
       try {
-        return await httpRequest(url, { ...options, timeoutMs: deadlineMs, maxBodyBytes: MAX_BODY_BYTES, agent });
+        // Signed as n3xus's own tooling when it has the key: the services then limit verify in a bucket of its own,
+        // which no other client's traffic spends (services/_kit/src/caller.ts). Signed per attempt: a fresh time.
+        const signed = caller === undefined ? options : { ...options, headers: withHeader(options.headers, CALLER_HEADER, signCall(caller, options.method ?? 'GET', pathOf(url))) };
+        return await httpRequest(url, { ...signed, timeoutMs: deadlineMs, maxBodyBytes: MAX_BODY_BYTES, agent });
       } catch (error) {
         const durationMs = performance.now() - startedAt;
         if (error instanceof HttpError) {

@@ -16,7 +16,7 @@ import { STAGES } from '../fleet/stages.ts';
 import { displayPath } from '../util/display-path.ts';
 
 /** Bumped whenever what is cached changes shape, so an old entry is never read as a new one (2: image, config hash). */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 /** The kind of cache entry verify writes. */
 const CACHE_KIND = 'fleet';
 
@@ -30,6 +30,8 @@ export interface VerifyFleet {
   /** The compose project name, when the file or COMPOSE_PROJECT_NAME gives one. */
   project?: string;
   services: VerifyFleetService[];
+  /** The install's secrets file, when n3xus manages the fleet's secrets: verify signs its requests with a key from it. */
+  secretsFile?: string;
 }
 
 export interface FleetSourceOptions {
@@ -66,8 +68,8 @@ const isPort = (value: unknown): value is number => Number.isInteger(value) && (
 /** Reads back a cache entry, or undefined when it is not exactly what {@link toEntry} writes. */
 export function fromEntry(value: unknown): Omit<VerifyFleet, 'file'> | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { format, project, services } = value as Record<string, unknown>;
-  if (format !== CACHE_FORMAT || (project !== undefined && !isString(project)) || !Array.isArray(services)) return undefined;
+  const { format, project, services, secretsFile } = value as Record<string, unknown>;
+  if (format !== CACHE_FORMAT || (project !== undefined && !isString(project)) || (secretsFile !== undefined && !isString(secretsFile)) || !Array.isArray(services)) return undefined;
   const out: VerifyFleetService[] = [];
   for (const raw of services as unknown[]) {
     if (typeof raw !== 'object' || raw === null) return undefined;
@@ -89,7 +91,7 @@ export function fromEntry(value: unknown): Omit<VerifyFleet, 'file'> | undefined
       configHash: s.configHash,
     });
   }
-  return { ...(project === undefined ? {} : { project }), services: out };
+  return { ...(project === undefined ? {} : { project }), services: out, ...(secretsFile === undefined ? {} : { secretsFile }) };
 }
 
 /** What is cached of a parsed fleet: only the fields verify reads. */
@@ -97,6 +99,7 @@ export function toEntry(fleet: Omit<VerifyFleet, 'file'>): unknown {
   return {
     format: CACHE_FORMAT,
     ...(fleet.project === undefined ? {} : { project: fleet.project }),
+    ...(fleet.secretsFile === undefined ? {} : { secretsFile: fleet.secretsFile }),
     services: fleet.services.map((s) => ({
       name: s.name,
       stage: s.stage,
@@ -132,9 +135,10 @@ export async function loadVerifyFleet(file: string = DEFAULT_FLEET_FILE, options
     if (cached !== undefined) return { file: displayPath(file), ...cached };
   }
   // The parser (yaml, zod) is loaded only now: a cache hit never pays for it.
-  const { loadFleet } = await import('../fleet/model.ts');
+  const [{ loadFleet }, { managedSecrets }] = await Promise.all([import('../fleet/model.ts'), import('../secrets/secrets-file.ts')]);
   const fleet = loadFleet(file, { env });
-  const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: verifyServices(fleet.services) };
+  const secretsFile = managedSecrets(fleet)?.secretsFile;
+  const parsed = { ...(fleet.project === undefined ? {} : { project: fleet.project }), services: verifyServices(fleet.services), ...(secretsFile === undefined ? {} : { secretsFile }) };
   if (key !== undefined) writeCacheEntry(cacheDir, CACHE_KIND, key, toEntry(parsed));
   return { file: fleet.file, ...parsed };
 }

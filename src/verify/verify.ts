@@ -10,6 +10,7 @@ import pLimit from 'p-limit';
 import { HANDSHAKE_HEADER, LAW_LINK_PATH, N3XUS_LAW } from '../../services/_kit/src/law.ts';
 import { DEFAULT_PROJECT } from '../launch/labels.ts';
 import { createAsk, type Ask } from './ask.ts';
+import type { CallerKey } from '../../services/_kit/src/caller.ts';
 import { composeProjectOf } from '../fleet/project-name.ts';
 import { observeContainers, type ContainerState, type DockerMode, type InstanceSource } from './containers.ts';
 import { withDrift } from './drift.ts';
@@ -95,6 +96,11 @@ export interface VerifyOptions {
   fleet?: VerifyFleet;
   /** The sample's seed (0 to 2^32-1); default a random one, printed in the report so that it can be repeated. */
   seed?: number;
+  /**
+   * The key verify signs its requests with (services/_kit/src/caller.ts); default n3xus's own, from the fleet's
+   * secrets file when n3xus manages its secrets; `null`: unsigned.
+   */
+  caller?: CallerKey | null;
   /** Non-infrastructure services in the sample; default one per category. */
   sampleSize?: number;
   /** When the sample fails, verify every service (`full`) and report that, naming the sample that failed. */
@@ -386,7 +392,8 @@ export async function verifyFleet(options: VerifyOptions): Promise<VerifyReport>
   if (addressing === 'published') await checkHostResolves(host);
 
   options.onProgress?.({ type: 'start', total: targets.length, mode: options.mode, host });
-  const pool = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs);
+  const caller = options.caller === null ? undefined : (options.caller ?? (fleet.secretsFile === undefined ? undefined : (await import('../secrets/secrets-file.ts')).operatorCallerKey(fleet.secretsFile)));
+  const pool = createAsk(options.concurrency ?? DEFAULT_CONCURRENCY, timeoutMs, caller);
   // Where the instances are listed is found out, and the engine (or the process driver's state) asked, once the
   // first answer is back: by then the probes are written and the services are at work on the other cores, while
   // the CLI loads Docker's client (~0.1 s of its CPU) and pings the engine.

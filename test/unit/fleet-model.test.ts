@@ -93,9 +93,11 @@ describe('our compose file loads into the typed fleet model', () => {
     expect(service('v-supercore').secrets).toEqual([
       { source: 'v-supercore-database-url', target: 'database-url' },
       { source: 'v-supercore-redis-url', target: 'redis-url' },
+      { source: 'v-supercore-caller-key', target: 'caller-key' },
+      { source: 'caller-keys', target: 'caller-keys' },
     ]);
     expect(ours.secrets['v-supercore-database-url']).toEqual({ file: path.resolve('.n3xus/secrets/v-supercore-database-url') });
-    expect(Object.keys(ours.secrets)).toHaveLength(3 + 2 * 98);
+    expect(Object.keys(ours.secrets)).toHaveLength(3 + 3 * 98 + 1);
   });
 
   it("resolves a build context against the compose file's directory", () => {
@@ -120,6 +122,8 @@ describe('our compose file loads into the typed fleet model', () => {
       N3XUS_HANDSHAKE: '55-45-17',
       DATABASE_URL_FILE: '/run/secrets/database-url',
       REDIS_URL_FILE: '/run/secrets/redis-url',
+      N3XUS_CALLER_KEY_FILE: '/run/secrets/caller-key',
+      N3XUS_CALLER_KEYS_FILE: '/run/secrets/caller-keys',
       N3XUS_PEERS: '',
     });
   });

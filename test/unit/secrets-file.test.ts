@@ -9,10 +9,13 @@ import { loadFleet, parseFleet } from '../../src/fleet/model.ts';
 import { desiredInstances } from '../../src/launch/desired.ts';
 import { driftOf } from '../../src/launch/reconcile.ts';
 import { REDIS_HEALTHCHECK_COMMAND } from '../../src/secrets/redis-acl.ts';
+import { callerPublicKey, parseCallerKeys } from '../../services/_kit/src/caller.ts';
 import {
+  callerSeed,
   ensureSecrets,
   generateSecrets,
   managedSecretValues,
+  operatorCallerKey,
   parseSecretsFile,
   readSecretsFile,
   renderSecretsFile,
@@ -81,7 +84,17 @@ describe("the fleet's secret files", () => {
     const fleet = ourFleetIn(tmp());
     const secrets = generateSecrets();
     const values = managedSecretValues(fleet, secrets);
-    expect(values.size).toBe(3 + 2 * 98);
+    // The servers' three, and per service its database URL, its Redis URL and its caller key; every caller's public key.
+    expect(values.size).toBe(3 + 3 * 98 + 1);
+    const seed = values.get('identity-registry-caller-key')!;
+    expect(seed).toBe(callerSeed(secrets, 'identity-registry'));
+    expect(seed).not.toBe(callerSeed(secrets, 'event-bus'));
+    // The public list names every service and n3xus's own tooling, and holds no seed.
+    const publicKeys = parseCallerKeys(values.get('caller-keys'), 'caller-keys');
+    expect(publicKeys.size).toBe(99);
+    expect(publicKeys.has('n3xus-operator')).toBe(true);
+    expect(values.get('caller-keys')).toContain(`identity-registry=${callerPublicKey(seed)}`);
+    expect(values.get('caller-keys')).not.toContain(seed);
     expect(values.get('postgres-password')).toBe(secrets.postgresPassword);
     expect(values.get('identity-registry-database-url')).toBe(`postgres://identity_registry:${servicePassword(secrets, 'postgres', 'identity-registry')}@postgres:5432/n3xus`);
     expect(values.get('identity-registry-redis-url')).toBe(`redis://identity-registry:${servicePassword(secrets, 'redis', 'identity-registry')}@redis:6379`);
@@ -104,7 +117,7 @@ describe("the fleet's secret files", () => {
     expect(() => ensureSecrets(fleet, fleet.services, { create: false })).toThrow('does not exist');
     const ensured = ensureSecrets(fleet, fleet.services, { create: true });
     expect(ensured).toMatchObject({ generated: true, managed: { secretsFile: path.join(root, '.n3xus', 'secrets', 'n3xus.env') } });
-    expect(ensured.written).toHaveLength(3 + 2 * 98);
+    expect(ensured.written).toHaveLength(3 + 3 * 98 + 1);
     const dir = path.join(root, '.n3xus', 'secrets');
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dir, 'n3xus.env')).mode & 0o777).toBe(0o600);
@@ -117,6 +130,17 @@ describe("the fleet's secret files", () => {
     chmodSync(path.join(dir, 'n3xus.env'), 0o640);
     expect(checkSecrets(secretsState(fleet))).toMatchObject({ result: { status: 'fail', detail: expect.stringContaining('mode 0640') } });
     expect(checkSecrets(secretsState(fleet)).repair).toBeUndefined();
+  });
+
+  it("give n3xus's own tooling a caller key from the secrets file, which the services' list holds, and none without it", () => {
+    const root = tmp();
+    const fleet = ourFleetIn(root);
+    const { managed, values } = ensureSecrets(fleet, fleet.services, { create: true });
+    const key = operatorCallerKey(managed!.secretsFile)!;
+    expect(key.name).toBe('n3xus-operator');
+    const listed = parseCallerKeys(values.get('caller-keys'), 'caller-keys').get('n3xus-operator')!;
+    expect(listed.export({ format: 'jwk' })).toEqual(parseCallerKeys(`n3xus-operator=${callerPublicKey(callerSeed(readSecretsFile(managed!.secretsFile), 'n3xus-operator'))}`, 'x').get('n3xus-operator')!.export({ format: 'jwk' }));
+    expect(operatorCallerKey(path.join(root, 'missing.env'))).toBeUndefined();
   });
 
   it("of a compose file's own are only checked for presence", () => {

@@ -72,7 +72,11 @@ describe('the fleet as verify reads it', () => {
     expect(fromEntry({ format: 1, services: [old] })).toBeUndefined();
     expect(fromEntry({ format: 2, services: [old] })).toBeUndefined();
     expect(fromEntry({ format: 2, services: [{ ...old, image: 'i', configHash: 'not-a-hash' }] })).toBeUndefined();
-    expect(fromEntry({ format: 2, services: [{ ...old, image: 'i', configHash: 'f'.repeat(64) }] })?.services[0]).toMatchObject({ image: 'i', configHash: 'f'.repeat(64) });
+    expect(fromEntry({ format: 2, services: [{ ...old, image: 'i', configHash: 'f'.repeat(64) }] })).toBeUndefined();
+    expect(fromEntry({ format: 3, services: [{ ...old, image: 'i', configHash: 'f'.repeat(64) }] })?.services[0]).toMatchObject({ image: 'i', configHash: 'f'.repeat(64) });
+    // The secrets file verify signs from is kept when it is a path, and the entry refused when it is anything else.
+    expect(fromEntry({ format: 3, secretsFile: '/x/n3xus.env', services: [] })).toEqual({ secretsFile: '/x/n3xus.env', services: [] });
+    expect(fromEntry({ format: 3, secretsFile: 1, services: [] })).toBeUndefined();
   });
 
   it('reads env files: comments, export, quotes, empty values, lines without a key', () => {
