@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CALLER_HEADER } from '../../services/_kit/src/caller.ts';
 
 /** One request verify sent, and the body of its answer. */
 export interface Recorded {
@@ -138,7 +139,9 @@ export async function replayWithCurl(requests: readonly Recorded[], parallel = 6
       const config = wave
         .map((i) => {
           const r = requests[i]!;
-          const lines = [`url = ${quoted(rename(r.origin + r.path))}`, `request = ${r.method}`, ...r.headers.map(([name, value]) => `header = ${quoted(`${name}: ${value}`)}`)];
+          // A caller signature is not sent again: it names its time, and curl cannot sign (services/_kit/src/caller.ts).
+          const headers = r.headers.filter(([name]) => name.toLowerCase() !== CALLER_HEADER);
+          const lines = [`url = ${quoted(rename(r.origin + r.path))}`, `request = ${r.method}`, ...headers.map(([name, value]) => `header = ${quoted(`${name}: ${value}`)}`)];
           if (r.body !== undefined) lines.push(`data-binary = ${quoted(rename(r.body))}`);
           lines.push(`output = ${quoted(r.method === 'POST' ? path.join(dir, `${i}.out`) : '/dev/null')}`, 'write-out = "%{http_code}\\n"');
           return lines.join('\n');

@@ -8,7 +8,7 @@
 import pLimit from 'p-limit';
 import { createHttpAgent, HttpError, httpRequest, type HttpRequestOptions } from '../http/client.ts';
 import type { Answer } from './judge.ts';
-import { CALLER_HEADER, signCall, type CallerKey } from '../../services/_kit/src/caller.ts';
+import { CALLER_HEADER, reusingSigner, type CallerKey } from '../../services/_kit/src/caller.ts';
 
 /** `headers` (an object, or header lines in order as the near misses send them) with one more header. */
 function withHeader(headers: HttpRequestOptions['headers'], name: string, value: string): HttpRequestOptions['headers'] {
@@ -39,14 +39,16 @@ const MAX_BODY_BYTES = 512 * 1024;
  */
 export function createAsk(concurrency: number, timeoutMs: number, caller?: CallerKey): { ask: Ask; close: () => Promise<void> } {
   const limit = pLimit(concurrency);
+  const sign = caller === undefined ? undefined : reusingSigner(caller);
   const agent = createHttpAgent({ connectionsPerOrigin: 1, pipelining: PIPELINED_PER_SERVICE });
   const once = (url: string, options: Parameters<Ask>[1] = {}, deadlineMs = timeoutMs) =>
     limit(async (): Promise<Answer> => {
       const startedAt = performance.now();
       try {
         // Signed as n3xus's own tooling when it has the key: the services then limit verify in a bucket of its own,
-        // which no other client's traffic spends (services/_kit/src/caller.ts). Signed per attempt: a fresh time.
-        const signed = caller === undefined ? options : { ...options, headers: withHeader(options.headers, CALLER_HEADER, signCall(caller, options.method ?? 'GET', pathOf(url))) };
+        // which no other client's traffic spends (services/_kit/src/caller.ts). The same GET to every service is
+        // signed once (a signature names the method and path, not the host).
+        const signed = sign === undefined ? options : { ...options, headers: withHeader(options.headers, CALLER_HEADER, sign(options.method ?? 'GET', pathOf(url))) };
         return await httpRequest(url, { ...signed, timeoutMs: deadlineMs, maxBodyBytes: MAX_BODY_BYTES, agent });
       } catch (error) {
         const durationMs = performance.now() - startedAt;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ANONYMOUS, bucketOf, callerKeyFromSeed, callerPublicKey, checkCaller, forwardedFor, MAX_SKEW_MS, parseCallerKeys, signCall, type CallerKeys } from '../../services/_kit/src/caller.ts';
+import { ANONYMOUS, bucketOf, callerKeyFromSeed, callerPublicKey, checkCaller, forwardedFor, MAX_SKEW_MS, parseCallerKeys, reusingSigner, signCall, type CallerKeys } from '../../services/_kit/src/caller.ts';
 
 const seed = () => randomBytes(32).toString('base64url');
 const seeds = { alpha: seed(), beta: seed(), 'federation-gateway': seed() };
@@ -56,6 +56,19 @@ describe('caller signatures', () => {
   it('are anonymous without a header, or where the callee knows no keys', () => {
     expect(checkCaller(undefined, 'GET', '/x', callers, NOW)).toEqual({ kind: 'anonymous' });
     expect(checkCaller('name=alpha;t=1;sig=abc', 'GET', '/x', { keys: new Map(), relays: new Set() }, NOW)).toEqual({ kind: 'anonymous' });
+  });
+});
+
+describe('a reusing signer', () => {
+  it('signs a method and path once per window, and signs again after it', async () => {
+    const sign = reusingSigner(key('alpha'), 30);
+    const first = sign('GET', '/_n3xus/ping');
+    expect(sign('get', '/_n3xus/ping')).toBe(first);
+    expect(sign('GET', '/metrics')).not.toBe(first);
+    expect(checkCaller(first, 'GET', '/_n3xus/ping', callers)).toEqual({ kind: 'caller', name: 'alpha' });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(sign('GET', '/_n3xus/ping')).not.toBe(first);
+    expect(() => reusingSigner(key('alpha'), MAX_SKEW_MS / 2)).toThrow('reuseMs must stay under 30000 ms');
   });
 });
 

@@ -89,6 +89,26 @@ export function signCall(key: CallerKey, method: string, path: string, options: 
   return `name=${key.name};t=${t}${onBehalfOf === '' ? '' : `;for=${onBehalfOf}`};sig=${sig}`;
 }
 
+/**
+ * A signer that signs each method and path once per `reuseMs` and gives the same header again until then: for a
+ * client sending many requests (verify sends the same GET to every service), which spares the signing, not the
+ * callee's check. A header given again is what a replay within {@link MAX_SKEW_MS} would be, so `reuseMs` must stay
+ * well under it.
+ */
+export function reusingSigner(key: CallerKey, reuseMs = 20_000): (method: string, path: string) => string {
+  if (reuseMs >= MAX_SKEW_MS / 2) throw new Error(`reuseMs must stay under ${MAX_SKEW_MS / 2} ms, not ${reuseMs}.`);
+  const made = new Map<string, { header: string; at: number }>();
+  return (method, path) => {
+    const now = Date.now();
+    const id = `${method.toUpperCase()} ${path}`;
+    const known = made.get(id);
+    if (known !== undefined && now - known.at < reuseMs) return known.header;
+    const header = signCall(key, method, path, { now });
+    made.set(id, { header, at: now });
+    return header;
+  };
+}
+
 /** Who called, as far as the callee can tell. */
 export type CallerCheck =
   /** No signature: an unidentified client (or, `via` a relay, one the relay could not identify). */

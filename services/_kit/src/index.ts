@@ -16,6 +16,7 @@ export {
   MAX_SKEW_MS,
   OPERATOR_CALLER,
   parseCallerKeys,
+  reusingSigner,
   signCall,
   type CallerCheck,
   type CallerKey,
