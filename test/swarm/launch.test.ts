@@ -88,8 +88,11 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
     // Every password of the cut's secret files (the URLs' and PostgreSQL's), none of which may be in an environment.
     const dir = cutSecretsDir(`${project}-net`);
     const values = readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'utf8'));
-    const passwords = values.flatMap((v) => [...v.matchAll(/:\/\/[^:/@]+:([^@]+)@/g)].map((m) => m[1]!)).concat(readFileSync(path.join(dir, 'postgres-password'), 'utf8'));
-    expect(passwords.length).toBeGreaterThanOrEqual(5);
+    // The passwords in the URLs, PostgreSQL's, and the services' caller keys (Ed25519 seeds).
+    const seeds = readdirSync(dir).filter((name) => name.endsWith('-caller-key')).map((name) => readFileSync(path.join(dir, name), 'utf8'));
+    expect(seeds).toHaveLength(2);
+    const passwords = values.flatMap((v) => [...v.matchAll(/:\/\/[^:/@]+:([^@]+)@/g)].map((m) => m[1]!)).concat(readFileSync(path.join(dir, 'postgres-password'), 'utf8'), ...seeds);
+    expect(passwords.length).toBeGreaterThanOrEqual(7);
     for (const service of await engine.swarm.listServices({ labels: { [STATE_LABELS.project]: project } })) {
       const env = ((service.spec.TaskTemplate as { ContainerSpec: { Env?: string[] } }).ContainerSpec.Env ?? []);
       for (const entry of env) {
@@ -101,7 +104,19 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
     }
     const secrets = await engine.swarm.listSecrets({ labels: { [STATE_LABELS.project]: project } });
     expect(secrets.map((s) => s.name.replace(/_[0-9a-f]{12}$/, '')).sort()).toEqual(
-      ['identity-registry-database-url', 'identity-registry-redis-url', 'n3xus-handshake', 'postgres-password', 'postgres-roles', 'redis-acl', 'v-supercore-database-url', 'v-supercore-redis-url'].map((s) => `${project}_${s}`),
+      [
+        'caller-keys',
+        'identity-registry-caller-key',
+        'identity-registry-database-url',
+        'identity-registry-redis-url',
+        'n3xus-handshake',
+        'postgres-password',
+        'postgres-roles',
+        'redis-acl',
+        'v-supercore-caller-key',
+        'v-supercore-database-url',
+        'v-supercore-redis-url',
+      ].map((s) => `${project}_${s}`),
     );
   });
 
