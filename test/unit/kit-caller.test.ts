@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ANONYMOUS, bucketOf, callerKeyFromSeed, callerPublicKey, checkCaller, forwardedFor, MAX_SKEW_MS, parseCallerKeys, reusingSigner, signCall, type CallerKeys } from '../../services/_kit/src/caller.ts';
+import { ANONYMOUS, bucketOf, callerKeyFromSeed, callerPublicKey, checkCaller, forwardedFor, MAX_SKEW_MS, parseCallerKeys, rememberingChecker, reusingSigner, signCall, type CallerKeys } from '../../services/_kit/src/caller.ts';
 
 const seed = () => randomBytes(32).toString('base64url');
 const seeds = { alpha: seed(), beta: seed(), 'federation-gateway': seed() };
@@ -69,6 +69,24 @@ describe('a reusing signer', () => {
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(sign('GET', '/_n3xus/ping')).not.toBe(first);
     expect(() => reusingSigner(key('alpha'), MAX_SKEW_MS / 2)).toThrow('reuseMs must stay under 30000 ms');
+  });
+});
+
+describe('a remembering checker', () => {
+  it('answers a signature seen before as the first time, within its window only, and never remembers a refusal', () => {
+    const check = rememberingChecker(callers, 2);
+    const header = signCall(key('alpha'), 'GET', '/x', { now: NOW });
+    expect(check(header, 'GET', '/x', NOW)).toEqual({ kind: 'caller', name: 'alpha' });
+    expect(check(header, 'GET', '/x', NOW + 1)).toEqual({ kind: 'caller', name: 'alpha' });
+    // Another method or path is checked anew, and refused.
+    expect(check(header, 'GET', '/y', NOW).kind).toBe('refused');
+    expect(check(header, 'GET', '/x', NOW + MAX_SKEW_MS + 1).kind).toBe('refused');
+    const forged = header.replace('name=alpha', 'name=beta');
+    expect(check(forged, 'GET', '/x', NOW).kind).toBe('refused');
+    expect(check(forged, 'GET', '/x', NOW).kind).toBe('refused');
+    // Bounded: the oldest is forgotten, and checked again when it comes back.
+    for (const path of ['/a', '/b', '/c']) expect(check(signCall(key('beta'), 'GET', path, { now: NOW }), 'GET', path, NOW).kind).toBe('caller');
+    expect(check(header, 'GET', '/x', NOW)).toEqual({ kind: 'caller', name: 'alpha' });
   });
 });
 

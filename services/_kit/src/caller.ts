@@ -95,15 +95,17 @@ export function signCall(key: CallerKey, method: string, path: string, options: 
  * callee's check. A header given again is what a replay within {@link MAX_SKEW_MS} would be, so `reuseMs` must stay
  * well under it.
  */
-export function reusingSigner(key: CallerKey, reuseMs = 20_000): (method: string, path: string) => string {
+export function reusingSigner(key: CallerKey, reuseMs = 20_000): (method: string, path: string, onBehalfOf?: string) => string {
   if (reuseMs >= MAX_SKEW_MS / 2) throw new Error(`reuseMs must stay under ${MAX_SKEW_MS / 2} ms, not ${reuseMs}.`);
   const made = new Map<string, { header: string; at: number }>();
-  return (method, path) => {
+  return (method, path, onBehalfOf) => {
     const now = Date.now();
-    const id = `${method.toUpperCase()} ${path}`;
+    const id = `${method.toUpperCase()} ${path}\n${onBehalfOf ?? ''}`;
     const known = made.get(id);
     if (known !== undefined && now - known.at < reuseMs) return known.header;
-    const header = signCall(key, method, path, { now });
+    const header = signCall(key, method, path, { now, ...(onBehalfOf === undefined ? {} : { onBehalfOf }) });
+    // Bounded: a client of many paths (ids in them) keeps the newest thousand.
+    if (made.size >= 1024) made.delete(made.keys().next().value!);
     made.set(id, { header, at: now });
     return header;
   };
@@ -155,6 +157,27 @@ export function checkCaller(header: string | string[] | undefined, method: strin
   if (bytes.length !== 64 || !verify(null, signed(name, onBehalfOf ?? '', t, method, path), key, bytes)) return { kind: 'refused', reason: `the signature of ${name} does not match the request` };
   if (onBehalfOf === undefined) return { kind: 'caller', name };
   return onBehalfOf === ANONYMOUS ? { kind: 'anonymous', via: name } : { kind: 'caller', name: onBehalfOf, via: name };
+}
+
+/**
+ * {@link checkCaller} with the signatures that checked remembered (up to `size`, the oldest forgotten first): a
+ * client that signs a method and path once and sends it many times (see reusingSigner) costs one Ed25519
+ * verification, not one per request. A remembered signature is taken only within its time window, as a new one.
+ */
+export function rememberingChecker(callers: CallerKeys, size = 1024): (header: string | string[] | undefined, method: string, path: string, now?: number) => CallerCheck {
+  const known = new Map<string, { check: CallerCheck; t: number }>();
+  return (header, method, path, now = Date.now()) => {
+    if (typeof header !== 'string' || callers.keys.size === 0) return checkCaller(header, method, path, callers, now);
+    const id = `${method.toUpperCase()} ${path}\n${header}`;
+    const hit = known.get(id);
+    if (hit !== undefined && Math.abs(now - hit.t) <= MAX_SKEW_MS) return hit.check;
+    const check = checkCaller(header, method, path, callers, now);
+    if (check.kind !== 'refused') {
+      if (known.size >= size) known.delete(known.keys().next().value!);
+      known.set(id, { check, t: Number(/(?:^|;)\s*t=(\d+)/.exec(header)![1]) });
+    }
+    return check;
+  };
 }
 
 /**

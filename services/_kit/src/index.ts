@@ -16,6 +16,7 @@ export {
   MAX_SKEW_MS,
   OPERATOR_CALLER,
   parseCallerKeys,
+  rememberingChecker,
   reusingSigner,
   signCall,
   type CallerCheck,

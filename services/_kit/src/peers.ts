@@ -1,4 +1,4 @@
-import { CALLER_HEADER, signCall, type CallerKey } from './caller.ts';
+import { CALLER_HEADER, reusingSigner, type CallerKey } from './caller.ts';
 import { HANDSHAKE_HEADER } from './law.ts';
 import type { Logger } from './log.ts';
 import { isCircuitOpen, resilience, type Resilience, type ResilienceOptions } from './resilience.ts';
@@ -40,15 +40,19 @@ export interface PeerResponse {
  */
 export class Peers {
   private readonly guards = new Map<string, Resilience>();
+  /** Signs each method, path and original caller once per 20 s: the peer then checks each signature once too. */
+  private readonly sign: ReturnType<typeof reusingSigner> | undefined;
 
   constructor(
     private readonly urls: Record<string, string>,
     private readonly handshake: string,
     private readonly log: Logger,
     private readonly options: ResilienceOptions = {},
-    /** This service's caller key: each attempt is signed with it, so the peer knows who calls. */
-    private readonly caller?: CallerKey,
-  ) {}
+    /** This service's caller key: each call is signed with it, so the peer knows who calls. */
+    caller?: CallerKey,
+  ) {
+    this.sign = caller === undefined ? undefined : reusingSigner(caller);
+  }
 
   /** Names of the peers this service may call. */
   names(): string[] {
@@ -79,9 +83,9 @@ export class Peers {
       return await policy.execute(async () => {
         const attempt = AbortSignal.timeout(request.timeoutMs ?? 3000);
         const signal = deadline === undefined ? attempt : AbortSignal.any([attempt, deadline]);
-        // Signed per attempt (a retry after backoff carries a fresh time), over the path as fetch sends it.
+        // Signed over the path as fetch sends it.
         const url = new URL(base + path);
-        if (this.caller) headers[CALLER_HEADER] = signCall(this.caller, method, url.pathname + url.search, request.onBehalfOf === undefined ? {} : { onBehalfOf: request.onBehalfOf });
+        if (this.sign) headers[CALLER_HEADER] = this.sign(method, url.pathname + url.search, request.onBehalfOf);
         const res = await fetch(url, { method, headers, body: payload, signal });
         const text = await res.text();
         const out: PeerResponse = { status: res.status, headers: res.headers, body: parseBody(text, res.headers.get('content-type')) };

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Cache } from './cache.ts';
-import { bucketOf, CALLER_HEADER, checkCaller, type CallerKeys } from './caller.ts';
+import { bucketOf, CALLER_HEADER, rememberingChecker, type CallerKeys } from './caller.ts';
 import { kitRouter } from './calls.ts';
 import { KIT_PATH } from './kit-routes.ts';
 import { readConfig, type KitConfig } from './config.ts';
@@ -298,10 +298,10 @@ function lawGuard(metrics: Metrics): RequestHandler {
  * the refusal is counted against the address it came from.
  */
 function rateLimit(cache: Cache, metrics: Metrics, callers: CallerKeys | undefined): RequestHandler {
-  const none: CallerKeys = { keys: new Map(), relays: new Set() };
+  const check = rememberingChecker(callers ?? { keys: new Map(), relays: new Set() });
   return async (req, res, next) => {
     const address = req.socket.remoteAddress ?? 'unknown';
-    const caller = checkCaller(req.headers[CALLER_HEADER], req.method, req.originalUrl, callers ?? none);
+    const caller = check(req.headers[CALLER_HEADER], req.method, req.originalUrl);
     const bucket = caller.kind === 'refused' ? bucketOf({ kind: 'anonymous' }, address) : bucketOf(caller, address);
     const decision = await cache.consume(bucket);
     if (caller.kind === 'refused') {
