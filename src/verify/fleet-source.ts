@@ -5,6 +5,7 @@
  * cached, and an entry that does not read back as exactly those is ignored.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fleetCacheDirectory, fleetCacheKey as fileKey, readCacheEntry, writeCacheEntry } from '../fleet/cache.ts';
 import { codeFingerprint, CONFIG_HASH_MODULES } from '../fleet/cached-fleet.ts';
 import { configHash } from '../fleet/config-hash.ts';
@@ -46,16 +47,18 @@ export interface FleetSourceOptions {
 /**
  * The cache key of verify's entry for a fleet file: see {@link fileKey}. The entry holds config hashes, which the
  * parser's code and the hash's own decide too: a change to either must miss, or verify would call every container
- * changed (or miss a change). Throws when that code is not where expected (a bundled copy): then nothing is cached.
+ * changed (or miss a change). It holds paths resolved from the file's place too (its secrets file, the secret files
+ * the hashes see), so the same text in another checkout is another entry. Throws when that code is not where
+ * expected (a bundled copy): then nothing is cached.
  */
-export function fleetCacheKey(text: string, env: Readonly<Record<string, string | undefined>>): string {
-  return fileKey(text, env, [CACHE_FORMAT, codeFingerprint(CONFIG_HASH_MODULES)]);
+export function fleetCacheKey(text: string, env: Readonly<Record<string, string | undefined>>, file: string): string {
+  return fileKey(text, env, [CACHE_FORMAT, codeFingerprint(CONFIG_HASH_MODULES), path.resolve(file)]);
 }
 
-function cacheKey(text: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+function cacheKey(text: string | undefined, env: Readonly<Record<string, string | undefined>>, file: string): string | undefined {
   if (text === undefined) return undefined;
   try {
-    return fleetCacheKey(text, env);
+    return fleetCacheKey(text, env, file);
   } catch {
     return undefined;
   }
@@ -129,7 +132,7 @@ export async function loadVerifyFleet(file: string = DEFAULT_FLEET_FILE, options
   const { env } = interpolationEnv(file, { envFile: options.envFile, ...(options.env ? { env: options.env } : {}) });
   const text = await readFile(file, 'utf8').catch(() => undefined);
   const cacheDir = fleetCacheDirectory(env, options.cacheDir);
-  const key = cacheKey(text, env);
+  const key = cacheKey(text, env, file);
   if (key !== undefined) {
     const cached = fromEntry(readCacheEntry(cacheDir, CACHE_KIND, key));
     if (cached !== undefined) return { file: displayPath(file), ...cached };

@@ -37,18 +37,20 @@ describe('the fleet as verify reads it', () => {
     const cacheDir = await tmp();
     const text = await readFile(OUR_FILE, 'utf8');
     const planted = toEntry({ project: 'planted', services: [{ name: 'only-in-cache', stage: 'core', group: 'g', category: 'c', port: 1, hostPort: 1, environment: {}, image: 'n3xus/x:3.0', configHash: '0'.repeat(64) }] });
-    await writeFile(path.join(cacheDir, `fleet-${fleetCacheKey(text, await withAirgap({}))}.json`), JSON.stringify(planted));
+    await writeFile(path.join(cacheDir, `fleet-${fleetCacheKey(text, await withAirgap({}), OUR_FILE)}.json`), JSON.stringify(planted));
     expect((await loadVerifyFleet(OUR_FILE, { env, cacheDir })).services.map((s) => s.name)).toEqual(['only-in-cache']);
     const changed = { N3XUS_HANDSHAKE: 'something-else' };
-    expect(fleetCacheKey(text, await withAirgap(changed))).not.toBe(fleetCacheKey(text, await withAirgap({})));
-    expect(fleetCacheKey(text, { UNRELATED: 'x' })).toBe(fleetCacheKey(text, env));
+    expect(fleetCacheKey(text, await withAirgap(changed), OUR_FILE)).not.toBe(fleetCacheKey(text, await withAirgap({}), OUR_FILE));
+    expect(fleetCacheKey(text, { UNRELATED: 'x' }, OUR_FILE)).toBe(fleetCacheKey(text, env, OUR_FILE));
+    // The same text in another checkout: its secret files are elsewhere, so another entry.
+    expect(fleetCacheKey(text, env, '/elsewhere/compose/docker-compose.full.yml')).not.toBe(fleetCacheKey(text, env, OUR_FILE));
     expect((await loadVerifyFleet(OUR_FILE, { env: changed, cacheDir })).services).toHaveLength(100);
   });
 
   it('ignores a cache entry that does not read back, and parses the file', async () => {
     const cacheDir = await tmp();
     const text = await readFile(OUR_FILE, 'utf8');
-    await writeFile(path.join(cacheDir, `fleet-${fleetCacheKey(text, await withAirgap({}))}.json`), '{"format":1,"services":[{"name":"x"}]}');
+    await writeFile(path.join(cacheDir, `fleet-${fleetCacheKey(text, await withAirgap({}), OUR_FILE)}.json`), '{"format":1,"services":[{"name":"x"}]}');
     expect((await loadVerifyFleet(OUR_FILE, { env, cacheDir })).services).toHaveLength(100);
     expect(fromEntry({ format: 0, services: [] })).toBeUndefined();
     expect(fromEntry({ format: 1, services: [{ name: 'a', stage: 'nowhere', group: 'g', category: 'c', port: 1, hostPort: 1 }] })).toBeUndefined();
@@ -108,6 +110,6 @@ describe('the fleet cache', () => {
     const left = await readdir(cacheDir);
     expect(left).toHaveLength(16);
     expect(left).not.toContain(`fleet-${'0'.repeat(64)}.json`);
-    expect(left).toContain(`fleet-${fleetCacheKey(await readFile(OUR_FILE, 'utf8'), await withAirgap({}))}.json`);
+    expect(left).toContain(`fleet-${fleetCacheKey(await readFile(OUR_FILE, 'utf8'), await withAirgap({}), OUR_FILE)}.json`);
   });
 });
