@@ -1,0 +1,120 @@
+/**
+ * `n3xus heal`'s watcher on real processes (issue 14): our compose file cut to PostgreSQL, Redis, v-supercore and
+ * identity-registry, launched by the process driver on free ports; a service's process killed; the watcher brings it
+ * back, through the driver, within a few of its intervals. Everything is stopped and removed after.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { findPostgres, findRedis } from '../../src/drivers/process/local-servers.ts';
+import { ProcessDriver } from '../../src/drivers/process/process-driver.ts';
+import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
+import { dependencies, watch, type WatchEvent } from '../../src/heal/watch.ts';
+import { down } from '../../src/launch/down.ts';
+import { launch } from '../../src/launch/launch.ts';
+import { planLaunch } from '../../src/plan/plan.ts';
+import { isZombie, pidAlive } from '../../src/process/detached.ts';
+import { projectRoot } from '../../src/util/project-root.ts';
+import { eventually } from '../support/docker.ts';
+import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
+import { freePort } from '../support/local-servers.ts';
+
+const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
+const project = `heal-${process.pid}`;
+const bundles = path.join(projectRoot(), 'dist', 'fleet', 'services', 'identity-registry', 'main.mjs');
+const missing = [findPostgres() ? '' : 'PostgreSQL (postgres, initdb)', findRedis() ? '' : 'redis-server', existsSync(bundles) ? '' : 'dist/fleet (npm run build)'].filter((m) => m !== '');
+if (missing.length > 0 && process.env.CI === 'true') throw new Error(`The heal tests need ${missing.join(', ')}, and CI must run them.`);
+
+const ours = parse(readFileSync(path.join(projectRoot(), 'compose', 'docker-compose.full.yml'), 'utf8'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
+let ports: Record<string, number> = {};
+let stateDir = '';
+
+function testFleet(): Fleet {
+  const services: Record<string, Record<string, unknown>> = {};
+  for (const name of PICKED) {
+    const s = structuredClone(ours.services[name]!);
+    s.ports = [`127.0.0.1:${ports[name]}:${(s.labels as Record<string, string>)['n3xus.port']}`];
+    services[name] = s;
+  }
+  const doc = { services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) };
+  return parseFleet(stringify(doc), path.join(projectRoot(), 'compose', 'test-fleet.yml'), { env: {} });
+}
+const newDriver = () => new ProcessDriver({ stateDir, fleet: testFleet() });
+
+/** Service → PID of its running instance. */
+async function pids(): Promise<Map<string, number>> {
+  const map = new Map<string, number>();
+  for (const i of await newDriver().observe(project)) if (i.running) map.set(i.labels['n3xus.service']!, i.pid!);
+  return map;
+}
+
+describe('what heal restarts first', () => {
+  it('puts PostgreSQL and Redis before every service, and a service after the earlier-stage peers it calls', () => {
+    const fleet = parseFleet(readFileSync(path.join(projectRoot(), 'compose', 'docker-compose.full.yml'), 'utf8'), path.join(projectRoot(), 'compose', 'docker-compose.full.yml'), { env: {} });
+    const deps = new Map(dependencies(fleet).map((s) => [s.name, s.dependsOn]));
+    expect(deps.get('postgres')).toEqual([]);
+    expect(deps.get('identity-registry')).toEqual(expect.arrayContaining(['postgres', 'redis']));
+    // content-registry (domain) calls identity-registry (federation): an earlier stage, so a dependency.
+    expect(deps.get('content-registry')).toEqual(expect.arrayContaining(['postgres', 'redis', 'identity-registry']));
+    for (const [name, on] of deps) for (const dep of on) expect(fleet.services.find((s) => s.name === dep), `${name} → ${dep}`).toBeDefined();
+  });
+});
+
+describe.skipIf(missing.length > 0)(`heal on a fleet of processes${missing.length > 0 ? ` (skipped: needs ${missing.join(', ')})` : ''}`, () => {
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-heal-'));
+    chmodSync(stateDir, 0o755);
+    ports = Object.fromEntries(await Promise.all(PICKED.map(async (name) => [name, await freePort()] as const)));
+    const fleet = testFleet();
+    const driver = newDriver();
+    const result = await launch({ fleet, plan: planLaunch(fleet), driver, project, healthTimeoutMs: 60_000, ...launchSecrets(fleet, driver) });
+    expect(result.failures).toEqual([]);
+  }, 120_000);
+  afterAll(async () => {
+    await down(newDriver(), project, { volumes: true, timeoutS: 2 });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('brings a killed service back within a few intervals, says so, and leaves the rest alone', async () => {
+    const before = await pids();
+    const victim = before.get('identity-registry')!;
+    process.kill(-victim, 'SIGKILL');
+    const events: WatchEvent[] = [];
+    const controller = new AbortController();
+    const watching = watch({ fleet: testFleet(), project, driver: newDriver(), intervalMs: 300, signal: controller.signal, onEvent: (e) => events.push(e) });
+    try {
+      const back = await eventually(async () => {
+        const now = await pids();
+        const pid = now.get('identity-registry');
+        if (pid === undefined || pid === victim) throw new Error('not restarted yet');
+        const res = await fetch(`http://127.0.0.1:${ports['identity-registry']}/health`);
+        if (res.status !== 200) throw new Error(`health ${res.status}`);
+        return now;
+      }, 20_000);
+      for (const name of ['postgres', 'redis', 'v-supercore']) expect(back.get(name), name).toBe(before.get(name));
+      await eventually(async () => {
+        if (!events.some((e) => e.kind === 'recovered' && e.service === 'identity-registry')) throw new Error('no recovery yet');
+      }, 5_000);
+    } finally {
+      controller.abort();
+      await watching;
+    }
+    const restarts = events.filter((e) => e.kind === 'restart');
+    expect(restarts).toEqual([expect.objectContaining({ kind: 'restart', service: 'identity-registry', reason: expect.stringMatching(/^(gone|exited with code .*)$/) })]);
+    expect(events.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+  }, 60_000);
+
+  it('stops when its signal aborts, and down then leaves no process of the fleet', async () => {
+    const controller = new AbortController();
+    const watching = watch({ fleet: testFleet(), project, driver: newDriver(), intervalMs: 60_000, signal: controller.signal, onEvent: () => {} });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    controller.abort();
+    await watching;
+    const running = [...(await pids()).values()];
+    expect(running).toHaveLength(4);
+    await down(newDriver(), project, { timeoutS: 2 });
+    for (const pid of running) expect(pidAlive(pid) && !isZombie(pid), `pid ${pid}`).toBe(false);
+  }, 60_000);
+});
