@@ -46,6 +46,7 @@ import { internalUrl, selectTargets } from '../src/verify/targets.ts';
 import { probeProtocol } from '../src/verify/tcp-probe.ts';
 import type { VerifyReport } from '../src/verify/types.ts';
 import { recordRequests, replayWithCurl } from './lib/replay.ts';
+import { median } from './lib/util.ts';
 
 const STUB_SERVICES = 98;
 const root = projectRoot();
@@ -220,10 +221,6 @@ function timed(command: string, args: string[], input?: string): { ms: number; s
   return { ms: performance.now() - started, stdout: run.stdout, status: run.status };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /** verify --full and the floors, interleaved, `rounds` times; medians and ranges. */

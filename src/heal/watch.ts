@@ -9,6 +9,7 @@ import type { Fleet } from '../fleet/model.ts';
 import { STAGES } from '../fleet/stages.ts';
 import { desiredInstances } from '../launch/desired.ts';
 import { probeService } from '../launch/health.ts';
+import { sleep } from '../util/sleep.ts';
 import { peerNames } from '../verify/targets.ts';
 import { decide, DEFAULT_POLICY, type HealEvent, type Memory, type Observation, type Policy, type WatchedService } from './decide.ts';
 
@@ -42,15 +43,6 @@ export function dependencies(fleet: Fleet): WatchedService[] {
     dependsOn: s.stage === 'infra' ? [] : [...infra, ...peerNames(s).filter((peer) => (stageOf.get(peer) ?? Infinity) < STAGES.indexOf(s.stage))],
   }));
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 
 /** Watches until `signal` aborts; resolves then. */
 export async function watch(options: WatchOptions): Promise<void> {

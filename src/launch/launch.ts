@@ -15,6 +15,7 @@ import { degradedKinds, instancesByService, type FleetDriver, type Instance } fr
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
 import { busyPorts, missingImages, PortBusyError, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
+import { sleep } from '../util/sleep.ts';
 
 export interface LaunchOptions {
   fleet: Fleet;
@@ -174,20 +175,6 @@ class InstanceWatch {
     }
   }
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts; its abort listener goes with it (a launch sleeps thousands of times). */
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Services that need `name`, directly or not, through depends_on or calls. */
 function dependentsOf(name: string, services: readonly FleetService[]): string[] {

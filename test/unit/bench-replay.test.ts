@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRequests, replayWithCurl, waves, type Recorded } from '../../bench/lib/replay.ts';
 import { createHttpAgent, httpRequest } from '../../src/http/client.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 
 const rec = (method: string, origin: string, path: string, answer = '', body?: string): Recorded => ({ method, origin, path, headers: [], answer, ...(body === undefined ? {} : { body }) });
 
@@ -30,7 +31,7 @@ describe('bench/lib/replay waves', () => {
 
 const curl = spawnSync('curl', ['--version']).status === 0;
 
-describe.skipIf(!curl)('bench/lib/replay on a real server', () => {
+describeUnless(curl ? '' : 'curl is not installed (apt-get install curl)', 'bench/lib/replay on a real server', () => {
   let server: Server;
   let origin: string;
   const records = new Map<string, string>();
