@@ -7,6 +7,7 @@ import { loadCommandFleet } from '../cli/load-fleet.ts';
 import { composeProjectOf } from '../fleet/project-name.ts';
 import type { Fleet } from '../fleet/model.ts';
 import { StaleNetworkError } from '../launch/errors.ts';
+import { stopWatchers, watchersDir } from '../heal/watchers.ts';
 
 /** What each driver's instances are called. */
 const UNIT = {
@@ -18,7 +19,7 @@ const UNIT = {
 export default class Down extends BaseCommand {
   static override summary = 'Stop and remove the fleet, in reverse stage order.';
   static override description =
-    'Removes every container labelled with the project (extended first, infra last), then the networks launch created. Volumes (the PostgreSQL data) are kept unless --volumes is given. Nothing without the project label is touched, except the network and volume of a fleet docker compose started and `launch --adopt` took over; containers docker compose made are left alone unless --compose is given.';
+    'Stops the project\'s watchers first (n3xus heal, and the process fleet\'s supervisor), then removes every container labelled with the project (extended first, infra last), then the networks launch created. Volumes (the PostgreSQL data) are kept unless --volumes is given. Nothing without the project label is touched, except the network and volume of a fleet docker compose started and `launch --adopt` took over; containers docker compose made are left alone unless --compose is given.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --volumes', '<%= config.bin %> <%= command.id %> --project staging --json'];
   static override flags = {
     ...fleetFlags,
@@ -28,7 +29,7 @@ export default class Down extends BaseCommand {
     timeout: Flags.integer({ description: 'Seconds each container gets to stop before it is killed.', default: 10, min: 0 }),
   };
 
-  async run(): Promise<DownResult> {
+  async run(): Promise<DownResult & { watchersStopped: { pid: number; supervisor: boolean }[] }> {
     const { flags } = await this.parse(Down);
     // The project name may come from the file; a missing or broken file must not keep anyone from tearing down.
     let project: string;
@@ -46,6 +47,11 @@ export default class Down extends BaseCommand {
     const { driver, engine } = await selectDriver({ driver: flags.driver, stateDir: flags['state-dir'], project, requireState: true });
     await engine?.ping();
     const startedAt = performance.now();
+    // The watchers first (the process fleet's supervisor among them): they would restart what is being removed.
+    const stopped = await stopWatchers(watchersDir(driver.kind, { stateDir: flags['state-dir'], project }));
+    if (stopped.length > 0 && !this.jsonEnabled()) {
+      this.log(`Stopped ${stopped.map((w) => `${w.supervisor ? 'the supervisor' : 'the watcher (n3xus heal)'} (pid ${w.pid})`).join(', ')}.`);
+    }
     const result = await down(driver, project, {
       volumes: flags.volumes,
       timeoutS: flags.timeout,
@@ -63,6 +69,6 @@ export default class Down extends BaseCommand {
       }
     }
     if (result.staleNetworks !== undefined) throw new StaleNetworkError(result.staleNetworks);
-    return result;
+    return { ...result, watchersStopped: stopped.map((w) => ({ pid: w.pid, supervisor: w.supervisor })) };
   }
 }

@@ -11,6 +11,9 @@ import { parseReplicas } from '../launch/replicas.ts';
 import { DEFAULT_BATCH_SIZE, parsePhase, planLaunch, precedes, selectionLabel } from '../plan/plan.ts';
 import { renderPlan } from '../plan/render.ts';
 import { fleetSecrets } from '../secrets/launch-secrets.ts';
+import { DEFAULT_INTERVAL_S } from '../heal/options.ts';
+import { ensureSupervisor } from '../heal/supervisor.ts';
+import { holdLease, watchersDir, type WatcherEntry } from '../heal/watchers.ts';
 
 export default class Launch extends BaseCommand {
   static override summary = 'Start the fleet stage by stage and wait until every service is healthy.';
@@ -43,9 +46,14 @@ Launch converges, as compose does: containers carry the project, service and a h
     verbose: Flags.boolean({ char: 'v', description: 'Show build output.', default: false }),
     adopt: Flags.boolean({ description: 'Take over a fleet docker compose started from the fleet file: each of its containers is replaced by n3xus\'s own, stage by stage; its PostgreSQL volume and network are kept.', default: false }),
     replicas: Flags.string({ description: 'Copies of a stateless service, as service=N (Swarm only); repeat for more services. A service not named runs one.', multiple: true }),
+    supervise: Flags.boolean({
+      description: 'With --driver process: once the fleet is up, leave a supervisor running (n3xus heal, detached, every 5 s) that restarts a crashed service, as the fleet file\'s restart: unless-stopped promises; status shows it, down stops it. --no-supervise leaves none.',
+      default: true,
+      allowNo: true,
+    }),
   };
 
-  async run(): Promise<LaunchResult> {
+  async run(): Promise<LaunchResult & { supervisor?: WatcherEntry }> {
     const { flags } = await this.parse(Launch);
     const { fleet, project, composeProject, driver, engine } = await fleetContext(flags);
     const only = flags.phase === undefined ? undefined : parsePhase(flags.phase);
@@ -89,6 +97,8 @@ Launch converges, as compose does: containers carry the project, service and a h
     return this.interruptible(async (signal) => {
       const tty = Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
       let view: LaunchView | undefined;
+      // While it runs, the project's watchers (n3xus heal, the supervisor) decide nothing: they would undo its changes.
+      const release = flags['dry-run'] ? () => undefined : holdLease(watchersDir(driver.kind, { stateDir: flags['state-dir'], project }), 'launch');
       try {
         const result = await launch({
           fleet,
@@ -124,8 +134,19 @@ Launch converges, as compose does: containers carry the project, service and a h
         if (!this.jsonEnabled()) this.log(renderLaunchSummary(result));
         if (result.failures.length > 0) throw new LaunchFailedError(result);
         if (result.interrupted) throw new InterruptedError(result);
-        return result;
+        if (driver.kind !== 'process' || !flags.supervise) return result;
+        release(); // before the supervisor's first sweep
+        const { supervisor, started } = await ensureSupervisor({
+          stateDir: flags['state-dir'],
+          project,
+          file: fleet.file,
+          ...(flags['env-file'] === undefined ? {} : { envFile: flags['env-file'] }),
+          intervalMs: DEFAULT_INTERVAL_S * 1000,
+        });
+        if (!this.jsonEnabled()) this.log(`Supervisor ${started ? 'started' : 'already running'}: pid ${supervisor.pid}, every ${supervisor.intervalMs / 1000} s; it restarts a crashed service (n3xus down stops it, its log: ${supervisor.logFile ?? 'logs/supervisor.log'}).`);
+        return { ...result, supervisor };
       } finally {
+        release();
         await view?.finish();
       }
     });

@@ -120,7 +120,7 @@ export function decide(services: readonly WatchedService[], observed: ReadonlyMa
     }
     restart.push(service.name);
     memory.set(service.name, { ...next, failing: 0, restarts: [...restarts, now] });
-    events.push({ kind: 'restart', service: service.name, reason: seen.running ? `unhealthy for ${failing} sweeps` : seen.exitCode === undefined ? 'gone' : `exited with code ${seen.exitCode}` });
+    events.push({ kind: 'restart', service: service.name, reason: seen.running ? `unhealthy for ${failing} sweeps` : !observed.has(service.name) ? 'gone' : seen.exitCode === undefined ? 'stopped, exit code unknown' : `exited with code ${seen.exitCode}` });
   }
   return { restart, events, memory };
 }

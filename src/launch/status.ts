@@ -10,6 +10,7 @@ import { probeService } from './health.ts';
 import { launchedReplicas } from './labels.ts';
 import { driftOf } from './reconcile.ts';
 import { composeContainers } from './adopt.ts';
+import type { WatcherEntry } from '../heal/watchers.ts';
 
 export interface ServiceStatus {
   service: string;
@@ -42,6 +43,10 @@ export interface FleetStatus {
   total: number;
   /** The compose project whose containers run services n3xus has not launched, and how many. */
   compose?: { project: string; containers: number };
+  /** The watchers of the project (see src/heal/watchers.ts), when the command looked for them. */
+  watchers?: WatcherEntry[];
+  /** The driver that runs it: the process driver's fleet is expected to have a supervisor. */
+  driver?: FleetDriver['kind'];
 }
 
 /**
@@ -129,5 +134,18 @@ export function renderStatus(status: FleetStatus): string {
       : [
           `${status.compose.containers} of ${status.total} run in containers docker compose made (project ${status.compose.project}), not launched by n3xus: take them over with n3xus launch --adopt (their data is kept).`,
         ];
-  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`, ...compose].join('\n');
+  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`, ...compose, ...renderWatchers(status)].join('\n');
+}
+
+/** Who keeps the fleet up: the supervisor of a process fleet, and any `n3xus heal` watching it. */
+function renderWatchers(status: FleetStatus): string[] {
+  if (status.watchers === undefined) return [];
+  const lines = status.watchers.map(
+    (w) =>
+      `${w.supervisor ? 'supervisor' : 'watcher (n3xus heal)'}: running, pid ${w.pid}, every ${w.intervalMs / 1000} s since ${w.startedAt}${w.metricsPort === undefined ? '' : `, metrics at http://127.0.0.1:${w.metricsPort}/metrics`}${w.logFile === undefined ? '' : `, log ${w.logFile}`}`,
+  );
+  if (status.driver === 'process' && !status.watchers.some((w) => w.supervisor) && status.services.some((s) => s.state !== 'not launched')) {
+    lines.push('supervisor: not running, so a process that crashes stays down; n3xus launch --driver process starts one (n3xus heal --driver process watches from a terminal).');
+  }
+  return lines;
 }

@@ -275,9 +275,13 @@ export function planLaunch(fleet: Fleet, options: PlanOptions = {}): LaunchPlan 
   }
 
   if (only === undefined) return { stages };
-  const wanted = new Set(fleet.services.filter((s) => selects(only, s) || (withDeps && precedes(only, s))).map((s) => s.name));
+  return restrictPlan({ stages }, new Set(fleet.services.filter((s) => selects(only, s) || (withDeps && precedes(only, s))).map((s) => s.name)));
+}
+
+/** The plan cut to the services in `wanted`, in the same order; stages and batches left empty are dropped. */
+export function restrictPlan(plan: LaunchPlan, wanted: ReadonlySet<string>): LaunchPlan {
   return {
-    stages: stages
+    stages: plan.stages
       .map((s) => ({ stage: s.stage, batches: s.batches.map((batch) => batch.filter((name) => wanted.has(name))).filter((batch) => batch.length > 0) }))
       .filter((s) => s.batches.length > 0),
   };

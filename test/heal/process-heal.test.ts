@@ -102,8 +102,71 @@ describe.skipIf(missing.length > 0)(`heal on a fleet of processes${missing.lengt
       await watching;
     }
     const restarts = events.filter((e) => e.kind === 'restart');
-    expect(restarts).toEqual([expect.objectContaining({ kind: 'restart', service: 'identity-registry', reason: expect.stringMatching(/^(gone|exited with code .*)$/) })]);
+    expect(restarts).toEqual([expect.objectContaining({ kind: 'restart', service: 'identity-registry', reason: expect.stringMatching(/^(stopped, exit code unknown|exited with code .*)$/) })]);
     expect(events.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+  }, 60_000);
+
+  it('creates an instance that was removed altogether again, through launch, with its secrets', async () => {
+    const driver = newDriver();
+    const victim = (await driver.observe(project)).find((i) => i.labels['n3xus.service'] === 'identity-registry')!;
+    const events: WatchEvent[] = [];
+    const controller = new AbortController();
+    const fleet = testFleet();
+    let sweeps = 0;
+    const watching = watch({ fleet, project, driver: newDriver(), intervalMs: 300, signal: controller.signal, onEvent: (e) => events.push(e), onSweep: () => (sweeps += 1), secretValues: launchSecrets(fleet, driver).secretValues! });
+    try {
+      // Seen once first: the watcher keeps up what it has seen run, not what was never launched.
+      await eventually(async () => {
+        if (sweeps === 0) throw new Error('no sweep yet');
+      }, 10_000);
+      await driver.remove(victim.id);
+      await eventually(async () => {
+        if (!events.some((e) => e.kind === 'recreated' && e.service === 'identity-registry')) throw new Error(`not recreated yet: ${JSON.stringify(events)}`);
+      }, 30_000);
+    } finally {
+      controller.abort();
+      await watching;
+    }
+    const now = (await newDriver().observe(project)).filter((i) => i.labels['n3xus.service'] === 'identity-registry');
+    expect(now).toHaveLength(1);
+    expect(now[0]!.id).not.toBe(victim.id);
+    expect((await fetch(`http://127.0.0.1:${ports['identity-registry']}/ready`)).status).toBe(200);
+    expect(events.filter((e) => e.kind === 'restart').map((e) => [e.service, 'reason' in e ? e.reason : ''])).toEqual([['identity-registry', 'gone']]);
+  }, 60_000);
+
+  it('decides nothing while a launch holds the fleet or the list of instances fails, and says so once each', async () => {
+    const victim = (await pids()).get('v-supercore')!;
+    process.kill(-victim, 'SIGKILL');
+    let held = true;
+    let failures = 3;
+    const real = newDriver();
+    const flaky = new Proxy(real, {
+      get: (target, key) =>
+        key === 'observe'
+          ? (p: string) => (failures-- > 0 ? Promise.reject(new Error('connect ECONNREFUSED /var/run/docker.sock')) : target.observe(p))
+          : typeof target[key as keyof ProcessDriver] === 'function'
+            ? (target[key as keyof ProcessDriver] as (...args: unknown[]) => unknown).bind(target)
+            : target[key as keyof ProcessDriver],
+    });
+    const events: WatchEvent[] = [];
+    const controller = new AbortController();
+    const watching = watch({ fleet: testFleet(), project, driver: flaky, intervalMs: 200, signal: controller.signal, onEvent: (e) => events.push(e), heldBy: () => (held ? 'launch (pid 1)' : undefined) });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Held: nothing restarted, one line saying why.
+      expect((await pids()).get('v-supercore')).toBeUndefined();
+      expect(events.map((e) => e.kind)).toEqual(['paused']);
+      held = false;
+      await eventually(async () => {
+        const pid = (await pids()).get('v-supercore');
+        if (pid === undefined || pid === victim) throw new Error('not restarted yet');
+      }, 20_000);
+    } finally {
+      controller.abort();
+      await watching;
+    }
+    expect(events.map((e) => e.kind).slice(0, 5)).toEqual(['paused', 'resumed', 'unreachable', 'reachable', 'restart']);
+    expect(events.find((e) => e.kind === 'unreachable')).toMatchObject({ error: 'connect ECONNREFUSED /var/run/docker.sock' });
   }, 60_000);
 
   it('stops when its signal aborts, and down then leaves no process of the fleet', async () => {

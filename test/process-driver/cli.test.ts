@@ -33,6 +33,7 @@ interface CliRun {
 
 let dir = '';
 let file = '';
+let supervisorPid = 0;
 const project = `pdcli-${process.pid}`;
 
 function cli(args: string[]): Promise<CliRun> {
@@ -109,10 +110,41 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     expect(dispatcher.checks.find((c) => c.name === 'event-delivery')?.status).toBe('pass');
   }, 180_000);
 
-  it('a second launch is a no-op', async () => {
+  it('launch leaves a supervisor that brings a killed service back, counts the restart, and shows in status and its metrics', async () => {
+    const status = JSON.parse((await cli(['status', ...fleetArgs(), '--json'])).stdout) as { watchers: { pid: number; supervisor: boolean; intervalMs: number; metricsPort: number }[] };
+    const supervisor = status.watchers.find((w) => w.supervisor);
+    expect(supervisor, JSON.stringify(status.watchers)).toMatchObject({ intervalMs: 5000 });
+    expect(pidAlive(supervisor!.pid)).toBe(true);
+    supervisorPid = supervisor!.pid;
+    const text = await cli(['status', ...fleetArgs()]);
+    expect(text.stdout).toContain(`supervisor: running, pid ${supervisor!.pid}, every 5 s`);
+
+    const pidOf = () => (JSON.parse(readFileSync(path.join(dir, '.n3xus', project, 'state.json'), 'utf8')) as { records: { service: string; pid: number }[] }).records.find((r) => r.service === 'identity-registry')!.pid;
+    const before = pidOf();
+    process.kill(-before, 'SIGKILL');
+    // Back within a few of its 5 s intervals: a new process, answering, its restart counted.
+    const deadline = Date.now() + 30_000;
+    let row: { healthy: boolean; restarts?: number } | undefined;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = JSON.parse((await cli(['status', ...fleetArgs(), '--json'])).stdout) as { services: { service: string; healthy: boolean; restarts?: number }[] };
+      row = now.services.find((r) => r.service === 'identity-registry');
+      if (row?.healthy && pidOf() !== before) break;
+    }
+    expect(row).toMatchObject({ healthy: true, restarts: 1 });
+    expect(pidOf()).not.toBe(before);
+    const metrics = await (await fetch(`http://127.0.0.1:${supervisor!.metricsPort}/metrics`)).text();
+    expect(metrics).toContain('n3xus_heal_restarts_total{service="identity-registry"} 1');
+    expect(metrics).toMatch(new RegExp(`n3xus_heal_services ${PICKED.length}\\b`));
+    const log = readFileSync(path.join(dir, '.n3xus', project, 'logs', 'supervisor.log'), 'utf8');
+    expect(log).toMatch(/"kind":"restart","service":"identity-registry","reason":"stopped, exit code unknown"/);
+  }, 60_000);
+
+  it('a second launch is a no-op, and keeps the supervisor that runs', async () => {
     const again = await cli(['launch', ...fleetArgs()]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^Nothing to do/m);
+    expect(again.stdout).toContain(`Supervisor already running: pid ${supervisorPid}`);
   }, 60_000);
 
   it('logs --follow ends cleanly on Ctrl-C: exit 0, what it printed kept, no stack trace', async () => {
@@ -152,7 +184,9 @@ describe.skipIf(missing.length > 0)(`the CLI with --driver process${missing.leng
     const state = JSON.parse(readFileSync(path.join(dir, '.n3xus', project, 'state.json'), 'utf8')) as { records: { pid: number }[] };
     const down = await cli(['down', ...fleetArgs()]);
     expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toContain(`Stopped the supervisor (pid ${supervisorPid}).`);
     expect(down.stdout).toContain(`Removed ${PICKED.length} processes`);
+    expect(isZombie(supervisorPid) || !pidAlive(supervisorPid), 'the supervisor still runs').toBe(true);
     // Gone, or exited and waiting for PID 1 to reap it (a zombie runs nothing): no process of the fleet runs.
     for (const { pid } of state.records) expect(isZombie(pid) || !pidAlive(pid), `process ${pid} still runs`).toBe(true);
   }, 60_000);

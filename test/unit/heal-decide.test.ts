@@ -10,8 +10,10 @@ const fleet: WatchedService[] = [
 ];
 const up: Observation = { running: true, healthy: true };
 const sick: Observation = { running: true, healthy: false };
+/** No instance at all: the sweep leaves it out. */
 const gone: Observation = { running: false, healthy: false };
-const sweep = (changes: Record<string, Observation>) => new Map(fleet.map((s) => [s.name, changes[s.name] ?? up]));
+const stopped: Observation = { running: false, healthy: false };
+const sweep = (changes: Record<string, Observation>) => new Map(fleet.filter((s) => changes[s.name] !== gone).map((s) => [s.name, changes[s.name] ?? up]));
 
 /** Runs sweeps one after another from nothing remembered; returns every decision. */
 function run(sweeps: Array<[number, Record<string, Observation>]>) {
@@ -32,6 +34,7 @@ describe("the watcher's decisions", () => {
     const [first, second] = run([[0, { 'search-index': gone, 'identity-registry': sick }], [5_000, { 'identity-registry': sick }]]);
     expect(first!.restart).toEqual(['search-index']);
     expect(first!.events).toEqual([{ kind: 'restart', service: 'search-index', reason: 'gone' }]);
+    expect(run([[0, { 'search-index': stopped }]])[0]!.events).toEqual([{ kind: 'restart', service: 'search-index', reason: 'stopped, exit code unknown' }]);
     expect(second!.restart).toEqual(['identity-registry']);
     expect(second!.events).toContainEqual({ kind: 'restart', service: 'identity-registry', reason: 'unhealthy for 2 sweeps' });
   });
