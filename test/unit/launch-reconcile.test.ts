@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
-import { containerSpec, START_INTERVAL_MS } from '../../src/drivers/docker/container-spec.ts';
+import { containerSpec, HTTP_START_INTERVAL_MS, START_INTERVAL_MS } from '../../src/drivers/docker/container-spec.ts';
 import { checkInternal, NetworkMismatchError } from '../../src/drivers/docker/docker-driver.ts';
 import { desiredInstances, desiredResources, reachNetworks, type DesiredInstance } from '../../src/launch/desired.ts';
 import { instanceFailure } from '../../src/launch/health.ts';
@@ -153,6 +153,9 @@ describe('desired containers: what launch asks the engine for', () => {
     // Engines from API 1.44 use it; older ones ignore it.
     expect(containerSpec(mq).healthcheck).toMatchObject({ test: ['CMD', 'mq-ping'], startIntervalMs: START_INTERVAL_MS });
     expect(spec('api').healthcheck).toBeUndefined();
+    // An HTTP service with a healthcheck (ours: every 15 min) is checked every 5 s while it starts, until it passes.
+    const checked = fleetOf({ web: { image: 'web:1', ports: ['127.0.0.1:28080:8080'], healthcheck: { test: ['CMD', 'probe'], interval: '900s', start_period: '60s' }, labels: labels('core', 8080) } });
+    expect(containerSpec(desiredInstances(checked, 'proj', checked.services, new Map())[0]!).healthcheck).toMatchObject({ intervalMs: 900_000, startPeriodMs: 60_000, startIntervalMs: HTTP_START_INTERVAL_MS });
   });
 });
 
