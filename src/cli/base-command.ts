@@ -31,6 +31,7 @@ import { Command, type Interfaces } from '@oclif/core';
  * | CREDENTIAL_REJECTED | 26 |
  * | NOTHING_TO_ADOPT | 27 |
  * | STALE_NETWORK | 28 |
+ * | RESTARTED_DURING_LAUNCH | 29 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -60,6 +61,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   CREDENTIAL_REJECTED: 26,
   NOTHING_TO_ADOPT: 27,
   STALE_NETWORK: 28,
+  RESTARTED_DURING_LAUNCH: 29,
   INTERRUPTED: 130,
 };
 

@@ -7,6 +7,7 @@ import { Listr, type ListrTask } from 'listr2';
 import { STAGES, stageIndex } from '../fleet/stages.ts';
 import type { LaunchEvent, LaunchFailure, LaunchResult } from '../launch/launch.ts';
 import type { LaunchPlan } from '../plan/plan.ts';
+import { describeRestarts } from '../launch/restarts.ts';
 
 export interface LaunchView {
   onEvent(event: LaunchEvent): void;
@@ -113,10 +114,14 @@ export function treeView(plan: LaunchPlan): LaunchView {
 /** The report printed after a launch: each failure with its evidence, then one summary line. */
 export function renderLaunchSummary(result: LaunchResult): string {
   const lines: string[] = [];
-  const degraded = [...result.degraded.map((d) => `degraded: ${d.service}: ${d.reason}`), ...result.notices.map((n) => `note: ${n}`)].map((line) => chalk.yellow(line));
+  const degraded = [
+    ...(result.restarts.length === 0 ? [] : [`restarted during the launch: ${describeRestarts(result.restarts)} (n3xus logs <service> says why)`]),
+    ...result.degraded.map((d) => `degraded: ${d.service}: ${d.reason}`),
+    ...result.notices.map((n) => `note: ${n}`),
+  ].map((line) => chalk.yellow(line));
   if (result.noOp) {
     lines.push(`Nothing to do: all ${result.services.length} services of project ${result.project} are up to date and healthy (checked in ${seconds(result.durationMs)}).`);
-    if (degraded.length > 0) lines[0] = `Nothing to do: all ${result.services.length} services of project ${result.project} are up to date; ${result.degraded.length} degraded, the others healthy (checked in ${seconds(result.durationMs)}).`;
+    if (result.degraded.length > 0) lines[0] = `Nothing to do: all ${result.services.length} services of project ${result.project} are up to date; ${result.degraded.length} degraded, the others healthy (checked in ${seconds(result.durationMs)}).`;
     return [...lines, ...degraded].join('\n');
   }
   for (const f of result.failures) lines.push(...renderFailure(f));
@@ -131,6 +136,7 @@ export function renderLaunchSummary(result: LaunchResult): string {
   let summary = `${healthy} of ${result.services.length} services healthy in ${seconds(result.durationMs)}${byAction.length > 0 ? ` (${byAction.join(', ')})` : ''}`;
   if (notUp > 0) summary += `; ${count('failed')} failed, ${count('blocked')} blocked, ${count('not-reached')} not started`;
   if (count('degraded') > 0) summary += `; ${count('degraded')} degraded`;
+  if (result.restarts.length > 0) summary += `; ${result.restarts.length} restarted during the launch`;
   if (result.interrupted) summary += '; interrupted: run n3xus launch again to finish';
   lines.push(summary, ...degraded);
   for (const o of result.orphans) lines.push(chalk.yellow(`note: container ${o.name} (service ${o.service}) is not in the fleet file; left alone`));

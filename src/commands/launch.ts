@@ -4,7 +4,7 @@ import { driverFlags, fleetFlags } from '../cli/fleet-flags.ts';
 import { fleetContext } from '../cli/select-driver.ts';
 import { plainView, renderLaunchSummary, treeView, type LaunchView } from '../cli/launch-view.ts';
 import { checkPrerequisites, launch, type LaunchResult } from '../launch/launch.ts';
-import { LaunchFailedError, InterruptedError } from '../launch/errors.ts';
+import { LaunchFailedError, InterruptedError, RestartedDuringLaunchError } from '../launch/errors.ts';
 import { renderSteps } from '../launch/reconcile.ts';
 import { buildFleetImages } from '../launch/build.ts';
 import { parseReplicas } from '../launch/replicas.ts';
@@ -28,6 +28,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     '<%= config.bin %> <%= command.id %> --driver swarm --replicas identity-registry=3',
     '<%= config.bin %> <%= command.id %> --phase federation',
     '<%= config.bin %> <%= command.id %> --phase 3 --with-deps --keep-going',
+    '<%= config.bin %> <%= command.id %> --strict',
     '<%= config.bin %> <%= command.id %> --adopt',
     '<%= config.bin %> <%= command.id %> -f other-fleet.yml --project staging --json',
   ];
@@ -38,6 +39,7 @@ Launch converges, as compose does: containers carry the project, service and a h
     phase: Flags.string({ description: 'Ignite part of the fleet only: a seed phase 1-12 (5: federation-spine, identity-registry), a range of them (5-6), or a stage name (federation).' }),
     'with-deps': Flags.boolean({ description: 'With --phase: bring up what comes before it too (earlier stages and phases).', default: false }),
     'keep-going': Flags.boolean({ description: 'Go on after a failure with every service that does not depend on the failed one.', default: false }),
+    strict: Flags.boolean({ description: 'Fail (exit 29) when a service exited and was restarted during the launch, even if it is up at the end.', default: false }),
     'dry-run': Flags.boolean({ description: 'Print the plan and what would change; change nothing.', default: false }),
     'batch-size': Flags.integer({ description: 'Services per batch of the extended stage.', default: DEFAULT_BATCH_SIZE, min: 1 }),
     concurrency: Flags.integer({ description: 'Containers created and started at once inside a batch.', default: 16, min: 1, max: 64 }),
@@ -134,6 +136,7 @@ Launch converges, as compose does: containers carry the project, service and a h
         if (!this.jsonEnabled()) this.log(renderLaunchSummary(result));
         if (result.failures.length > 0) throw new LaunchFailedError(result);
         if (result.interrupted) throw new InterruptedError(result);
+        if (flags.strict && result.restarts.length > 0) throw new RestartedDuringLaunchError(result);
         if (driver.kind !== 'process' || !flags.supervise) return result;
         release(); // before the supervisor's first sweep
         const { supervisor, started } = await ensureSupervisor({

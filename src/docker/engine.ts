@@ -19,6 +19,7 @@ import {
   labelFilter,
   splitImageTag,
   summarizeContainer,
+  summarizeContainerEvent,
   summarizeListedContainer,
   type ContainerInfo,
   type ContainerInspectInput,
@@ -30,6 +31,7 @@ import type {
   BuildImageOptions,
   ContainerClient,
   ContainerSpec,
+  ContainerWatchOptions,
   DiskUsage,
   ImageHistoryEntry,
   EngineHostInfo,
@@ -50,7 +52,7 @@ import type {
 } from './types.ts';
 
 export type * from './types.ts';
-export type { ContainerInfo, HealthStatus } from './inspect.ts';
+export type { ContainerEvent, ContainerInfo, HealthStatus } from './inspect.ts';
 export type { EngineEndpoint } from './endpoint.ts';
 export { DockerApiError, EngineUnreachableError, ImageBuildError } from './errors.ts';
 
@@ -558,6 +560,43 @@ class DockerContainerClient implements ContainerClient {
       const buffer = await docker.getContainer(id).logs({ ...query, follow: false });
       return Readable.from([Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer))]);
     });
+  }
+
+  async watch(options: ContainerWatchOptions): Promise<void> {
+    const { signal } = options;
+    const operation = 'watch container events';
+    let stream: Readable;
+    try {
+      // No `since` (the engine's clock need not be ours): the engine subscribes as it answers, long before the
+      // caller's next request (a start) can reach it.
+      stream = (await this.#api.call(operation, (docker) =>
+        docker.getEvents({ filters: { type: ['container'], event: [...options.actions], label: labelFilter(options.labels) }, abortSignal: signal }),
+      )) as Readable;
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    const decoder = new JsonLinesDecoder();
+    const deliver = (messages: unknown[]): void => {
+      for (const message of messages) {
+        const event = summarizeContainerEvent(message);
+        if (event === undefined) continue;
+        debug('Event %s of container %s', event.action, short(event.id));
+        options.onEvent(event);
+      }
+    };
+    const broken = (error: Error): void => {
+      if (!signal.aborted) options.onError?.(error);
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => deliver(decoder.push(chunk)));
+    stream.on('error', (error) => broken(this.#api.translate(operation, error)));
+    stream.on('end', () => {
+      deliver(decoder.end());
+      broken(new DockerApiError(operation, 'the engine closed the event stream', undefined));
+    });
+    if (signal.aborted) stream.destroy();
+    else signal.addEventListener('abort', () => stream.destroy(), { once: true });
   }
 }
 

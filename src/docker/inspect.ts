@@ -138,3 +138,36 @@ export function splitImageTag(reference: string): { repository: string; tag: str
   }
   return { repository: reference, tag: 'latest' };
 }
+
+/** One event of a container, as the engine's event stream (`GET /events`) reports it. */
+export interface ContainerEvent {
+  /** What happened: `start`, `die`, `stop`, `kill`, `destroy`, … */
+  action: string;
+  /** The container's ID. */
+  id: string;
+  /** The container's labels (and, in the engine's words, its `name` and `image`). */
+  attributes: Record<string, string>;
+  /** For a `die`: the exit code of its main process. */
+  exitCode?: number;
+}
+
+/** The part of one message of `GET /events` that {@link summarizeContainerEvent} reads. */
+export interface EventInput {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> | null };
+}
+
+/**
+ * Turns one decoded message of the engine's event stream into a {@link ContainerEvent}; undefined for anything
+ * that is not a container's event. A `die` carries its exit code as the text of its `exitCode` attribute.
+ */
+export function summarizeContainerEvent(message: unknown): ContainerEvent | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const event = message as EventInput;
+  const id = event.Actor?.ID;
+  if (event.Type !== 'container' || event.Action === undefined || id === undefined) return undefined;
+  const attributes = { ...(event.Actor?.Attributes ?? {}) };
+  const exitCode = /^-?\d+$/.test(attributes.exitCode ?? '') ? Number(attributes.exitCode) : undefined;
+  return { action: event.Action, id, attributes, ...(exitCode === undefined ? {} : { exitCode }) };
+}

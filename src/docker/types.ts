@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ContainerInfo } from './inspect.ts';
+import type { ContainerEvent, ContainerInfo } from './inspect.ts';
 
 /** What the engine says about itself. */
 export interface EngineInfo {
@@ -119,6 +119,20 @@ export interface LogStreamOptions {
   timestamps?: boolean;
 }
 
+/** Options of {@link ContainerClient.watch}. */
+export interface ContainerWatchOptions {
+  /** Only containers carrying all these labels (value `undefined` matches any value). */
+  labels: Record<string, string | undefined>;
+  /** Only these actions, e.g. `['start', 'die']`. */
+  actions: readonly string[];
+  /** Each event, in the order the engine sent them. */
+  onEvent: (event: ContainerEvent) => void;
+  /** The stream broke (the engine went away) before `signal` aborted: events after that are not seen. */
+  onError?: (error: Error) => void;
+  /** Ends the watch. */
+  signal: AbortSignal;
+}
+
 /** One layer of an image's history. */
 export interface ImageHistoryEntry {
   createdBy: string;
@@ -223,6 +237,11 @@ export interface ContainerClient {
    * stops; destroy it to stop earlier.
    */
   logStream(id: string, options: LogStreamOptions): Promise<Readable>;
+  /**
+   * Follows the engine's events of the containers `options` selects, from the moment of the call until `signal`
+   * aborts; resolves once the engine streams them, so an event of a container started after that is not missed.
+   */
+  watch(options: ContainerWatchOptions): Promise<void>;
 }
 
 /** Named volumes. */

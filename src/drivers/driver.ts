@@ -115,6 +115,16 @@ export interface ComposeState {
   existing: { networks: string[]; volumes: string[] };
 }
 
+/** An instance of a project started or exited, as the engine reports it (see FleetDriver.watchInstances). */
+export interface InstanceEvent {
+  kind: 'start' | 'exit';
+  /** The instance's ID (see Instance.id). */
+  id: string;
+  service: string;
+  /** For an exit: the exit code of its main process. */
+  exitCode?: number;
+}
+
 export interface FleetDriver {
   readonly kind: DriverKind;
   /** Every instance labelled with the project, running or not, in one call. */
@@ -158,6 +168,13 @@ export interface FleetDriver {
   readonly logTimestamps: boolean;
   /** Streams what the instance printed (and, with `follow`, prints); resolves with whether `signal` ended it. */
   streamLogs(id: string, options: DriverLogOptions): Promise<{ interrupted: boolean }>;
+  /**
+   * Hands `onEvent` each start and exit of the project's instances, whoever caused it (launch, the engine's restart
+   * policy, a user), from the moment it resolves until `signal` aborts; `onError` hears of a watch that broke before.
+   * Launch reports from it the services that restarted while it ran. Optional: a driver whose instances only start
+   * when launch starts them has nothing to tell.
+   */
+  watchInstances?(project: string, options: { onEvent: (event: InstanceEvent) => void; onError: (error: Error) => void; signal: AbortSignal }): Promise<void>;
   /**
    * What the user should know about how this driver runs the fleet (a stand-in for a server that is not
    * installed, for example), one sentence each, for the launch report; optional.

@@ -1,4 +1,5 @@
 import type { LaunchResult } from './launch.ts';
+import { describeRestarts } from './restarts.ts';
 
 const names = (list: readonly string[], max = 5): string => (list.length <= max ? list.join(', ') : `${list.slice(0, max).join(', ')} and ${list.length - max} more`);
 
@@ -23,6 +24,24 @@ export class LaunchFailedError extends Error {
     this.suggestions = lawOnly
       ? ['Set N3XUS_HANDSHAKE=55-45-17 (or unset it) in the environment of those services, then run n3xus launch again.']
       : [`Read its logs: n3xus logs ${first}`, 'Fix the cause and run n3xus launch again: healthy services are kept, the rest is finished.'];
+  }
+}
+
+/**
+ * `launch --strict`: every service came up, but some restarted during the launch (see LaunchResult.restarts): a
+ * service that crashes and is restarted by its restart policy can be up at the moment it is looked at.
+ */
+export class RestartedDuringLaunchError extends Error {
+  override readonly name = 'RestartedDuringLaunchError';
+  readonly code = 'RESTARTED_DURING_LAUNCH';
+  readonly result: LaunchResult;
+  readonly suggestions: readonly string[];
+
+  constructor(result: LaunchResult) {
+    const n = result.restarts.length;
+    super(`${n} service${n === 1 ? '' : 's'} exited and restarted during the launch: ${describeRestarts(result.restarts)}. With --strict, that fails the launch.`);
+    this.result = result;
+    this.suggestions = [`Read why it exited: n3xus logs ${result.restarts[0]!.service}`, 'Fix the cause and run n3xus launch --strict again; without --strict, restarts are reported and the launch succeeds.'];
   }
 }
 

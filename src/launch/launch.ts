@@ -11,10 +11,11 @@ import { selectionLabel, selectionText, type LaunchPlan, type PhaseSelection } f
 import { desiredInstances, desiredResources, NO_ADOPTED_NAMES, type DesiredInstance } from './desired.ts';
 import { adoptedNames, adoptSteps, composeContainers } from './adopt.ts';
 import { AdoptUnsupportedError, NothingToAdoptError } from './errors.ts';
-import { degradedKinds, instancesByService, type FleetDriver, type Instance } from '../drivers/driver.ts';
+import { degradedKinds, instancesByService, type FleetDriver, type Instance, type InstanceEvent } from '../drivers/driver.ts';
 import { instanceFailure, probeService, type FailureKind } from './health.ts';
 import { busyPorts, missingImages, PortBusyError, wrongHandshakes } from './prechecks.ts';
 import { isNoOp, reconcile, type Reconciliation, type Step, type StepAction } from './reconcile.ts';
+import { restartsDuringLaunch, type ServiceRestarts } from './restarts.ts';
 import { sleep } from '../util/sleep.ts';
 
 export interface LaunchOptions {
@@ -104,6 +105,12 @@ export interface LaunchResult {
   stages: { stage: Stage; services: number; durationMs?: number }[];
   services: ServiceReport[];
   failures: LaunchFailure[];
+  /**
+   * The services whose instance exited while launch ran, other than by launch's own hand, and was restarted by its
+   * restart policy (see restartsDuringLaunch): up at the end, perhaps, but not steady. Empty for a driver that cannot
+   * tell (see FleetDriver.watchInstances) and for a dry run.
+   */
+  restarts: ServiceRestarts[];
   /** Services the fleet runs without, and why (see Instance.degraded). */
   degraded: { service: string; reason: string }[];
   /** What the driver says the user should know (see FleetDriver.notices). */
@@ -238,9 +245,33 @@ export async function checkPrerequisites(fleet: Fleet, selection: PhaseSelection
 /**
  * Launches (or converges) the planned part of the fleet. Throws before changing anything when the input is wrong
  * (a handshake that is not the law's, a missing image, a busy host port); otherwise returns a result whose
- * `failures` say what did not come up and why.
+ * `failures` say what did not come up and why, and whose `restarts` name the services that restarted meanwhile.
  */
 export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const { driver, project } = options;
+  if (options.dryRun || driver.watchInstances === undefined) return { ...(await converge(options, new Set())), restarts: [] };
+  // Watched from before the first start to the end: a service the engine restarted behind launch's back can be up
+  // when launch looks at it, and would pass for healthy.
+  const events: InstanceEvent[] = [];
+  const stoppedByLaunch = new Set<string>();
+  let broken: Error | undefined;
+  const watching = new AbortController();
+  await driver.watchInstances(project, { onEvent: (event) => events.push(event), onError: (error) => (broken ??= error), signal: watching.signal });
+  try {
+    const result = await converge(options, stoppedByLaunch);
+    const restarts = restartsDuringLaunch(events, stoppedByLaunch, new Set(result.failures.map((f) => f.service)));
+    const notices = broken === undefined ? result.notices : [...result.notices, `The engine's event stream broke during the launch (${broken.message}): a restart after that is not reported.`];
+    return { ...result, notices, restarts };
+  } finally {
+    watching.abort();
+  }
+}
+
+/**
+ * The launch itself (see {@link launch}); each instance it stops or removes is added to `stoppedByLaunch` before
+ * the call, so that its exit is not taken for a restart.
+ */
+async function converge(options: LaunchOptions, stoppedByLaunch: Set<string>): Promise<Omit<LaunchResult, 'restarts'>> {
   const startedAt = performance.now();
   const { fleet, plan, driver, project, signal } = options;
   const concurrency = options.concurrency ?? 8;
@@ -354,7 +385,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   if (busy) throw busy;
 
   await driver.prepare(desiredResources(fleet, project, planned, options.secretValues, adopted));
-  for (const d of reconciliation.duplicates) await driver.remove(d.containerId);
+  const ours = (id: string): string => {
+    stoppedByLaunch.add(id);
+    return id;
+  };
+  for (const d of reconciliation.duplicates) await driver.remove(ours(d.containerId));
 
   const limit = pLimit(concurrency);
   const failures: LaunchFailure[] = [];
@@ -382,7 +417,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       ...(details?.healthLog && details.healthLog.length > 0 ? { healthLog: details.healthLog.slice(-3) } : {}),
     };
     // Restarting a container that breaks the runtime law cannot help: stop it, so its restart policy gives up.
-    if (kind === 'law-violation' && id !== undefined) await driver.stop(id, { timeoutS: 1 }).catch(() => undefined);
+    if (kind === 'law-violation' && id !== undefined) await driver.stop(ours(id), { timeoutS: 1 }).catch(() => undefined);
     failures.push(failure);
     reports.set(want.service.name, report(stepByName.get(want.service.name)!, 'failed'));
     emit({ type: 'service-failed', failure });
@@ -398,14 +433,14 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     // An engine that can change an instance in place (a Swarm service update) does; the others recreate it.
     if (step.action === 'recreate' && driver.update !== undefined) return driver.update(step.containerId!, want);
     // A container compose made is stopped as compose stops it (PostgreSQL shuts down cleanly), then replaced.
-    if (step.action === 'recreate' && adopting.get(want.service.name)?.id === step.containerId) await driver.stop(step.containerId!, { timeoutS: 10 });
-    if (step.action === 'recreate') await driver.remove(step.containerId!);
+    if (step.action === 'recreate' && adopting.get(want.service.name)?.id === step.containerId) await driver.stop(ours(step.containerId!), { timeoutS: 10 });
+    if (step.action === 'recreate') await driver.remove(ours(step.containerId!));
     const id = await driver.create(want);
     try {
       await driver.start(id);
     } catch (error) {
       // A container that cannot start is removed, so nothing half-created stays behind.
-      await driver.remove(id).catch(() => undefined);
+      await driver.remove(ours(id)).catch(() => undefined);
       throw error;
     }
     return id;

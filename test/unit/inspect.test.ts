@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelFilter, publishedPorts, splitImageTag, summarizeContainer, summarizeListedContainer } from '../../src/docker/inspect.ts';
+import { labelFilter, publishedPorts, splitImageTag, summarizeContainer, summarizeContainerEvent, summarizeListedContainer } from '../../src/docker/inspect.ts';
 
 describe('summarizeContainer', () => {
   it('reads name, state, health and published ports from inspect output', () => {
@@ -98,5 +98,38 @@ describe('splitImageTag', () => {
 describe('labelFilter', () => {
   it('writes key=value, or the bare key to match any value', () => {
     expect(labelFilter({ 'n3xus.test': '1', 'n3xus.session': undefined })).toEqual(['n3xus.test=1', 'n3xus.session']);
+  });
+});
+
+describe('summarizeContainerEvent', () => {
+  // As Docker 20.10 sends a restart policy's work: the container exits 3, then starts again.
+  const die = {
+    status: 'die',
+    id: 'a8bf098bbebb',
+    from: 'n3xus/v-supercore:3.0',
+    Type: 'container',
+    Action: 'die',
+    Actor: { ID: 'a8bf098bbebb', Attributes: { exitCode: '3', image: 'n3xus/v-supercore:3.0', name: 'p-v-supercore', 'n3xus.service': 'v-supercore' } },
+    scope: 'local',
+    time: 1796431509,
+  };
+
+  it('reads the action, the container, its labels and the exit code of a die', () => {
+    expect(summarizeContainerEvent(die)).toEqual({
+      action: 'die',
+      id: 'a8bf098bbebb',
+      attributes: { exitCode: '3', image: 'n3xus/v-supercore:3.0', name: 'p-v-supercore', 'n3xus.service': 'v-supercore' },
+      exitCode: 3,
+    });
+  });
+
+  it('has no exit code for a start', () => {
+    const start = { ...die, status: 'start', Action: 'start', Actor: { ID: 'a8bf098bbebb', Attributes: { name: 'p-v-supercore' } } };
+    expect(summarizeContainerEvent(start)).toEqual({ action: 'start', id: 'a8bf098bbebb', attributes: { name: 'p-v-supercore' } });
+  });
+
+  it('ignores what is not a container event', () => {
+    expect(summarizeContainerEvent({ Type: 'network', Action: 'connect', Actor: { ID: 'n1' } })).toBeUndefined();
+    expect(summarizeContainerEvent('not json')).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { ContainerInfo } from '../../src/docker/inspect.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import type { DesiredInstance } from '../../src/launch/desired.ts';
-import type { FleetDriver, Instance } from '../../src/drivers/driver.ts';
+import type { FleetDriver, Instance, InstanceEvent } from '../../src/drivers/driver.ts';
 import { STATE_LABELS } from '../../src/launch/labels.ts';
 import { checkPrerequisites, launch, PrerequisiteError } from '../../src/launch/launch.ts';
 import { parsePhase, planLaunch } from '../../src/plan/plan.ts';
@@ -84,6 +84,48 @@ class ServerDriver implements FleetDriver {
   }
   async close(): Promise<void> {
     for (const id of [...this.servers.keys()]) await this.stop(id);
+  }
+}
+
+/**
+ * A {@link ServerDriver} that reports starts and exits as the Docker driver's event stream does, and whose engine can
+ * restart an instance behind launch's back ({@link crashAndRestart}).
+ */
+class WatchedDriver extends ServerDriver {
+  #onEvent: ((event: InstanceEvent) => void) | undefined;
+  /** Whether the watch was on at each start. */
+  readonly watchedStarts: boolean[] = [];
+  /** Called as launch creates an instance of `service`. */
+  onCreate: (service: string) => void = () => undefined;
+
+  get watching(): boolean {
+    return this.#onEvent !== undefined;
+  }
+  async watchInstances(_project: string, options: { onEvent: (event: InstanceEvent) => void; signal: AbortSignal }): Promise<void> {
+    this.#onEvent = options.onEvent;
+    options.signal.addEventListener('abort', () => (this.#onEvent = undefined), { once: true });
+  }
+  override async create(want: DesiredInstance): Promise<string> {
+    this.onCreate(want.service.name);
+    return super.create(want);
+  }
+  override async start(id: string): Promise<void> {
+    this.watchedStarts.push(this.watching);
+    await super.start(id);
+    this.#onEvent?.({ kind: 'start', id, service: this.#service(id) });
+  }
+  override async stop(id: string): Promise<void> {
+    const running = this.instances.get(id)?.running === true;
+    await super.stop(id);
+    if (running) this.#onEvent?.({ kind: 'exit', id, service: this.#service(id), exitCode: 143 });
+  }
+  /** The engine's restart policy at work: `service` exits with `exitCode` and is started again. */
+  crashAndRestart(service: string, exitCode: number): void {
+    this.#onEvent?.({ kind: 'exit', id: `id-${service}`, service, exitCode });
+    this.#onEvent?.({ kind: 'start', id: `id-${service}`, service });
+  }
+  #service(id: string): string {
+    return this.instances.get(id)?.labels[STATE_LABELS.service] ?? '';
   }
 }
 
@@ -163,5 +205,32 @@ describe('the launch executor', () => {
     const again = await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 });
     expect(again.failures.map((x) => `${x.service}: ${x.message}`)).toEqual([]);
     expect(Object.fromEntries(again.services.map((s) => [s.service, `${s.action} ${s.outcome}`]))).toEqual({ a: 'keep healthy', b: 'start healthy', c: 'start healthy', d: 'keep healthy' });
+  });
+
+  it('reports a service the engine restarted while it ran, and not the instance it replaced itself', async () => {
+    const f = await fleet();
+    const driver = new WatchedDriver();
+    drivers.push(driver);
+    expect((await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 })).restarts).toEqual([]);
+    // c's configuration changes: launch removes its instance (an exit, 143) and creates another; meanwhile a, kept,
+    // crashes with exit 3 and its restart policy starts it again.
+    const changed = parseFleet(
+      stringify({ services: Object.fromEntries(f.services.map((s) => [s.name, { image: 'img', ports: [`127.0.0.1:${s.hostPort}:${s.port}`], labels: s.labels, ...(s.name === 'c' ? { environment: { CHANGED: '1' } } : {}), ...(s.name === 'd' ? { depends_on: ['b'] } : {}) }])) }),
+      'exec.yml',
+      { env: {} },
+    );
+    driver.onCreate = (service) => service === 'c' && driver.crashAndRestart('a', 3);
+    const result = await launch({ fleet: changed, plan: planLaunch(changed), driver, project: 'p', probeIntervalMs: 20 });
+    expect(Object.fromEntries(result.services.map((s) => [s.service, `${s.action} ${s.outcome}`]))).toEqual({ a: 'keep healthy', b: 'keep healthy', c: 'recreate healthy', d: 'keep healthy' });
+    expect(result.restarts).toEqual([{ service: 'a', count: 1, exitCodes: [3] }]);
+  });
+
+  it('watches from before its first start to its end', async () => {
+    const f = await fleet();
+    const driver = new WatchedDriver();
+    drivers.push(driver);
+    await launch({ fleet: f, plan: planLaunch(f), driver, project: 'p', probeIntervalMs: 20 });
+    expect(driver.watchedStarts).toEqual([true, true, true, true]);
+    expect(driver.watching).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
 import type { DesiredInstance, DesiredResources } from '../../launch/desired.ts';
 import { COMPOSE_LABELS, STATE_LABELS } from '../../launch/labels.ts';
 import { streamServiceLogs } from '../../logs/service-logs.ts';
-import type { ComposeState, DriverLogOptions, FleetDriver, Instance, PortHolder } from '../driver.ts';
+import type { ComposeState, DriverLogOptions, FleetDriver, Instance, InstanceEvent, PortHolder } from '../driver.ts';
 import { containerSpec } from './container-spec.ts';
 
 /** A network or volume the fleet file marks external, missing from the engine. */
@@ -150,6 +150,24 @@ export class DockerDriver implements FleetDriver {
 
   inspect(id: string): Promise<Instance> {
     return this.engine.container.inspect(id);
+  }
+
+  watchInstances(project: string, options: { onEvent: (event: InstanceEvent) => void; onError: (error: Error) => void; signal: AbortSignal }): Promise<void> {
+    // The engine's `die` is the exit of a container's main process, whoever caused it: its own crash (the restart
+    // policy then starts it again, a `start`), or a stop or forced removal, launch's own among them.
+    return this.engine.container.watch({
+      labels: { [STATE_LABELS.project]: project },
+      actions: ['start', 'die'],
+      signal: options.signal,
+      onError: options.onError,
+      onEvent: (event) =>
+        options.onEvent({
+          kind: event.action === 'die' ? 'exit' : 'start',
+          id: event.id,
+          service: event.attributes[STATE_LABELS.service] ?? '',
+          ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }),
+        }),
+    });
   }
 
   async logs(id: string, tailLines: number): Promise<string[]> {
