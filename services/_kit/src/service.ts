@@ -191,7 +191,10 @@ export async function startService(definition: ServiceDefinition, config: KitCon
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
-  server.keepAliveTimeout = 5000;
+  // Idle keep-alive connections are kept for 65 s, longer than the watchers' sweeps (n3xus heal: 5 s) and verify's
+  // waves, so a probe reuses its connection instead of opening one (and one through Docker's port proxy) each time;
+  // a shutdown closes them at once (see stop below).
+  server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   const port = (server.address() as AddressInfo).port;
