@@ -21,6 +21,9 @@ import { decideBuild, type BuildCause } from './build-decision.ts';
 /** The CLI image's tag. */
 export const CLI_IMAGE = 'n3xus/cli:3.0';
 
+/** The user and group the CLI image runs as (its USER). */
+export const CLI_UID = 1000;
+
 /** Where the CLI lives in the image. */
 export const CLI_HOME = '/opt/n3xus-cli';
 
@@ -38,7 +41,7 @@ COPY compose/ ${CLI_HOME}/compose/
 # A read-only root file system is fine: the fleet cache and Node's compile cache go to /tmp.
 ENV HOME=/tmp N3XUS_CACHE_DIR=/tmp/n3xus-cache NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR ${CLI_HOME}
-USER 1000:1000
+USER ${CLI_UID}:${CLI_UID}
 ENTRYPOINT ["node", "${CLI_HOME}/bin/run.js"]
 CMD ["--help"]
 `;

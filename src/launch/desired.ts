@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { configHash } from '../fleet/config-hash.ts';
 import type { Fleet, FleetService } from '../fleet/model.ts';
+import { SECRETS_MOUNT } from '../fleet/service-files.ts';
 import { containerName, STATE_LABELS } from './labels.ts';
 
 /**
@@ -176,6 +177,14 @@ function credentials(fleet: Fleet, service: FleetService, project: string, value
     else secrets.push({ target: credential.toLowerCase(), key: credential, value, name: secretName(project, credential, value) });
   }
   return { env, secrets };
+}
+
+/**
+ * The `<KEY>_FILE` variables that point each credential the fleet file gave as environment at its file under
+ * /run/secrets, for the drivers that mount it there (Swarm, Kubernetes): the kit and the PostgreSQL image read those.
+ */
+export function credentialFileEnv(secrets: readonly DesiredSecret[]): Record<string, string> {
+  return Object.fromEntries(secrets.filter((s) => s.key !== undefined).map((s) => [`${s.key}_FILE`, `${SECRETS_MOUNT}/${s.target}`]));
 }
 
 /**

@@ -4,10 +4,9 @@
  * conversion from a compose file.
  */
 import type { FleetService } from '../../fleet/model.ts';
-import type { DesiredInstance, DesiredSecret } from '../../launch/desired.ts';
+import { credentialFileEnv, type DesiredInstance, type DesiredSecret } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
 import { tmpfsMounts } from '../docker/container-spec.ts';
-import { SECRETS_MOUNT } from '../../fleet/service-files.ts';
 
 
 /** The file a secret is mounted as under /run/secrets: its target (a credential's variable name in lower case, e.g. `database_url`). */
@@ -80,7 +79,7 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
     const file = owner === undefined || owner.uid === '0' ? { Name: secretFile(s), UID: '0', GID: '0', Mode: 0o444 } : { Name: secretFile(s), UID: owner.uid, GID: owner.gid, Mode: 0o400 };
     return { SecretID: id, SecretName: s.name, File: file };
   });
-  const env = [...Object.entries(want.env).map(([k, v]) => `${k}=${v}`), ...want.secrets.filter((s) => s.key !== undefined).map((s) => `${s.key}_FILE=${SECRETS_MOUNT}/${secretFile(s)}`)];
+  const env = Object.entries({ ...want.env, ...credentialFileEnv(want.secrets) }).map(([k, v]) => `${k}=${v}`);
   const mounts: Record<string, unknown>[] = want.mounts.map((m) =>
     m.type === 'tmpfs' ? { Type: 'tmpfs', Target: m.target } : { Type: m.type, ...(m.source === undefined ? {} : { Source: m.source }), Target: m.target, ReadOnly: m.readOnly },
   );
