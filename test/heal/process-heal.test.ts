@@ -3,12 +3,10 @@
  * identity-registry, launched by the process driver on free ports; a service's process killed; the watcher brings it
  * back, through the driver, within a few of its intervals. Everything is stopped and removed after.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { findPostgres, findRedis } from '../../src/drivers/process/local-servers.ts';
 import { ProcessDriver } from '../../src/drivers/process/process-driver.ts';
 import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
 import { dependencies, watch, type WatchEvent } from '../../src/heal/watch.ts';
@@ -18,29 +16,17 @@ import { planLaunch } from '../../src/plan/plan.ts';
 import { isZombie, pidAlive } from '../../src/process/detached.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { eventually } from '../support/docker.ts';
-import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
+import { launchSecrets } from '../support/fleet-cut.ts';
+import { cutProcessFleet, missingForProcessFleet } from '../support/process-fleet.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 const project = `heal-${process.pid}`;
-const bundles = path.join(projectRoot(), 'dist', 'fleet', 'services', 'identity-registry', 'main.mjs');
-const missing = [findPostgres() ? '' : 'PostgreSQL (postgres, initdb)', findRedis() ? '' : 'redis-server', existsSync(bundles) ? '' : 'dist/fleet (npm run build)'].filter((m) => m !== '');
-if (missing.length > 0 && process.env.CI === 'true') throw new Error(`The heal tests need ${missing.join(', ')}, and CI must run them.`);
-
-const ours = parse(readFileSync(path.join(projectRoot(), 'compose', 'docker-compose.full.yml'), 'utf8'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
+const missing = missingForProcessFleet('The heal tests');
 let ports: Record<string, number> = {};
 let stateDir = '';
 
-function testFleet(): Fleet {
-  const services: Record<string, Record<string, unknown>> = {};
-  for (const name of PICKED) {
-    const s = structuredClone(ours.services[name]!);
-    s.ports = [`127.0.0.1:${ports[name]}:${(s.labels as Record<string, string>)['n3xus.port']}`];
-    services[name] = s;
-  }
-  const doc = { services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) };
-  return parseFleet(stringify(doc), path.join(projectRoot(), 'compose', 'test-fleet.yml'), { env: {} });
-}
+const testFleet = (): Fleet => cutProcessFleet(PICKED, ports, project);
 const newDriver = () => new ProcessDriver({ stateDir, fleet: testFleet() });
 
 /** Service → PID of its running instance. */

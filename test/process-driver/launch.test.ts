@@ -8,45 +8,27 @@ import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { cutSecrets, launchSecrets } from '../support/fleet-cut.ts';
-import { parseFleet, type Fleet } from '../../src/fleet/model.ts';
+import { launchSecrets } from '../support/fleet-cut.ts';
+import { cutProcessFleet, missingForProcessFleet } from '../support/process-fleet.ts';
+import type { Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
-import { findPostgres, findRedis } from '../../src/drivers/process/local-servers.ts';
 import { PortBusyError } from '../../src/launch/prechecks.ts';
 import { ProcessDriver, START_MARK } from '../../src/drivers/process/process-driver.ts';
 import { fleetStatus } from '../../src/launch/status.ts';
 import { planLaunch } from '../../src/plan/plan.ts';
-import { projectRoot } from '../../src/util/project-root.ts';
 import { eventually } from '../support/docker.ts';
 import { freePort } from '../support/local-servers.ts';
 import { isZombie, pidAlive } from '../../src/process/detached.ts';
 
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 const project = `pd-${process.pid}`;
-const bundles = path.join(projectRoot(), 'dist', 'fleet', 'services', 'identity-registry', 'main.mjs');
-const missing = [findPostgres() ? '' : 'PostgreSQL (postgres, initdb)', findRedis() ? '' : 'redis-server', existsSync(bundles) ? '' : 'dist/fleet (npm run build)'].filter((m) => m !== '');
-if (missing.length > 0 && process.env.CI === 'true') throw new Error(`The process driver tests need ${missing.join(', ')}, and CI must run them.`);
-
-type Doc = { services: Record<string, Record<string, unknown>> };
-const ours = parse(readFileSync(path.join(projectRoot(), 'compose', 'docker-compose.full.yml'), 'utf8'), { merge: true }) as Doc;
+const missing = missingForProcessFleet('The process driver tests');
 let ports: Record<string, number> = {};
 let stateDir = '';
 
 /** Our compose file cut down to four services on free host ports (host port differs from the container's). */
-function testFleet(patch: (services: Record<string, Record<string, unknown>>) => void = () => undefined): Fleet {
-  const services: Record<string, Record<string, unknown>> = {};
-  for (const name of PICKED) {
-    const s = structuredClone(ours.services[name]!);
-    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
-    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
-    services[name] = s;
-  }
-  patch(services);
-  const doc = { services, networks: { 'nexus-net': { driver: 'bridge' } }, volumes: { pgdata: {} }, secrets: cutSecrets(services, project) };
-  return parseFleet(stringify(doc), path.join(projectRoot(), 'compose', 'test-fleet.yml'), { env: {} });
-}
+const testFleet = (patch?: (services: Record<string, Record<string, unknown>>) => void): Fleet => cutProcessFleet(PICKED, ports, project, patch);
 
 function newDriver(fleet: Fleet = testFleet()): ProcessDriver {
   return new ProcessDriver({ stateDir, fleet });
