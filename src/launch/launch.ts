@@ -532,6 +532,20 @@ async function converge(options: LaunchOptions, stoppedByLaunch: Set<string>): P
     emit({ type: 'stage-done', stage: stage.stage, durationMs, failed: failures.length - failedBefore });
   }
 
+  // Healthy once is not enough: a service that died after its probe passed (killed, crashed, OOM) and is not running
+  // now would otherwise be reported healthy. One list at the end finds it; it is a failure like any other.
+  if (!signal?.aborted) {
+    const atEnd = instancesByService(await driver.observe(project));
+    for (const [name, r] of reports) {
+      if (r.outcome !== 'healthy') continue;
+      const instance = atEnd.get(name);
+      if (instance?.running) continue;
+      const want = wantByName.get(name)!;
+      const exit = instance === undefined || instance.exitCode < 0 ? '' : ` (exit ${instance.exitCode})`;
+      await fail(want, 'exited', `it was healthy, then stopped before the launch ended${exit}: ${instance === undefined ? 'its instance is gone' : `now ${instance.status}`}`, instance?.id, instance === undefined || instance.exitCode < 0 ? undefined : instance.exitCode);
+    }
+  }
+
   return {
     ...base,
     degraded: degradedReport(),

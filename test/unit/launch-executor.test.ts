@@ -225,6 +225,25 @@ describe('the launch executor', () => {
     expect(result.restarts).toEqual([{ service: 'a', count: 1, exitCodes: [3] }]);
   });
 
+  it('fails a service that was healthy, then stopped before the launch ended, with its exit code', async () => {
+    const f = await fleet();
+    const driver = new ServerDriver();
+    drivers.push(driver);
+    // a (core) is killed once d (domain, the last stage) starts: healthy at its turn, gone at the end.
+    const result = await launch({
+      fleet: f,
+      plan: planLaunch(f),
+      driver,
+      project: 'p',
+      probeIntervalMs: 20,
+      onEvent: (event) => {
+        if (event.type === 'stage-start' && event.stage === 'domain') Object.assign(driver.instances.get('id-a')!, { status: 'exited', running: false, exitCode: 137 });
+      },
+    });
+    expect(result.failures.map((x) => [x.service, x.kind, x.exitCode, x.message])).toEqual([['a', 'exited', 137, 'it was healthy, then stopped before the launch ended (exit 137): now exited']]);
+    expect(Object.fromEntries(result.services.map((s) => [s.service, s.outcome]))).toEqual({ a: 'failed', b: 'healthy', c: 'healthy', d: 'healthy' });
+  });
+
   it('watches from before its first start to its end', async () => {
     const f = await fleet();
     const driver = new WatchedDriver();
