@@ -389,9 +389,15 @@ function outOfOrder(lines: readonly HealLine[]): string[] {
 
 /** Stops dockerd and starts it again with the same command line; resolves once it answers. */
 async function restartEngine(): Promise<void> {
-  const pid = spawnSync('pidof', ['dockerd'], { encoding: 'utf8' }).stdout.trim().split(/\s+/)[0];
-  if (!pid) throw new Error('no dockerd runs here: all-down restarts the engine this bench can see (pidof dockerd)');
-  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  // The engine of /var/run/docker.sock: a dockerd given no -H (others, such as bench/cluster's nodes, have their own).
+  const engines = spawnSync('pidof', ['dockerd'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pid) => ({ pid, argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean) }))
+    .filter((e) => !e.argv.some((a) => a === '-H' || a.startsWith('--host')));
+  if (engines.length !== 1) throw new Error(`all-down restarts the engine of /var/run/docker.sock, a dockerd without -H: found ${engines.length} (pidof dockerd)`);
+  const { pid, argv } = engines[0]!;
   process.kill(Number(pid), 'SIGTERM');
   for (let i = 0; i < 600 && existsSync(`/proc/${pid}`); i++) await sleep(100);
   const log = '/tmp/n3xus-faults-dockerd.log';

@@ -18,7 +18,7 @@ export interface Replica {
   /** The engine's message or error for the task. */
   message: string;
   exitCode?: number;
-  /** The node it was placed on. */
+  /** The node it was placed on: its hostname where the driver looked it up (an inspect), else its ID. */
   node?: string;
   /** Its address inside the fleet's network, when it has one. */
   address?: string;

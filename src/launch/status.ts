@@ -28,6 +28,8 @@ export interface ServiceStatus {
   restarts?: number;
   /** Copies running and wanted, for a driver that runs several (Swarm). */
   replicas?: { running: number; desired: number };
+  /** The node of each running copy, for a driver that places them on nodes (Swarm), sorted. */
+  nodes?: string[];
   exitCode?: number;
   /** Seconds since it started, while it runs. */
   uptimeS?: number;
@@ -88,6 +90,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
           ...(instance.health === undefined ? {} : { engineHealth: instance.health }),
           ...(instance.restartCount === undefined ? {} : { restarts: instance.restartCount }),
           ...(instance.replicas === undefined ? {} : { replicas: { running: instance.replicas.running, desired: instance.replicas.desired } }),
+          ...(runningNodes(instance).length === 0 ? {} : { nodes: runningNodes(instance) }),
           ...(instance.running ? {} : { exitCode: instance.exitCode }),
           ...(instance.running && started !== undefined && !Number.isNaN(started) ? { uptimeS: Math.max(0, Math.round((now() - started) / 1000)) } : {}),
           // The image is not compared: status resolves no image (want.imageId is ''), only the hash.
@@ -107,6 +110,9 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
   };
 }
 
+const runningNodes = (instance: { replicas?: { tasks: { state: string; node?: string }[] } }): string[] =>
+  (instance.replicas?.tasks ?? []).flatMap((t) => (t.state === 'running' && t.node !== undefined ? [t.node] : [])).sort();
+
 function uptime(seconds: number | undefined): string {
   if (seconds === undefined) return '-';
   if (seconds < 120) return `${seconds}s`;
@@ -116,7 +122,9 @@ function uptime(seconds: number | undefined): string {
 
 /** The status as a table, one row per service in stage order, then a summary line. */
 export function renderStatus(status: FleetStatus): string {
-  const header = ['SERVICE', 'STAGE', 'STATE', 'HEALTH', 'PORT', 'RESTARTS', 'UPTIME'];
+  // Where each copy runs, for a fleet on nodes (Swarm): a column of its own, before the last.
+  const placed = status.services.some((s) => s.nodes !== undefined);
+  const header = ['SERVICE', 'STAGE', 'STATE', 'HEALTH', 'PORT', 'RESTARTS', ...(placed ? ['NODES'] : []), 'UPTIME'];
   const rows = status.services.map((s) => [
     s.service,
     s.stage,
@@ -124,6 +132,7 @@ export function renderStatus(status: FleetStatus): string {
     s.healthy ? 'healthy' : s.state === 'not launched' ? '-' : `no: ${s.detail}`,
     `127.0.0.1:${s.port}`,
     s.restarts === undefined ? '-' : String(s.restarts),
+    ...(placed ? [s.nodes === undefined ? '-' : s.nodes.join(',')] : []),
     uptime(s.uptimeS) + (s.configChanged ? ' (config changed: launch recreates it)' : ''),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, 60))));

@@ -121,6 +121,12 @@ describe('Swarm service spec: a desired instance in Swarm words', () => {
     expect(spec(api).TaskTemplate.Placement).toEqual({});
   });
 
+  it('places the rest of infra (Redis: no volume) on the data node too, so that the data of the fleet stays on one node', () => {
+    const cache = parseFleet(stringify({ services: { cache: { image: 'redis:7', ports: ['127.0.0.1:26379:6379'], labels: labels('infra', 6379) } } }), 'test.yml', { env: {} });
+    const [want] = desiredInstances(cache, 'proj', cache.services, new Map([['redis:7', 'sha256:redis']]));
+    expect(spec(want).TaskTemplate.Placement).toEqual({ Constraints: [`node.labels.${dataNodeLabel('proj')} == true`] });
+  });
+
   it('refuses to translate an instance whose secrets were not created first', () => {
     expect(() => serviceSpec(api!, { secretIds: new Map(), imageUser: '' })).toThrow(/was not created first/);
   });

@@ -23,7 +23,7 @@ function newestFirst(a: SwarmTaskInfo, b: SwarmTaskInfo): number {
  *   and the task's error say why, as an exited container's would;
  * - `starting` while tasks are on their way.
  */
-export function serviceInstance(service: SwarmServiceInfo, tasks: readonly SwarmTaskInfo[]): Instance {
+export function serviceInstance(service: SwarmServiceInfo, tasks: readonly SwarmTaskInfo[], nodeNames: ReadonlyMap<string, string> = new Map()): Instance {
   const own = tasks.filter((t) => t.serviceId === service.id).sort(newestFirst);
   const current = own.filter((t) => t.desiredState === 'running' || t.desiredState === 'ready');
   const running = current.filter((t) => t.state === 'running');
@@ -45,7 +45,7 @@ export function serviceInstance(service: SwarmServiceInfo, tasks: readonly Swarm
     state: t.state,
     message: t.error ?? t.message,
     ...(t.exitCode === undefined ? {} : { exitCode: t.exitCode }),
-    ...(t.nodeId === '' ? {} : { node: t.nodeId }),
+    ...(t.nodeId === '' ? {} : { node: nodeNames.get(t.nodeId) ?? t.nodeId }),
     ...(Object.values(t.addresses)[0]?.[0] === undefined ? {} : { address: Object.values(t.addresses)[0]![0]! }),
   }));
   const startedAt = running.map((t) => t.timestamp).sort()[0];

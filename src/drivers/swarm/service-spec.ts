@@ -14,7 +14,10 @@ export function secretFile(secret: Pick<DesiredSecret, 'target'>): string {
   return secret.target;
 }
 
-/** The node label that places a project's stateful services (those with a named volume) where their data is. */
+/**
+ * The node label that places a project's data services where their data is: those with a named volume, and the
+ * infra stage (PostgreSQL, Redis), which every other service waits on and which keep their state on their node.
+ */
 export function dataNodeLabel(project: string): string {
   return `n3xus.${project}.data`;
 }
@@ -86,7 +89,7 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
   for (const [target, options] of Object.entries(tmpfsMounts(service.tmpfs))) mounts.push({ Type: 'tmpfs', Target: target, TmpfsOptions: tmpfsOptions(options) });
   // A service spec has no shm size: a tmpfs at /dev/shm of that size is what the engine would mount.
   if (service.shmSizeBytes !== undefined) mounts.push({ Type: 'tmpfs', Target: '/dev/shm', TmpfsOptions: { SizeBytes: service.shmSizeBytes } });
-  const stateful = want.mounts.some((m) => m.type === 'volume');
+  const stateful = want.mounts.some((m) => m.type === 'volume') || want.service.stage === 'infra';
   return {
     Name: want.name,
     Labels: labels,
@@ -112,7 +115,8 @@ export function serviceSpec(want: DesiredInstance, context: ServiceSpecContext):
       },
       Resources: resources(service),
       RestartPolicy: restartPolicy(service.restart),
-      // A named volume lives on one node: the service that uses it goes where the node label says its data is.
+      // A named volume lives on one node: the service that uses it (and the rest of infra) goes where the node label
+      // says the project's data is.
       Placement: stateful ? { Constraints: [`node.labels.${dataNodeLabel(want.project)} == true`] } : {},
       Networks: want.networks.map((network) => ({ Target: network, Aliases: want.aliases })),
       ...(service.logging === undefined ? {} : { LogDriver: { Name: service.logging.driver ?? 'json-file', Options: service.logging.options } }),

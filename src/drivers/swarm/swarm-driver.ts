@@ -162,15 +162,16 @@ export class SwarmDriver implements FleetDriver {
         if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;
       }
     }
+    // The project's data (its named volumes, PostgreSQL, Redis) lives on one node: the node labelled as its data
+    // node, this one the first time.
+    const label = dataNodeLabel(project);
+    const nodes = await this.engine.swarm.listNodes();
+    if (!nodes.some((n) => n.labels[label] === 'true')) {
+      const here = (await this.engine.swarm.state()).nodeId;
+      const node = nodes.find((n) => n.id === here);
+      if (node !== undefined) await this.engine.swarm.updateNodeLabels(node, { ...node.labels, [label]: 'true' });
+    }
     if (resources.volumes.length > 0) {
-      // A named volume lives on one node: the node labelled as the project's data node, this one the first time.
-      const label = dataNodeLabel(project);
-      const nodes = await this.engine.swarm.listNodes();
-      if (!nodes.some((n) => n.labels[label] === 'true')) {
-        const here = (await this.engine.swarm.state()).nodeId;
-        const node = nodes.find((n) => n.id === here);
-        if (node !== undefined) await this.engine.swarm.updateNodeLabels(node, { ...node.labels, [label]: 'true' });
-      }
       const volumes = new Set((await this.engine.volume.list({ labels: {} })).map((v) => v.name));
       for (const volume of resources.volumes) {
         if (volumes.has(volume.name)) continue;
@@ -266,7 +267,19 @@ export class SwarmDriver implements FleetDriver {
 
   async inspect(id: string): Promise<Instance> {
     const service = await this.engine.swarm.inspectService(id);
-    return serviceInstance(service, await this.#tasks([service]));
+    const tasks = await this.#tasks([service]);
+    return serviceInstance(service, tasks, await this.#nodeNames(tasks));
+  }
+
+  /** Node ID → hostname, listed once per driver and again when a task runs on a node not seen yet. */
+  #nodes: Promise<Map<string, string>> | undefined;
+  async #nodeNames(tasks: readonly SwarmTaskInfo[]): Promise<Map<string, string>> {
+    let names = await this.#nodes;
+    if (names === undefined || tasks.some((t) => t.nodeId !== '' && !names!.has(t.nodeId))) {
+      this.#nodes = this.engine.swarm.listNodes().then((nodes) => new Map(nodes.map((n) => [n.id, n.hostname || n.id])));
+      names = await this.#nodes;
+    }
+    return names;
   }
 
   async logs(id: string, tailLines: number): Promise<string[]> {

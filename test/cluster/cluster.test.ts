@@ -1,0 +1,94 @@
+/**
+ * A three-node swarm on this machine (bench/cluster/cluster.ts, issue 13): three engines, each a dockerd in network
+ * and UTS namespaces of its own, joined by a bridge in a namespace of its own. Brought up, given the images of a
+ * small fleet (no registry: each node loads them), launched on by the CLI from inside the manager's namespace
+ * (where the loopback gateway publishes), taken down, and the cluster torn down: nothing of it may be left.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, nodeDocker, type ClusterNode } from '../../bench/cluster/cluster.ts';
+import { projectRoot } from '../../src/util/project-root.ts';
+import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
+import { freePort } from '../support/local-servers.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
+
+const IMAGES = { all: ['n3xus/v-supercore:3.0'], data: ['n3xus/postgres:15', 'n3xus/redis:7'] };
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const haveImages = () => spawnSync('docker', ['image', 'inspect', ...IMAGES.all, ...IMAGES.data], { stdio: 'ignore' }).status === 0;
+const missing = process.getuid?.() !== 0 ? 'root (network namespaces)' : !has('dockerd') || !has('nsenter') || !has('unshare') || !has('ip') ? 'dockerd, nsenter, unshare and ip' : !haveImages() ? `the images ${[...IMAGES.all, ...IMAGES.data].join(', ')} (n3xus images build)` : '';
+
+const cluster = clusterLayout('n3xt', 3);
+const project = 'n3xt';
+let dir = '';
+let file = '';
+
+/** The CLI from inside the manager's namespace, against the manager's engine. */
+function cli(args: string[]): { code: number | null; out: string } {
+  const r = spawnSync('ip', ['netns', 'exec', cluster.nodes[0]!.netns, process.execPath, path.join(projectRoot(), 'bin/run.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...AIRGAP, DOCKER_HOST: cluster.managerHost, CI: 'true' },
+    timeout: 300_000,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Loads `images` from this machine's engine into a node's, as `docker save | docker load` does. */
+function load(node: ClusterNode, images: string[]): void {
+  const r = spawnSync('sh', ['-c', `docker save "$@" | docker -H unix://${node.socket} load -q`, 'load', ...images], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`loading ${images.join(', ')} into ${node.name}: ${r.stderr}`);
+}
+
+describeUnless(missing, 'a three-node swarm of engines in network namespaces', () => {
+  beforeAll(async () => {
+    // A cluster left by an interrupted run goes first.
+    if (clusterLeftovers(cluster).length > 0) await clusterDown(cluster);
+    await clusterUp(cluster);
+    // PostgreSQL and Redis are pinned to the data node: the manager, which the first launch labels.
+    for (const node of cluster.nodes) load(node, node.index === 1 ? [...IMAGES.all, ...IMAGES.data] : IMAGES.all);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-cluster-'));
+    file = path.join(dir, 'fleet.yml');
+    const ports = { postgres: await freePort(), redis: await freePort(), 'v-supercore': await freePort() };
+    writeFileSync(file, cutFleet(['postgres', 'redis', 'v-supercore'], ports, { driver: 'overlay', name: `${project}-net` }));
+  }, 300_000);
+  afterAll(async () => {
+    await clusterDown(cluster);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('joins three nodes, one manager', () => {
+    const nodes = nodeDocker(cluster.nodes[0]!, ['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}']).split('\n').sort();
+    expect(nodes).toEqual(['n3xt-node1 Ready Leader', 'n3xt-node2 Ready ', 'n3xt-node3 Ready '].map((n) => n.trimEnd()).sort().map((n) => expect.stringMatching(new RegExp(`^${n}\\s*$`))));
+  });
+
+  it('runs a fleet across the nodes: its data on the data node, the copies of a stateless service on all three', () => {
+    const launched = cli(['launch', '--driver', 'swarm', '-f', file, '--project', project, '--replicas', 'v-supercore=3']);
+    expect(launched.code, launched.out).toBe(0);
+    const manager = cluster.nodes[0]!;
+    const where = (service: string) =>
+      nodeDocker(manager, ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Node}}', `${project}-${service}`])
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    expect(where('postgres')).toEqual(['n3xt-node1']);
+    expect(where('redis')).toEqual(['n3xt-node1']);
+    expect(where('v-supercore')).toEqual(['n3xt-node1', 'n3xt-node2', 'n3xt-node3']);
+    const status = cli(['status', '--driver', 'swarm', '-f', file, '--project', project, '--json']);
+    expect(status.code, status.out).toBe(0);
+    const report = JSON.parse(status.out) as { healthy: number; total: number; services: { service: string; nodes?: string[] }[] };
+    expect(report).toMatchObject({ healthy: 3, total: 3 });
+    // status shows where each copy runs, by node name.
+    expect(Object.fromEntries(report.services.map((s) => [s.service, s.nodes]))).toEqual({ postgres: ['n3xt-node1'], redis: ['n3xt-node1'], 'v-supercore': ['n3xt-node1', 'n3xt-node2', 'n3xt-node3'] });
+    expect(cli(['status', '--driver', 'swarm', '-f', file, '--project', project]).out).toMatch(/v-supercore\s.*n3xt-node1,n3xt-node2,n3xt-node3/);
+  }, 300_000);
+
+  it('takes the fleet down, then the cluster down, leaving no process, mount, namespace, cgroup or directory', async () => {
+    const down = cli(['down', '--driver', 'swarm', '-f', file, '--project', project, '--volumes']);
+    expect(down.code, down.out).toBe(0);
+    await clusterDown(cluster);
+    expect(clusterLeftovers(cluster)).toEqual([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain('n3xt-');
+  }, 120_000);
+});
