@@ -268,7 +268,13 @@ class DockerImageClient implements ImageClient {
       createdAt: info.Created,
       labels: { ...(info.Config?.Labels ?? {}) },
       user: info.Config?.User ?? '',
+      layers: info.RootFS?.Layers ?? [],
     };
+  }
+
+  async list(): Promise<string[]> {
+    const images = await this.#api.call('list images', (docker) => docker.listImages({ all: false }));
+    return images.map((i) => i.Id);
   }
 
   async build(options: BuildImageOptions): Promise<ImageBuildResult> {

@@ -33,6 +33,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** The user its processes run as (`USER`), '' for root. */
   user: string;
+  /** Its layers' diff IDs (`sha256:…`), bottom first. */
+  layers: string[];
 }
 
 /** Options of {@link ImageClient.build}. */
@@ -85,6 +87,8 @@ export interface ImageClient {
   exists(tag: string): Promise<boolean>;
   /** Rejects with a DockerApiError (statusCode 404) when the image does not exist. */
   inspect(tag: string): Promise<ImageInfo>;
+  /** The IDs of every image the engine has. */
+  list(): Promise<string[]>;
   /** Builds from a Dockerfile, sending only the listed files; a failed step rejects with an ImageBuildError. */
   build(options: BuildImageOptions): Promise<ImageBuildResult>;
   /** Imports a root filesystem tarball (`docker import`). */

@@ -1,7 +1,7 @@
 /**
  * A three-node swarm on this machine (bench/cluster/cluster.ts, issue 13): three engines, each a dockerd in network
  * and UTS namespaces of its own, joined by a bridge in a namespace of its own. Brought up, given the images of a
- * small fleet (no registry: each node loads them), launched on by the CLI from inside the manager's namespace
+ * small fleet (no registry: `images distribute` sends each node's engine the layers it lacks), launched on by the CLI from inside the manager's namespace
  * (where the loopback gateway publishes), taken down, and the cluster torn down: nothing of it may be left.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, nodeDocker, type ClusterNode } from '../../bench/cluster/cluster.ts';
+import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, nodeDocker } from '../../bench/cluster/cluster.ts';
+import { DockerEngine } from '../../src/docker/engine.ts';
+import { saveImageArchive } from '../../src/images/archive.ts';
+import { distributeArchive, type Distributed } from '../../src/images/distribute.ts';
 import { projectRoot } from '../../src/util/project-root.ts';
 import { AIRGAP, cutFleet } from '../support/fleet-cut.ts';
 import { freePort } from '../support/local-servers.ts';
@@ -35,20 +38,26 @@ function cli(args: string[]): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** Loads `images` from this machine's engine into a node's, as `docker save | docker load` does. */
-function load(node: ClusterNode, images: string[]): void {
-  const r = spawnSync('sh', ['-c', `docker save "$@" | docker -H unix://${node.socket} load -q`, 'load', ...images], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`loading ${images.join(', ')} into ${node.name}: ${r.stderr}`);
-}
+/** The engine of each node, as `images distribute` reaches it. */
+const engines = cluster.nodes.map((node) => ({ name: node.name, image: new DockerEngine({ env: { DOCKER_HOST: `unix://${node.socket}` } }).image }));
+let distributed: { first: Distributed[]; again: Distributed[] } | undefined;
 
 describeUnless(missing, 'a three-node swarm of engines in network namespaces', () => {
   beforeAll(async () => {
     // A cluster left by an interrupted run goes first.
     if (clusterLeftovers(cluster).length > 0) await clusterDown(cluster);
     await clusterUp(cluster);
-    // PostgreSQL and Redis are pinned to the data node: the manager, which the first launch labels.
-    for (const node of cluster.nodes) load(node, node.index === 1 ? [...IMAGES.all, ...IMAGES.data] : IMAGES.all);
     dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-cluster-'));
+    // No registry: the images go to each node's engine from archives, as `images distribute` sends them. PostgreSQL
+    // and Redis only to the data node (the manager, which the first launch labels); the service to every node.
+    const host = new DockerEngine();
+    const all = (await saveImageArchive(host, { images: IMAGES.all, outputPath: path.join(dir, 'all.tar') })).file;
+    const data = (await saveImageArchive(host, { images: IMAGES.data, outputPath: path.join(dir, 'data.tar') })).file;
+    await distributeArchive(data, engines.slice(0, 1));
+    const first = (await distributeArchive(all, engines)).engines;
+    // Again: every node has every layer now, so only the manifests and configs travel.
+    const again = (await distributeArchive(all, engines)).engines;
+    distributed = { first, again };
     file = path.join(dir, 'fleet.yml');
     const ports = { postgres: await freePort(), redis: await freePort(), 'v-supercore': await freePort() };
     writeFileSync(file, cutFleet(['postgres', 'redis', 'v-supercore'], ports, { driver: 'overlay', name: `${project}-net` }));
@@ -57,6 +66,18 @@ describeUnless(missing, 'a three-node swarm of engines in network namespaces', (
     await clusterDown(cluster);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+
+  it('gives each node the images through its API, and only the layers it lacks', () => {
+    for (const d of distributed!.first) {
+      expect(d.loaded, d.engine).toEqual(IMAGES.all);
+      expect(d.layersSent, d.engine).toBeGreaterThan(0);
+    }
+    for (const d of distributed!.again) {
+      expect(d.layersSent, d.engine).toBe(0);
+      expect(d.bytes, d.engine).toBeLessThan(100_000);
+      expect(d.loaded, d.engine).toEqual(IMAGES.all);
+    }
+  });
 
   it('joins three nodes, one manager', () => {
     const nodes = nodeDocker(cluster.nodes[0]!, ['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}']).split('\n').sort();

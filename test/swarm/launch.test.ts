@@ -169,9 +169,14 @@ await describeWithSwarm('n3xus/cli:3.0', 'launch on a swarm', () => {
       const found = (await driver.observe(project)).find((i) => i.labels[STATE_LABELS.service] === 'identity-registry')!;
       if (found.replicas!.running !== 2) throw new Error(`replicas: ${JSON.stringify(found.replicas)}`);
     }, 60_000);
-    // status shows the copies, and does not take a service launched with two for a changed one.
-    const status = await fleetStatus(fleet, project, driver);
-    expect(status.services.find((s) => s.service === 'identity-registry')).toMatchObject({ state: 'running', replicas: { running: 2, desired: 2 }, configChanged: false, healthy: true });
+    // status shows the copies, and does not take a service launched with two for a changed one. The new task runs a
+    // moment before its server listens, and the gateway may send the probe to it: healthy once it answers.
+    const row = await eventually(async () => {
+      const found = (await fleetStatus(fleet, project, driver)).services.find((s) => s.service === 'identity-registry')!;
+      if (!found.healthy) throw new Error(`not healthy yet: ${found.detail}`);
+      return found;
+    }, 30_000);
+    expect(row).toMatchObject({ state: 'running', replicas: { running: 2, desired: 2 }, configChanged: false, healthy: true });
   }, 180_000);
 
   it('verifies from inside the network: every replica at its own address, and names a replica that does not answer', async () => {
