@@ -270,10 +270,10 @@ async function killMidLaunch(): Promise<Omit<Row, 'scenario' | 'rowsBefore' | 'r
   await Promise.all(victims.map(crash));
   const first = await launching;
   void launchChild;
-  // What the launch said about them: the services that did not become healthy, or that restarted during it.
-  const said = first.out.replace(/\s*\n\s*/g, ' ');
-  const from = said.search(/did not become healthy|restarted during the launch/);
-  const named = from < 0 ? [] : victims.filter((v) => said.slice(from).includes(v));
+  // What the launch said about them: its failure lines (✖, FAIL; the error's own list stops after a few names) and
+  // the services it saw restart.
+  const lines = first.out.split('\n').filter((l) => /^\s*(✖|FAIL)\s/.test(l) || /restarted during the launch/.test(l));
+  const named = victims.filter((v) => lines.some((l) => new RegExp(`(^|[\\s,(:])${v}([\\s,):]|$)`).test(l)));
   const firstOk = (first.code === 0 || first.code === 11) && named.length > 0;
   const second = await cli(['launch', ...driverArgs]);
   const ready = await allReady(120_000);
