@@ -26,14 +26,14 @@ export default class Heal extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Heal);
-    const [{ parseInterval, parseMetricsPort, MetricsPortBusyError }, { watch }, { HealMetrics, serveMetrics }, { fleetSecrets }, { activeLease, registerWatcher, watchersDir }] = await Promise.all([
+    const [{ parseInterval, parseMetricsPort, MetricsPortBusyError }, { watch }, { HealMetrics, serveMetrics }, { fleetSecrets }, { activeLease, registerWatcher, watchersDir }, { supervisorLog }] = await Promise.all([
       import('../heal/options.ts'),
       import('../heal/watch.ts'),
       import('../heal/metrics.ts'),
       import('../secrets/launch-secrets.ts'),
       import('../heal/watchers.ts'),
+      import('../heal/supervisor.ts'),
     ]);
-    const { supervisorLog } = await import('../heal/supervisor.ts');
     const intervalMs = parseInterval(flags.interval);
     const metricsPort = parseMetricsPort(flags['metrics-port']);
     const { fleet, project, driver, engine } = await fleetContext({ ...flags, requireState: true });

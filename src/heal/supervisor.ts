@@ -5,7 +5,6 @@
  * `down` stops it before the fleet; a launch holds a lease meanwhile, so it does not fight the launch.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { projectDir } from '../drivers/process/process-state.ts';
 import { pidAlive, startDetached } from '../process/detached.ts';
@@ -46,15 +45,6 @@ export function runningSupervisor(stateDir: string, project: string): WatcherEnt
   return liveWatchers(watchersDir('process', { stateDir, project })).find((w) => w.supervisor);
 }
 
-/** A free TCP port on 127.0.0.1 for its metrics, as the kernel picks one. */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /**
  * Starts the supervisor unless one runs; resolves with it once it has registered (it then watches), or throws with
  * the end of its log when it exited or did not register in time.
@@ -84,8 +74,9 @@ export async function ensureSupervisor(options: SupervisorOptions): Promise<{ su
     ...(options.envFile === undefined ? [] : ['--env-file', path.resolve(options.envFile)]),
     '--interval',
     String(options.intervalMs / 1000),
+    // A free port, which it registers (and status shows).
     '--metrics-port',
-    String(await freeLoopbackPort()),
+    '0',
     '--json',
     '--supervisor',
   ];

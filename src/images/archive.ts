@@ -15,7 +15,7 @@ import { interpolationEnv } from '../fleet/env-file.ts';
 import { loadFleetCached } from '../fleet/cached-fleet.ts';
 import { DEFAULT_FLEET_FILE } from '../fleet/fleet-file.ts';
 import type { Env, Fleet } from '../fleet/model.ts';
-import { BLOCK_BYTES, checksumMatches, paxPath, readNumber, readString } from './tar.ts';
+import { BLOCK_BYTES, TarDamage, tarEntries } from './tar.ts';
 
 export { EnvFileError, parseEnvFile } from '../fleet/env-file.ts';
 
@@ -150,40 +150,15 @@ export async function readArchiveManifest(file: string): Promise<ArchiveImage[] 
     const block = Buffer.alloc(BLOCK_BYTES);
     const head = await handle.read(block, 0, BLOCK_BYTES, 0);
     if (COMPRESSED_MAGIC.some((magic) => head.bytesRead >= magic.length && block.subarray(0, magic.length).equals(magic))) return undefined;
-    const entries = new Set<string>();
-    let manifestText: string | undefined;
-    let longName: string | undefined;
-    let position = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(block, 0, BLOCK_BYTES, position);
-      if (bytesRead < BLOCK_BYTES) throw corrupt(`it ends at byte ${fileBytes}, before the end-of-archive marker (cut off?)`);
-      if (block.every((byte) => byte === 0)) break;
-      if (!checksumMatches(block)) {
-        throw corrupt(position === 0 ? 'it is not a tar archive' : `the entry header at byte ${position} is damaged (checksum mismatch)`);
-      }
-      const type = String.fromCharCode(block[156] ?? 0);
-      const size = readNumber(block, 124, 12);
-      const dataStart = position + BLOCK_BYTES;
-      if (dataStart + size > fileBytes) throw corrupt(`it ends at byte ${fileBytes}, inside an entry that needs ${dataStart + size} bytes (cut off?)`);
-      const readData = async (): Promise<Buffer> => {
-        const data = Buffer.alloc(size);
-        await handle.read(data, 0, size, dataStart);
-        return data;
-      };
-      if (type === 'L') {
-        longName = readString(await readData(), 0, size);
-      } else if (type === 'x') {
-        longName = paxPath(await readData()) ?? longName;
-      } else if (type !== 'g') {
-        const prefix = readString(block, 257, 6) === 'ustar' ? readString(block, 345, 155) : '';
-        const shortName = readString(block, 0, 100);
-        const name = (longName ?? (prefix === '' ? shortName : `${prefix}/${shortName}`)).replace(/^\.\//, '').replace(/\/$/, '');
-        longName = undefined;
-        entries.add(name);
-        if (name === 'manifest.json') manifestText = (await readData()).toString('utf8');
-      }
-      position = dataStart + Math.ceil(size / BLOCK_BYTES) * BLOCK_BYTES;
+    let walked: Awaited<ReturnType<typeof tarEntries>>;
+    try {
+      walked = await tarEntries(handle, fileBytes, (name) => name === 'manifest.json');
+    } catch (error) {
+      if (error instanceof TarDamage) throw corrupt(error.message);
+      throw error;
     }
+    const entries = new Set(walked.entries.map((e) => e.name));
+    const manifestText = walked.data.get('manifest.json')?.toString('utf8');
     if (manifestText === undefined) throw corrupt('it has no manifest.json, so it was not made by docker save or n3xus images save');
     let manifest: unknown;
     try {

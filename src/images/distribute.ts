@@ -12,61 +12,18 @@ import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ImageClient } from '../docker/engine.ts';
 import { ImageArchiveError } from './archive.ts';
-import { BLOCK_BYTES, paxPath, readNumber, readString } from './tar.ts';
+import { BLOCK_BYTES, TarDamage, tarEntries, type TarEntry } from './tar.ts';
 
 const BLOCK = BLOCK_BYTES;
 
-/** One entry of a tar archive: where its header starts (extension headers before it included), its data, its end. */
-export interface TarEntry {
-  name: string;
-  /** Offset of its first header block (a PAX or GNU long-name header before its own, when it has one). */
-  start: number;
-  dataStart: number;
-  size: number;
-  /** Offset after its data, padded to a block. */
-  end: number;
-}
-
-/** Every entry of an uncompressed tar archive, in order, and the entries' data where `read` says so. */
-export async function tarEntries(file: string, read: (name: string) => boolean = () => false): Promise<{ entries: TarEntry[]; data: Map<string, Buffer> }> {
+/** Every entry of the archive `file` and the data of those `read` names (see tarEntries in tar.ts). */
+async function archiveEntries(file: string, read: (name: string) => boolean): Promise<{ entries: TarEntry[]; data: Map<string, Buffer> }> {
   const handle = await open(file, 'r');
   try {
-    const total = (await handle.stat()).size;
-    const block = Buffer.alloc(BLOCK);
-    const entries: TarEntry[] = [];
-    const data = new Map<string, Buffer>();
-    let position = 0;
-    let start: number | undefined;
-    let longName: string | undefined;
-    for (;;) {
-      const { bytesRead } = await handle.read(block, 0, BLOCK, position);
-      if (bytesRead < BLOCK) throw new ImageArchiveError(file, `${file} is not a complete image archive: it ends before the end-of-archive marker`, ['Make it again with n3xus images save.']);
-      if (block.every((b) => b === 0)) break;
-      const type = String.fromCharCode(block[156] ?? 0);
-      const size = readNumber(block, 124, 12);
-      const dataStart = position + BLOCK;
-      const end = dataStart + Math.ceil(size / BLOCK) * BLOCK;
-      if (end > total) throw new ImageArchiveError(file, `${file} is not a complete image archive: an entry runs past its end (cut off?)`, ['Make it again with n3xus images save.']);
-      const bytes = async () => {
-        const buffer = Buffer.alloc(size);
-        await handle.read(buffer, 0, size, dataStart);
-        return buffer;
-      };
-      start ??= position;
-      if (type === 'L') longName = readString(await bytes(), 0, size);
-      else if (type === 'x') longName = paxPath(await bytes()) ?? longName;
-      else if (type !== 'g') {
-        const prefix = readString(block, 257, 6) === 'ustar' ? readString(block, 345, 155) : '';
-        const short = readString(block, 0, 100);
-        const name = (longName ?? (prefix === '' ? short : `${prefix}/${short}`)).replace(/^\.\//, '').replace(/\/$/, '');
-        entries.push({ name, start, dataStart, size, end });
-        if (read(name)) data.set(name, await bytes());
-        start = undefined;
-        longName = undefined;
-      }
-      position = end;
-    }
-    return { entries, data };
+    return await tarEntries(handle, (await handle.stat()).size, read);
+  } catch (error) {
+    if (error instanceof TarDamage) throw new ImageArchiveError(file, `${file} is not a complete image archive: ${error.message}`, ['Make it again with n3xus images save.']);
+    throw error;
   } finally {
     await handle.close();
   }
@@ -101,7 +58,7 @@ export interface ArchiveIndex {
 /** Reads an archive's table of contents, manifest and image configs (kilobytes), not its layers. */
 export async function indexArchive(file: string): Promise<ArchiveIndex> {
   const small = (name: string) => name === 'manifest.json' || (name.endsWith('.json') && !name.includes('/'));
-  const { entries, data } = await tarEntries(file, small);
+  const { entries, data } = await archiveEntries(file, small);
   const manifestText = data.get('manifest.json');
   if (manifestText === undefined) throw new ImageArchiveError(file, `${file} has no manifest.json, so it was not made by docker save or n3xus images save`, ['Make it again with n3xus images save.']);
   const manifest = JSON.parse(manifestText.toString('utf8')) as { Config: string; Layers: string[] }[];

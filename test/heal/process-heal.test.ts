@@ -18,11 +18,12 @@ import { projectRoot } from '../../src/util/project-root.ts';
 import { eventually } from '../support/docker.ts';
 import { launchSecrets } from '../support/fleet-cut.ts';
 import { cutProcessFleet, missingForProcessFleet } from '../support/process-fleet.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 const project = `heal-${process.pid}`;
-const missing = missingForProcessFleet('The heal tests');
+const missing = missingForProcessFleet();
 let ports: Record<string, number> = {};
 let stateDir = '';
 
@@ -48,7 +49,7 @@ describe('what heal restarts first', () => {
   });
 });
 
-describe.skipIf(missing.length > 0)(`heal on a fleet of processes${missing.length > 0 ? ` (skipped: needs ${missing.join(', ')})` : ''}`, () => {
+describeUnless(missing, 'heal on a fleet of processes', () => {
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-heal-'));
     chmodSync(stateDir, 0o755);

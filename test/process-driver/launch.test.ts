@@ -7,9 +7,10 @@ import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSyn
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchSecrets } from '../support/fleet-cut.ts';
 import { cutProcessFleet, missingForProcessFleet } from '../support/process-fleet.ts';
+import { describeUnless } from '../support/skip-or-fail.ts';
 import type { Fleet } from '../../src/fleet/model.ts';
 import { down } from '../../src/launch/down.ts';
 import { launch, type LaunchEvent, type LaunchResult } from '../../src/launch/launch.ts';
@@ -23,7 +24,7 @@ import { isZombie, pidAlive } from '../../src/process/detached.ts';
 
 const PICKED = ['postgres', 'redis', 'v-supercore', 'identity-registry'];
 const project = `pd-${process.pid}`;
-const missing = missingForProcessFleet('The process driver tests');
+const missing = missingForProcessFleet();
 let ports: Record<string, number> = {};
 let stateDir = '';
 
@@ -53,7 +54,7 @@ function alive(pid: number): boolean {
   return pidAlive(pid) && !isZombie(pid);
 }
 
-describe.skipIf(missing.length > 0)(`launch with the process driver${missing.length > 0 ? ` (skipped: needs ${missing.join(', ')})` : ''}`, () => {
+describeUnless(missing, 'launch with the process driver', () => {
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-pd-'));
     // Run as root, the driver runs PostgreSQL as nobody, which must reach the data directory (mkdtemp makes it 0700).
