@@ -124,6 +124,8 @@ export async function clusterUp(cluster: Cluster, onLine: (line: string) => void
           '--containerd-plugins-namespace', `${node.name}-plugins`,
           // Its own bridge range: the host's default (172.17/16) is the host engine's.
           '--bip', `172.${30 + node.index}.0.1/16`,
+          // A registry on the swarm (images registry) speaks plain HTTP at a node's address.
+          '--insecure-registry', `${SUBNET}.0/24`,
         ],
         { detached: true, stdio: ['ignore', out, out] },
       );
@@ -175,11 +177,8 @@ const clusterMounts = (cluster: Cluster) =>
     .filter((m) => cluster.nodes.some((n) => m.startsWith(n.dataRoot) || m.startsWith(n.execRoot)) || m.includes(`/netns/${cluster.name}-`))
     .sort((a, b) => b.length - a.length);
 
-/** The cgroup parents of the cluster's engines, in every hierarchy (cgroup v1 has one per controller, v2 one). */
-function clusterCgroups(cluster: Cluster): string[] {
-  const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((c) => path.join('/sys/fs/cgroup', c))];
-  return roots.flatMap((root) => cluster.nodes.map((n) => path.join(root, n.name))).filter((dir) => existsSync(dir));
-}
+/** The cgroup parents of the cluster's engines. */
+const clusterCgroups = (cluster: Cluster): string[] => cluster.nodes.flatMap(nodeCgroups);
 
 /** What is left of the cluster on this machine: processes, mounts, namespaces, cgroups, directories. */
 export function clusterLeftovers(cluster: Cluster): string[] {
@@ -194,6 +193,41 @@ export function clusterLeftovers(cluster: Cluster): string[] {
     ...clusterCgroups(cluster).map((c) => `cgroup ${c}`),
     ...cluster.nodes.flatMap((n) => [n.dataRoot, n.execRoot, n.socket, n.pidfile].filter((p) => existsSync(p)).map((p) => `path ${p}`)),
   ];
+}
+
+/** A node's cgroup parent in every hierarchy (cgroup v1 has one per controller, v2 one). */
+function nodeCgroups(node: ClusterNode): string[] {
+  const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((c) => path.join('/sys/fs/cgroup', c))];
+  return roots.map((root) => path.join(root, node.name)).filter((dir) => existsSync(dir));
+}
+
+/**
+ * The containers of `node` that outlived its engine (SIGKILLed: containerd's shims kept them running, and ending
+ * the shims does not end what they ran), each a cgroup under the node's cgroup parent: their processes killed and
+ * their cgroups removed, as the engine would have done on its way down. Returns how many containers had processes.
+ */
+export async function reapNode(node: ClusterNode): Promise<number> {
+  const dirs = nodeCgroups(node).flatMap((parent) => readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(parent, d.name)));
+  const containers = new Set<string>();
+  for (const dir of dirs) {
+    let pids: string[] = [];
+    try {
+      pids = readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      // removed meanwhile
+    }
+    for (const pid of pids) {
+      containers.add(path.basename(dir));
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  const removed = (dir: string) => !existsSync(dir) || spawnSync('rmdir', [dir]).status === 0;
+  await waitFor(`the cgroups of ${node.name}'s containers emptying`, () => dirs.every(removed), 10_000).catch(() => undefined);
+  return containers.size;
 }
 
 /** Tears the cluster down completely; throws naming what is left, if anything. */
@@ -212,6 +246,8 @@ export async function clusterDown(cluster: Cluster): Promise<void> {
     }
   }
   await waitFor('their processes ending', () => clusterProcesses(cluster).length === 0, 10_000).catch(() => undefined);
+  // Containers of an engine that was killed run on without it.
+  for (const node of cluster.nodes) await reapNode(node);
   for (const mount of clusterMounts(cluster)) sh(['umount', '-l', mount], { allowFail: true });
   for (const node of cluster.nodes) {
     for (const p of [node.dataRoot, node.execRoot, node.socket, node.pidfile, node.log]) rmSync(p, { recursive: true, force: true });

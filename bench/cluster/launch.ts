@@ -7,33 +7,16 @@
  * the overlay network, `down --volumes`, and the cluster torn down. Prints the launch's ratio, many nodes against
  * one. Needs the images built (n3xus images build) and the CLI built (npm run build); runs as root.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../src/util/project-root.ts';
-import { countOption } from '../lib/util.ts';
-import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, nodeDocker, type Cluster } from './cluster.ts';
+import { countOption, seconds } from '../lib/util.ts';
+import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, nodeDocker } from './cluster.ts';
+import { cli, must, saveEveryImage } from './lib.ts';
 
-const root = projectRoot();
 const nodes = countOption('--nodes', 3);
 const single = !process.argv.includes('--no-single');
 const verify = !process.argv.includes('--no-verify');
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** The CLI; `inside` runs it in the manager's namespace, against the manager's engine. */
-function cli(args: string[], inside?: Cluster): { code: number | null; out: string; ms: number } {
-  const started = performance.now();
-  const argv = [process.execPath, path.join(root, 'bin/run.js'), ...args];
-  const r = inside === undefined
-    ? spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd: root, env: { ...process.env, CI: 'true' } })
-    : spawnSync('ip', ['netns', 'exec', inside.nodes[0]!.netns, ...argv], { encoding: 'utf8', cwd: root, env: { ...process.env, DOCKER_HOST: inside.managerHost, CI: 'true' } });
-  return { code: r.status, out: `${r.stdout}${r.stderr}`, ms: performance.now() - started };
-}
-
-function must(run: { code: number | null; out: string }, what: string): void {
-  if (run.code !== 0) throw new Error(`${what} exited ${run.code}:\n${run.out.split('\n').slice(-25).join('\n')}`);
-}
 
 interface Outcome {
   nodes: number;
@@ -78,11 +61,7 @@ async function onCluster(count: number, archive: string): Promise<Outcome> {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'n3xus-cluster-bench-'));
 try {
-  // Every n3xus image: the fleet's (what `images save` writes) and the CLI's, which verify --driver swarm runs in
-  // the network.
-  const withCli = path.join(dir, 'all.tar');
-  const tags = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=n3xus/*'], { encoding: 'utf8' }).stdout.split('\n').filter((t) => t !== '' && !t.endsWith(':<none>'));
-  must({ code: spawnSync('docker', ['save', '-o', withCli, ...tags]).status, out: '' }, 'docker save');
+  const withCli = saveEveryImage(dir);
   const results: Outcome[] = [];
   if (single) results.push(await onCluster(1, withCli));
   results.push(await onCluster(nodes, withCli));

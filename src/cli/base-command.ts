@@ -32,6 +32,8 @@ import { Command, type Interfaces } from '@oclif/core';
  * | NOTHING_TO_ADOPT | 27 |
  * | STALE_NETWORK | 28 |
  * | RESTARTED_DURING_LAUNCH | 29 |
+ * | DATA_NODE_UNAVAILABLE | 30 |
+ * | REGISTRY_ERROR | 31 |
  * | INTERRUPTED | 130 |
  */
 export const EXIT_CODES: Readonly<Record<string, number>> = {
@@ -62,6 +64,8 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   NOTHING_TO_ADOPT: 27,
   STALE_NETWORK: 28,
   RESTARTED_DURING_LAUNCH: 29,
+  DATA_NODE_UNAVAILABLE: 30,
+  REGISTRY_ERROR: 31,
   INTERRUPTED: 130,
 };
 

@@ -40,6 +40,7 @@ import type {
   ImageClient,
   ImageInfo,
   ImageLoadResult,
+  ImagePullResult,
   ImportImageOptions,
   LogStreamOptions,
   NetworkClient,
@@ -113,8 +114,22 @@ export class DockerEngine {
 
   /** CPUs, memory and data directory of the engine's machine (`GET /info`). */
   async info(): Promise<EngineHostInfo> {
-    const info = (await this.#api.call('info', (docker) => docker.info())) as { NCPU?: number; MemTotal?: number; DockerRootDir?: string };
-    return { cpus: info.NCPU ?? 0, memTotalBytes: info.MemTotal ?? 0, dockerRootDir: info.DockerRootDir || undefined };
+    const info = (await this.#api.call('info', (docker) => docker.info())) as {
+      NCPU?: number;
+      MemTotal?: number;
+      DockerRootDir?: string;
+      RegistryConfig?: { InsecureRegistryCIDRs?: string[] | null; IndexConfigs?: Record<string, { Name?: string; Secure?: boolean }> | null };
+    };
+    const registry = info.RegistryConfig ?? {};
+    return {
+      cpus: info.NCPU ?? 0,
+      memTotalBytes: info.MemTotal ?? 0,
+      dockerRootDir: info.DockerRootDir || undefined,
+      insecureRegistries: {
+        cidrs: registry.InsecureRegistryCIDRs ?? [],
+        names: Object.entries(registry.IndexConfigs ?? {}).filter(([, c]) => c.Secure === false).map(([name]) => name),
+      },
+    };
   }
 
   /** Shorthand for `engine.image.exists(tag)`. */
@@ -375,6 +390,36 @@ class DockerImageClient implements ImageClient {
       const { getImages } = docker as unknown as { getImages: (opts: { names: string[]; abortSignal?: AbortSignal }) => Promise<Readable> };
       return getImages.call(docker, { names: [...names], abortSignal: options.signal });
     });
+  }
+
+  async pull(reference: string, options: { signal?: AbortSignal } = {}): Promise<ImagePullResult> {
+    const startedAt = performance.now();
+    const layers = new Map<string, 'downloaded' | 'present'>();
+    let failure: string | undefined;
+    await this.#api.call(`pull ${reference}`, async (docker) => {
+      const stream = (await docker.pull(reference, { abortSignal: options.signal })) as Readable;
+      const decoder = new JsonLinesDecoder();
+      // Not followProgress: a pull's messages say which layer they are about in `id`, beside `status`.
+      const handle = (messages: unknown[]) => {
+        for (const message of messages) {
+          const m = (typeof message === 'object' && message !== null ? message : {}) as { id?: unknown; status?: unknown; error?: unknown };
+          if (typeof m.error === 'string') failure ??= m.error.trim();
+          if (typeof m.id !== 'string' || typeof m.status !== 'string') continue;
+          if (m.status === 'Already exists') layers.set(m.id, 'present');
+          else if (m.status === 'Pull complete' || m.status === 'Download complete') layers.set(m.id, 'downloaded');
+        }
+      };
+      stream.setEncoding('utf8');
+      for await (const chunk of stream) handle(decoder.push(chunk as string));
+      handle(decoder.end());
+    });
+    if (failure !== undefined) throw new DockerApiError(`pull ${reference}`, failure, undefined);
+    return { layers, durationMs: Math.round(performance.now() - startedAt) };
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const { repository, tag } = splitImageTag(target);
+    await this.#api.call(`tag ${source} as ${target}`, (docker) => docker.getImage(source).tag({ repo: repository, tag }));
   }
 
   async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<ImageLoadResult> {

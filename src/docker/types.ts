@@ -19,6 +19,8 @@ export interface EngineHostInfo {
   memTotalBytes: number;
   /** Where the engine keeps images, containers and volumes, e.g. `/var/lib/docker`; undefined when not reported. */
   dockerRootDir: string | undefined;
+  /** Registries the engine talks to over plain HTTP: CIDRs (`127.0.0.0/8` by default) and `host:port` names. */
+  insecureRegistries: { cidrs: string[]; names: string[] };
 }
 
 /** An image as the engine stores it. */
@@ -104,6 +106,21 @@ export interface ImageClient {
   save(names: readonly string[], options?: { signal?: AbortSignal }): Promise<Readable>;
   /** Loads a `docker save` archive (`docker load`); an archive the engine cannot read rejects with a DockerApiError. */
   load(archive: Readable, options?: { signal?: AbortSignal }): Promise<ImageLoadResult>;
+  /**
+   * Pulls `reference` (`registry/name:tag`) from its registry; resolves with what became of each layer (by the
+   * short ID the engine reports: the first 12 hex digits of the blob's digest). A failed pull rejects with a
+   * DockerApiError carrying the engine's message.
+   */
+  pull(reference: string, options?: { signal?: AbortSignal }): Promise<ImagePullResult>;
+  /** Gives the image `source` the name `target` (`name:tag`), as `docker tag` does. */
+  tag(source: string, target: string): Promise<void>;
+}
+
+/** What a pull did. */
+export interface ImagePullResult {
+  /** Layers by short ID: downloaded, or already there. */
+  layers: Map<string, 'downloaded' | 'present'>;
+  durationMs: number;
 }
 
 /** What a `docker load` loaded. */

@@ -38,7 +38,10 @@ export interface HttpRequestOptions {
    * meant as UTF-8 bytes is given as those bytes, one latin1 character each.
    */
   headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
-  body?: string;
+  /** A string, bytes, or a stream (sent as it reads: give its length in a content-length header). */
+  body?: string | Buffer | NodeJS.ReadableStream;
+  /** Aborting it ends the request as a timeout does (kind `timeout`). */
+  signal?: AbortSignal;
   /** Whole-request deadline in milliseconds (connect, headers and body); default 2000. */
   timeoutMs?: number;
   /** A longer body fails the request with an {@link HttpError} of kind `too-large`; default 1 MiB. */
@@ -105,13 +108,13 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
   const timeoutMs = options.timeoutMs ?? 2_000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const startedAt = performance.now();
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), options.signal]);
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
       // undici takes repeated header lines as one flat [name, value, name, value…] list.
       headers: Array.isArray(options.headers) ? (options.headers as ReadonlyArray<readonly [string, string]>).flat() : (options.headers as Record<string, string> | undefined),
-      body: options.body,
+      body: options.body as string | Buffer | undefined,
       signal,
       dispatcher: (options.agent && agents.get(options.agent)) ?? agent,
       headersTimeout: timeoutMs,

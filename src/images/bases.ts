@@ -21,15 +21,16 @@ export const BASE_IMAGE_TAGS = {
   node: 'n3xus/node:24',
   postgres: 'n3xus/postgres:15',
   redis: 'n3xus/redis:7',
+  registry: 'n3xus/registry:2',
 } as const;
 
 export type BaseImageName = keyof typeof BASE_IMAGE_TAGS;
 
 /** Build order: every image comes after the image it is built on. */
-export const BASE_IMAGE_ORDER: readonly BaseImageName[] = ['debian', 'node', 'postgres', 'redis'];
+export const BASE_IMAGE_ORDER: readonly BaseImageName[] = ['debian', 'node', 'postgres', 'redis', 'registry'];
 
 /** The base each image is built `FROM`, when it is one of ours. */
-export const BASE_IMAGE_PARENT: Readonly<Partial<Record<BaseImageName, BaseImageName>>> = { postgres: 'debian', redis: 'debian' };
+export const BASE_IMAGE_PARENT: Readonly<Partial<Record<BaseImageName, BaseImageName>>> = { postgres: 'debian', redis: 'debian', registry: 'debian' };
 
 /** Label holding the sha256 of an image's build inputs. */
 export const INPUTS_LABEL = 'n3xus.image.inputs';
@@ -301,4 +302,5 @@ const RECIPES: Readonly<Record<BaseImageName, Recipe>> = {
   node: nodeRecipe,
   postgres: debianPackageRecipe('postgres'),
   redis: debianPackageRecipe('redis'),
+  registry: debianPackageRecipe('registry'),
 };

@@ -46,10 +46,21 @@ export interface ArchiveLayer {
   bytes: number;
 }
 
-/** An archive's entries and its layers, by the chain ID they make. */
+/** One image of an archive, as its manifest.json and its config say. */
+export interface ArchiveImage {
+  /** The names it was saved under (`n3xus/redis:7`). */
+  repoTags: string[];
+  /** Its config's entry and bytes (the image config JSON, whose sha256 is the image ID). */
+  config: { path: string; bytes: Buffer };
+  /** Its layer files, bottom first, each with the diff ID (the sha256 of the uncompressed layer) its config gives. */
+  layers: { path: string; diffId: string }[];
+}
+
+/** An archive's entries, its images, and its layers by the chain ID they make. */
 export interface ArchiveIndex {
   file: string;
   entries: TarEntry[];
+  images: ArchiveImage[];
   /** Every layer file, once (several images may share it), with the chain IDs it makes in each image. */
   layers: Map<string, { bytes: number; chainIds: Set<string> }>;
   totalBytes: number;
@@ -61,13 +72,16 @@ export async function indexArchive(file: string): Promise<ArchiveIndex> {
   const { entries, data } = await archiveEntries(file, small);
   const manifestText = data.get('manifest.json');
   if (manifestText === undefined) throw new ImageArchiveError(file, `${file} has no manifest.json, so it was not made by docker save or n3xus images save`, ['Make it again with n3xus images save.']);
-  const manifest = JSON.parse(manifestText.toString('utf8')) as { Config: string; Layers: string[] }[];
+  const manifest = JSON.parse(manifestText.toString('utf8')) as { Config: string; Layers: string[]; RepoTags?: string[] | null }[];
   const sizes = new Map(entries.map((e) => [e.name, e.size]));
   const layers = new Map<string, { bytes: number; chainIds: Set<string> }>();
+  const images: ArchiveImage[] = [];
   for (const image of manifest) {
     const config = data.get(image.Config);
     if (config === undefined) throw new ImageArchiveError(file, `${file} lacks the image config ${image.Config} its manifest names`, ['Make it again with n3xus images save.']);
     const diffIds = (JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? [];
+    if (diffIds.length !== image.Layers.length) throw new ImageArchiveError(file, `${file}: the image config ${image.Config} names ${diffIds.length} layers and the manifest ${image.Layers.length}`, ['Make it again with n3xus images save.']);
+    images.push({ repoTags: image.RepoTags ?? [], config: { path: image.Config, bytes: config }, layers: image.Layers.map((p, i) => ({ path: p, diffId: diffIds[i]! })) });
     const chains = chainIds(diffIds);
     image.Layers.forEach((path, i) => {
       const layer = layers.get(path) ?? { bytes: sizes.get(path) ?? 0, chainIds: new Set<string>() };
@@ -76,7 +90,7 @@ export async function indexArchive(file: string): Promise<ArchiveIndex> {
     });
   }
   const last = entries[entries.length - 1];
-  return { file, entries, layers, totalBytes: (last?.end ?? 0) + 2 * BLOCK };
+  return { file, entries, images, layers, totalBytes: (last?.end ?? 0) + 2 * BLOCK };
 }
 
 /**

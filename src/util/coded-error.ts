@@ -7,8 +7,8 @@ export class CodedError extends Error {
   readonly code: string;
   readonly suggestions: readonly string[];
 
-  constructor(message: string, code: string, suggestions: readonly string[] = []) {
-    super(message);
+  constructor(message: string, code: string, suggestions: readonly string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
     this.suggestions = suggestions;
   }

@@ -10,7 +10,7 @@ import { loadCatalog } from '../../fleet/catalog.ts';
 export default class ImagesBuild extends BaseCommand {
   static override summary = 'Build the fleet images on this machine, without any registry.';
   static override description =
-    'Builds the base images n3xus/debian:bookworm, n3xus/node:24, n3xus/postgres:15 and n3xus/redis:7 (skipping those that are up to date), then the service images, then n3xus/cli:3.0 (the CLI itself, which verify runs inside a Swarm fleet\'s network).';
+    'Builds the base images n3xus/debian:bookworm, n3xus/node:24, n3xus/postgres:15, n3xus/redis:7 and n3xus/registry:2 (skipping those that are up to date), then the service images, then n3xus/cli:3.0 (the CLI itself, which verify runs inside a Swarm fleet\'s network).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --bases-only',
