@@ -181,6 +181,11 @@ export interface FleetDriver {
    */
   notices?(): string[];
   /**
+   * What `status` should say about where the fleet runs, now (Swarm: the node that holds the data is drained), one
+   * sentence each; optional.
+   */
+  statusNotes?(project: string): Promise<string[]>;
+  /**
    * Whether the driver runs this infra service itself, as the fleet file describes it (its users and passwords
    * included); false for a server given by URL or a stand-in without roles (the process driver's embedded
    * PostgreSQL). Launch creates the services' roles only in a server it runs. Default: true.

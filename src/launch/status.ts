@@ -49,6 +49,8 @@ export interface FleetStatus {
   watchers?: WatcherEntry[];
   /** The driver that runs it: the process driver's fleet is expected to have a supervisor. */
   driver?: FleetDriver['kind'];
+  /** What the driver says about where the fleet runs (see FleetDriver.statusNotes), when it says anything. */
+  notes?: string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export interface FleetStatus {
  */
 export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDriver, options: { now?: () => number; composeProject?: string } = {}): Promise<FleetStatus> {
   const now = options.now ?? Date.now;
-  const instances = await driver.observe(project);
+  const [instances, notes] = await Promise.all([driver.observe(project), driver.statusNotes?.(project) ?? []]);
   const byService = instancesByService(instances);
   const composeProject = options.composeProject;
   const compose =
@@ -107,6 +109,7 @@ export async function fleetStatus(fleet: Fleet, project: string, driver: FleetDr
     healthy: services.filter((s) => s.healthy).length,
     total: services.length,
     ...(composeMade.size > 0 ? { compose: { project: composeProject!, containers: composeMade.size } } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
@@ -143,7 +146,7 @@ export function renderStatus(status: FleetStatus): string {
       : [
           `${status.compose.containers} of ${status.total} run in containers docker compose made (project ${status.compose.project}), not launched by n3xus: take them over with n3xus launch --adopt (their data is kept).`,
         ];
-  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`, ...compose, ...renderWatchers(status)].join('\n');
+  return [line(header), ...rows.map(line), `${status.healthy} of ${status.total} healthy (project ${status.project})`, ...(status.notes ?? []), ...compose, ...renderWatchers(status)].join('\n');
 }
 
 /** Who keeps the fleet up: the supervisor of a process fleet, and any `n3xus heal` watching it. */

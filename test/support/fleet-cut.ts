@@ -2,11 +2,11 @@
  * Our own compose file cut down to a few services, on host ports of a test's own, as a small real fleet for tests
  * on an engine: the real images, environment, hardening and healthchecks of those services.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { cutCompose, cutSecrets as secretsOfCut, type Services } from '../../bench/lib/fleet-cut.ts';
 import type { FleetDriver } from '../../src/drivers/driver.ts';
 import type { Fleet } from '../../src/fleet/model.ts';
 import type { LaunchOptions } from '../../src/launch/launch.ts';
@@ -15,9 +15,6 @@ import { TEST_LABELS } from './docker.ts';
 
 /** The variables that point the compose file at the images built here (compose/airgap.env). */
 export const AIRGAP: Readonly<Record<string, string>> = { N3XUS_NODE_IMAGE: 'n3xus/node:24', N3XUS_POSTGRES_IMAGE: 'n3xus/postgres:15', N3XUS_REDIS_IMAGE: 'n3xus/redis:7' };
-
-type Services = Record<string, Record<string, unknown>>;
-const ours = parse(readFileSync('compose/docker-compose.full.yml', 'utf8'), { merge: true }) as { services: Services; secrets: Record<string, { file: string }> };
 
 /** The secrets directories this test file's cuts named, removed after its last test. */
 const secretsDirs = new Set<string>();
@@ -40,31 +37,7 @@ export function cutSecretsDir(network: string): string {
  * our networks named after `network` (see cutNetworks); `patch` edits the service definitions before.
  */
 export function cutFleet(names: readonly string[], ports: Readonly<Record<string, number>>, network: { name: string; driver: 'bridge' | 'overlay' }, patch: (services: Services) => void = () => undefined): string {
-  const services: Services = {};
-  for (const name of names) {
-    const s = structuredClone(ours.services[name]!);
-    const port = Number((s.labels as Record<string, string>)['n3xus.port']);
-    s.ports = [`127.0.0.1:${ports[name]}:${port}`];
-    s.labels = { ...(s.labels as Record<string, string>), ...TEST_LABELS };
-    delete s.build;
-    services[name] = s;
-  }
-  patch(services);
-  // As YAML 1.1, which docker-compose reads: a string like "no" (Redis' --appendonly) stays quoted, not a boolean.
-  return stringify({ services, networks: cutNetworks(network), volumes: { pgdata: {} }, secrets: cutSecrets(services, network.name) }, { version: '1.1' });
-}
-
-/**
- * The networks of a cut, under the test's own names: `nexus-net` is `network`; the internal data network and the
- * admin network of the layout with one (src/fleet/compose.ts, DATA_NETWORK), `<its name>-data` and
- * `<its name>-admin`, for a test that patches its services onto them (see {@link onDataNetwork}).
- */
-export function cutNetworks(network: { name: string; driver: 'bridge' | 'overlay' }): Record<string, Record<string, unknown>> {
-  return {
-    'nexus-net': network,
-    'nexus-data': { name: `${network.name}-data`, driver: network.driver, internal: true },
-    'nexus-admin': { name: `${network.name}-admin`, driver: network.driver },
-  };
+  return cutCompose(names, { network, ports, labels: TEST_LABELS, secretsDir: cutSecretsDir(network.name), patch });
 }
 
 /** A `patch` for cutFleet: PostgreSQL and Redis on the internal data network and the admin one, the services beside. */
@@ -77,14 +50,7 @@ export function onDataNetwork(services: Services): void {
  * directory (see cutSecretsDir), which a launch fills (see launchSecrets).
  */
 export function cutSecrets(services: Readonly<Services>, key: string): Record<string, { file: string }> {
-  const secrets: Record<string, { file: string }> = {};
-  for (const s of Object.values(services)) {
-    for (const ref of (s.secrets as (string | { source: string })[] | undefined) ?? []) {
-      const name = typeof ref === 'string' ? ref : ref.source;
-      secrets[name] = { file: path.join(cutSecretsDir(key), path.basename(ours.secrets[name]?.file ?? name)) };
-    }
-  }
-  return secrets;
+  return secretsOfCut(services, cutSecretsDir(key));
 }
 
 /** What a launch of a cut fleet needs for its secrets, as the launch command does it: written, read, roles made. */

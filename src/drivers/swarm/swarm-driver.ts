@@ -5,7 +5,7 @@
  * unchanged: Swarm starts a service when it is created, and stopping one scales it to 0.
  */
 import { DockerApiError, type DockerEngine } from '../../docker/engine.ts';
-import type { SwarmServiceInfo, SwarmTaskInfo } from '../../docker/types.ts';
+import type { SwarmNodeInfo, SwarmServiceInfo, SwarmTaskInfo } from '../../docker/types.ts';
 import type { Fleet } from '../../fleet/model.ts';
 import { reachNetworks, type DesiredInstance, type DesiredResources } from '../../launch/desired.ts';
 import { STATE_LABELS } from '../../launch/labels.ts';
@@ -14,6 +14,7 @@ import { streamServiceLogs } from '../../logs/service-logs.ts';
 import { checkInternal, MissingExternalError } from '../docker/docker-driver.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import type { DriverLogOptions, FleetDriver, Instance } from '../driver.ts';
+import { dataNodeNote, dataNodeProblem, DataNodeUnavailableError, type DataNodeProblem } from './data-node.ts';
 import { GATEWAY_LABELS, GATEWAY_ROLE, gatewaySpec, type GatewayRoute } from './gateway.ts';
 import { serviceInstance } from './service-instance.ts';
 import { dataNodeLabel, serviceSpec } from './service-spec.ts';
@@ -132,8 +133,26 @@ export class SwarmDriver implements FleetDriver {
     return busy.length === 0 ? undefined : new PortBusyError(busy);
   }
 
+  /** The nodes, the project's data node label, and what keeps the data from being where that label says. */
+  async #dataNode(project: string): Promise<{ label: string; nodes: SwarmNodeInfo[]; here: string; problem: DataNodeProblem | undefined }> {
+    const label = dataNodeLabel(project);
+    const [nodes, { nodeId: here }] = await Promise.all([this.engine.swarm.listNodes(), this.engine.swarm.state()]);
+    return { label, nodes, here, problem: dataNodeProblem(nodes, label, here) };
+  }
+
+  async statusNotes(project: string): Promise<string[]> {
+    const { problem, label } = await this.#dataNode(project);
+    const note = dataNodeNote(problem, label);
+    return note === undefined ? [] : [note];
+  }
+
   async prepare(resources: DesiredResources): Promise<void> {
     const project = resources.project;
+    // The project's data (its named volumes, PostgreSQL, Redis) lives on one node: the node labelled as its data
+    // node, this one the first time. Checked before anything is created: on a node that cannot hold it, PostgreSQL
+    // would stay pending, or start empty elsewhere.
+    const { label, nodes, here, problem } = await this.#dataNode(project);
+    if (problem !== undefined) throw new DataNodeUnavailableError(problem, project, label, resources.volumes.map((v) => v.name));
     const existing = new Map((await this.engine.network.list({ labels: {} })).map((n) => [n.name, n]));
     // The gateway joins every network of the fleet that is not internal, whichever services this launch starts,
     // so that it need not be recreated (and its ports dropped) when a later launch starts the others.
@@ -162,12 +181,7 @@ export class SwarmDriver implements FleetDriver {
         if (!(error instanceof DockerApiError && error.statusCode === 409)) throw error;
       }
     }
-    // The project's data (its named volumes, PostgreSQL, Redis) lives on one node: the node labelled as its data
-    // node, this one the first time.
-    const label = dataNodeLabel(project);
-    const nodes = await this.engine.swarm.listNodes();
     if (!nodes.some((n) => n.labels[label] === 'true')) {
-      const here = (await this.engine.swarm.state()).nodeId;
       const node = nodes.find((n) => n.id === here);
       if (node !== undefined) await this.engine.swarm.updateNodeLabels(node, { ...node.labels, [label]: 'true' });
     }
