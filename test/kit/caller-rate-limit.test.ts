@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callerKeyFromSeed, callerPublicKey, defineService, parseCallerKeys, signCall, type CallerKeys, type RunningService } from '@n3xus/kit';
 import federationGateway from '../../services/federation-gateway/app.ts';
-import { missingServers, redisUrl } from '../support/servers.ts';
+import { eventually, missingServers, redisUrl } from '../support/servers.ts';
 import { lawful, startTestService } from '../support/service.ts';
 
 const seed = () => randomBytes(32).toString('base64url');
@@ -59,6 +59,9 @@ describe.skipIf(missingServers !== '')(`rate limits per caller, on real Redis ${
     }));
     running.push(svc, behind, gateway);
     await Promise.all(running.map((s) => s.ready));
+    // Until its Redis connection is up, a service counts in its in-memory insurance limiter, and the Redis bucket
+    // starts afresh once it is: a caller could then get more than LIMIT calls in (seen in CI under load).
+    await eventually(() => running.every((s) => s.ctx.cache.client?.status === 'ready'), 10_000, 20);
   });
   afterAll(() => Promise.all(running.map((s) => s.close())));
 
