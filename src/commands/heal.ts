@@ -26,7 +26,7 @@ export default class Heal extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Heal);
-    const [{ parseInterval, parseMetricsPort, MetricsPortBusyError }, { watch }, { HealMetrics, serveMetrics }, { fleetSecrets }, { activeLease, registerWatcher, watchersDir }, { supervisorLog }] = await Promise.all([
+    const [{ parseInterval, parseMetricsPort, MetricsPortBusyError }, { watch }, { HealMetrics, serveMetrics }, { fleetSecrets }, { activeLease, holdLease, registerWatcher, watchersDir }, { supervisorLog }] = await Promise.all([
       import('../heal/options.ts'),
       import('../heal/watch.ts'),
       import('../heal/metrics.ts'),
@@ -72,6 +72,7 @@ export default class Heal extends BaseCommand {
             const lease = activeLease(watchers);
             return lease === undefined ? undefined : `${lease.operation} (pid ${lease.pid})`;
           },
+          hold: (operation) => holdLease(watchers, operation),
           onSweep: ({ up, ms }) => {
             sweeps += 1;
             metrics.sweep(up, ms);

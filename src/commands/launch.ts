@@ -13,7 +13,7 @@ import { renderPlan } from '../plan/render.ts';
 import { fleetSecrets } from '../secrets/launch-secrets.ts';
 import { DEFAULT_INTERVAL_S } from '../heal/options.ts';
 import { ensureSupervisor } from '../heal/supervisor.ts';
-import { holdLease, watchersDir, type WatcherEntry } from '../heal/watchers.ts';
+import { takeLease, watchersDir, type WatcherEntry } from '../heal/watchers.ts';
 
 export default class Launch extends BaseCommand {
   static override summary = 'Start the fleet stage by stage and wait until every service is healthy.';
@@ -100,7 +100,10 @@ Launch converges, as compose does: containers carry the project, service and a h
       const tty = Boolean(process.stdout.isTTY) && process.env.CI !== 'true';
       let view: LaunchView | undefined;
       // While it runs, the project's watchers (n3xus heal, the supervisor) decide nothing: they would undo its changes.
-      const release = flags['dry-run'] ? () => undefined : holdLease(watchersDir(driver.kind, { stateDir: flags['state-dir'], project }), 'launch');
+      // One that is creating or restarting instances right now is waited for: both would create the same ones.
+      const release = flags['dry-run']
+        ? () => undefined
+        : await takeLease(watchersDir(driver.kind, { stateDir: flags['state-dir'], project }), 'launch', { signal, onWait: (what) => this.logToStderr(what) });
       try {
         const result = await launch({
           fleet,

@@ -53,6 +53,11 @@ export interface WatchOptions {
   healthTimeoutMs?: number;
   /** Asked before each sweep: what holds the fleet (a launch in progress), when something does; see watchers.ts. */
   heldBy?: () => string | undefined;
+  /**
+   * Holds the fleet while the watcher creates or restarts instances, so that a launch begun meanwhile waits instead
+   * of creating the same ones; returns the release. See watchers.ts (takeLease).
+   */
+  hold?: (operation: string) => () => void;
 }
 
 /**
@@ -143,20 +148,28 @@ export async function watch(options: WatchOptions): Promise<void> {
     );
     memory = decision.memory;
     for (const event of decision.events) emit(event);
-    // A launch that began during the sweep: its changes are not to be undone (the next sweep reports the pause).
-    if (decision.restart.length > 0 && options.heldBy?.() !== undefined) continue;
-    // Gone altogether: launch creates them again, cut to those services, in stage order.
-    const gone = decision.restart.filter((name) => !byService.has(name));
-    if (gone.length > 0) await recreate(options, gone, emit);
-    // One at a time, dependencies first (decide's order): a dependent is only restarted once they are.
-    for (const name of decision.restart) {
-      const instance = byService.get(name);
-      if (instance === undefined) continue;
+    if (decision.restart.length > 0) {
+      // Held first, then asked again: a launch that began during the sweep (it holds the fleet too, or is waiting
+      // for this hold) is not to be undone; the next sweep reports the pause.
+      const release = options.hold?.(`n3xus heal, restarting ${decision.restart.length} service${decision.restart.length === 1 ? '' : 's'}`) ?? (() => undefined);
       try {
-        if (instance.running) await driver.stop(instance.id, { timeoutS: 5 });
-        await driver.start(instance.id);
-      } catch (error) {
-        emit({ kind: 'restart-failed', service: name, error: error instanceof Error ? error.message : String(error) });
+        if (options.heldBy?.() !== undefined) continue;
+        // Gone altogether: launch creates them again, cut to those services, in stage order.
+        const gone = decision.restart.filter((name) => !byService.has(name));
+        if (gone.length > 0) await recreate(options, gone, emit);
+        // One at a time, dependencies first (decide's order): a dependent is only restarted once they are.
+        for (const name of decision.restart) {
+          const instance = byService.get(name);
+          if (instance === undefined) continue;
+          try {
+            if (instance.running) await driver.stop(instance.id, { timeoutS: 5 });
+            await driver.start(instance.id);
+          } catch (error) {
+            emit({ kind: 'restart-failed', service: name, error: error instanceof Error ? error.message : String(error) });
+          }
+        }
+      } finally {
+        release();
       }
     }
     options.onSweep?.({ up: new Map(watched.map((d) => [d.service.name, observed.get(d.service.name)?.running === true && observed.get(d.service.name)?.healthy === true])), ms: performance.now() - started });

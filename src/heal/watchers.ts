@@ -98,6 +98,26 @@ export function activeLease(dir: string): Lease | undefined {
 }
 
 /**
+ * Waits while another process holds a lease on the fleet (a watcher creating or restarting instances, another
+ * launch), up to `timeoutMs` (default 120 s), telling `onWait` once what it waits for; then takes the lease for
+ * `operation` and returns its release. After the deadline it takes the lease anyway, and says so through `onWait`.
+ */
+export async function takeLease(dir: string, operation: string, options: { timeoutMs?: number; signal?: AbortSignal; onWait?: (what: string) => void } = {}): Promise<() => void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let told: number | undefined;
+  for (let held = activeLease(dir); held !== undefined && !options.signal?.aborted; held = activeLease(dir)) {
+    if (Date.now() > deadline) {
+      options.onWait?.(`${held.operation} (pid ${held.pid}) still holds the fleet after ${(options.timeoutMs ?? 120_000) / 1000} s; going on`);
+      break;
+    }
+    if (told !== held.pid) options.onWait?.(`waiting for ${held.operation} (pid ${held.pid}) to finish with the fleet`);
+    told = held.pid;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return holdLease(dir, operation);
+}
+
+/**
  * Stops every live watcher of the directory (SIGTERM: a watcher stops cleanly on it), waiting up to `timeoutMs`
  * for each, then SIGKILL. Returns the ones it stopped.
  */

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { activeLease, holdLease, liveWatchers, registerWatcher, stopWatchers, watchersDir } from '../../src/heal/watchers.ts';
+import { activeLease, holdLease, liveWatchers, registerWatcher, stopWatchers, takeLease, watchersDir } from '../../src/heal/watchers.ts';
 import { processStartTicks } from '../../src/process/detached.ts';
 
 let dir = '';
@@ -82,4 +82,31 @@ describe('the watchers directory', () => {
     expect(await stubborn.exited).toBe('SIGKILL');
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('makes a launch wait while another process holds the fleet, then take it; or go on after the deadline, saying so', async () => {
+    const heal = await child();
+    writeFileSync(path.join(dir, `lease-${heal.pid}.json`), JSON.stringify({ pid: heal.pid, startTicks: heal.startTicks, operation: 'n3xus heal, restarting 2 services', since: new Date().toISOString() }));
+    const said: string[] = [];
+    let taken = false;
+    const taking = takeLease(dir, 'launch', { onWait: (what) => said.push(what) }).then((release) => {
+      taken = true;
+      return release;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(taken).toBe(false);
+    expect(said).toEqual([`waiting for n3xus heal, restarting 2 services (pid ${heal.pid}) to finish with the fleet`]);
+    process.kill(heal.pid, 'SIGKILL');
+    await heal.exited;
+    const release = await taking;
+    expect(readdirSync(dir)).toEqual([`lease-${process.pid}.json`]);
+    release();
+    expect(readdirSync(dir)).toEqual([]);
+
+    const stuck = await child();
+    writeFileSync(path.join(dir, `lease-${stuck.pid}.json`), JSON.stringify({ pid: stuck.pid, startTicks: stuck.startTicks, operation: 'launch', since: new Date().toISOString() }));
+    const late: string[] = [];
+    (await takeLease(dir, 'launch', { timeoutMs: 200, onWait: (what) => late.push(what) }))();
+    expect(late[late.length - 1]).toBe(`launch (pid ${stuck.pid}) still holds the fleet after 0.2 s; going on`);
+  });
 });
+
