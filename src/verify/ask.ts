@@ -41,7 +41,12 @@ export function createAsk(concurrency: number, timeoutMs: number, caller?: Calle
   const limit = pLimit(concurrency);
   const sign = caller === undefined ? undefined : reusingSigner(caller);
   const agent = createHttpAgent({ connectionsPerOrigin: 1, pipelining: PIPELINED_PER_SERVICE });
-  const once = (url: string, options: Parameters<Ask>[1] = {}, deadlineMs = timeoutMs) =>
+  // Second chances go on connections of their own, one request at a time: asked again on the service's pipelined
+  // connection, a request would wait behind that service's other probes, and on a loaded service each of those
+  // takes its time (seen in CI: a near-miss probe asked again while one client kept search-index busy got no answer
+  // within 4 s, behind the probes queued on the same connection).
+  const retryAgent = createHttpAgent({ connectionsPerOrigin: 4, pipelining: 1 });
+  const once = (url: string, options: Parameters<Ask>[1] = {}, deadlineMs = timeoutMs, via = agent) =>
     limit(async (): Promise<Answer> => {
       const startedAt = performance.now();
       try {
@@ -49,7 +54,7 @@ export function createAsk(concurrency: number, timeoutMs: number, caller?: Calle
         // which no other client's traffic spends (services/_kit/src/caller.ts). The same GET to every service is
         // signed once (a signature names the method and path, not the host).
         const signed = sign === undefined ? options : { ...options, headers: withHeader(options.headers, CALLER_HEADER, sign(options.method ?? 'GET', pathOf(url))) };
-        return await httpRequest(url, { ...signed, timeoutMs: deadlineMs, maxBodyBytes: MAX_BODY_BYTES, agent });
+        return await httpRequest(url, { ...signed, timeoutMs: deadlineMs, maxBodyBytes: MAX_BODY_BYTES, agent: via });
       } catch (error) {
         const durationMs = performance.now() - startedAt;
         if (error instanceof HttpError) {
@@ -69,11 +74,11 @@ export function createAsk(concurrency: number, timeoutMs: number, caller?: Calle
     const answer = await once(url, options);
     const idempotent = options.method === undefined || options.method === 'GET' || options.method === 'HEAD';
     if (!idempotent || !('kind' in answer)) return answer;
-    if (answer.kind === 'reset') return once(url, options);
+    if (answer.kind === 'reset') return once(url, options, timeoutMs, retryAgent);
     if (answer.kind !== 'timeout') return answer;
-    const again = await once(url, options, 2 * timeoutMs);
+    const again = await once(url, options, 2 * timeoutMs, retryAgent);
     if (!('kind' in again) || again.kind !== 'timeout') return again;
     return { ...again, message: `no answer within ${timeoutMs} ms, nor within ${2 * timeoutMs} ms when asked again`, durationMs: answer.durationMs + again.durationMs };
   };
-  return { ask, close: () => agent.close() };
+  return { ask, close: async () => void (await Promise.all([agent.close(), retryAgent.close()])) };
 }
