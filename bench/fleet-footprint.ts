@@ -18,12 +18,12 @@ import { HEALTHCHECK, INFRA_HEALTHCHECK, imageTag } from '../src/fleet/service-f
 import { httpRequest } from '../src/http/client.ts';
 import { run } from '../src/process/run.ts';
 import { containersCpuSeconds } from './lib/cgroup.ts';
+import { mb } from './lib/util.ts';
 
 const engine = new DockerEngine();
 const catalog = loadCatalog();
 const project = 'n3xus-footprint';
 const compose = ['--env-file', 'compose/airgap.env', '-f', 'compose/docker-compose.full.yml', '-p', project];
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function imageSizes(): Promise<void> {

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { countOption, median, seconds } from '../lib/util.ts';
+import { countOption, mb, median, seconds } from '../lib/util.ts';
 import { clusterDown, clusterLayout, clusterLeftovers, clusterUp, type Cluster } from './cluster.ts';
 import { cli, must, saveEveryImage } from './lib.ts';
 
@@ -24,7 +24,6 @@ const only = (() => {
   const i = process.argv.indexOf('--images');
   return i < 0 ? undefined : process.argv[i + 1]!.split(',');
 })();
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 interface Run {
   method: 'load' | 'registry';

@@ -8,6 +8,7 @@ import { projectRoot } from '../../src/util/project-root.ts';
 
 /** `12.3 s` */
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+export const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,6 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command.ts';
 
+/** Bytes in megabytes, for the lines it prints. */
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 export default class ImagesDistribute extends BaseCommand {
   static override summary = 'Load an image archive into the engines of other machines, each getting only the layers it lacks.';
   static override description =
@@ -24,7 +27,6 @@ export default class ImagesDistribute extends BaseCommand {
   async run(): Promise<unknown> {
     const { flags } = await this.parse(ImagesDistribute);
     const [{ DockerEngine }, { distributeArchive }] = await Promise.all([import('../../docker/engine.ts'), import('../../images/distribute.ts')]);
-    const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
     const targets = flags.engine.map((url) => ({ name: url, engine: new DockerEngine({ env: { ...process.env, DOCKER_HOST: url } }) }));
     if (flags.via === 'registry' && flags.registry === undefined) {
       const { CodedError } = await import('../../util/coded-error.ts');
@@ -54,7 +56,6 @@ export default class ImagesDistribute extends BaseCommand {
 
   async #viaRegistry(input: string, address: string, targets: { name: string; engine: import('../../docker/engine.ts').DockerEngine }[], started: number): Promise<unknown> {
     const { pullEverywhere, pullsPlainHttp, pushArchive, RegistryError } = await import('../../images/registry.ts');
-    const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
     // An engine that would refuse the registry's plain HTTP is found before anything is pushed.
     const refusing = [];
     for (const t of targets) if (pullsPlainHttp((await t.engine.info()).insecureRegistries, address) === false) refusing.push(t.name);
